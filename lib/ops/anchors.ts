@@ -1,0 +1,98 @@
+import { native } from './native';
+import * as v from './validate';
+
+export interface AnchorOptions extends v.DeviceOptions {
+  /** Image height in pixels. */
+  height: number;
+  /** Image width in pixels. */
+  width: number;
+  /** Pyramid levels; level l has stride 2^l and a ceil(H / 2^l) × ceil(W / 2^l) map. Default [3, 4, 5, 6, 7]. */
+  levels?: number[];
+  /** Base anchor size per level. Default [32, 64, 128, 256, 512]. */
+  sizes?: number[];
+  /** Size multipliers. Default [2^0, 2^(1/3), 2^(2/3)]. */
+  scales?: number[];
+  /** Height / width ratios. Default [0.5, 1, 2]. */
+  aspectRatios?: number[];
+  /** Cell centre at ((x + offset)·stride, (y + offset)·stride). Default 0 (torchvision). */
+  offset?: number;
+  /**
+   * 'torchvision' (default): scaled sizes truncated to whole pixels and cell anchors rounded, as
+   * torchvision's RetinaNet; 'none': exact sizes, unrounded corners.
+   */
+  rounding?: 'torchvision' | 'none';
+}
+
+export interface AnchorLevel {
+  level: number;
+  stride: number;
+  /** Feature map rows. */
+  height: number;
+  /** Feature map columns. */
+  width: number;
+  /** Index of the level's first anchor. */
+  start: number;
+  /** Anchors in the level: height × width × A. */
+  count: number;
+}
+
+export interface Anchors {
+  /** `[N, 4]` x1, y1, x2, y2; order level, y, x, anchor (ratio-major, scale-minor). */
+  anchors: Float32Array;
+  levels: AnchorLevel[];
+  /** Anchors per location, A = aspectRatios × scales. */
+  anchorsPerLocation: number;
+}
+
+export const DEFAULT_LEVELS = [3, 4, 5, 6, 7];
+export const DEFAULT_SIZES = [32, 64, 128, 256, 512];
+export const DEFAULT_SCALES = [1, 2 ** (1 / 3), 2 ** (2 / 3)];
+export const DEFAULT_ASPECT_RATIOS = [0.5, 1, 2];
+
+const KNOWN = ['height', 'width', 'levels', 'sizes', 'scales', 'aspectRatios', 'offset', 'rounding'] as const;
+
+function positiveList(name: string, value: unknown, fallback: number[]): number[] {
+  if (value === undefined) return fallback;
+  const list = v.array(name, value);
+  if (list.length === 0) throw new RangeError(`${name}: expected at least one value`);
+  return list.map((x, i) => v.numberIn(`${name}[${i}]`, x, 0, Infinity, true));
+}
+
+/** RetinaNet's anchors for one image size (all levels concatenated). */
+export function generateAnchors(options: AnchorOptions): Anchors {
+  if (options === undefined) throw new TypeError('options: expected { height, width, ... }');
+  const o = v.options('options', options, KNOWN);
+  v.device(o.device);
+  const height = v.integer('height', o.height, 1, 2 ** 20);
+  const width = v.integer('width', o.width, 1, 2 ** 20);
+  const levels = o.levels === undefined
+    ? DEFAULT_LEVELS
+    : v.array('levels', o.levels).map((l, i) => v.integer(`levels[${i}]`, l, 0, 20));
+  const sizes = positiveList('sizes', o.sizes, DEFAULT_SIZES);
+  if (sizes.length !== levels.length) {
+    throw new RangeError(`sizes: expected one size per level (${levels.length}), got ${sizes.length}`);
+  }
+  const scales = positiveList('scales', o.scales, DEFAULT_SCALES);
+  const ratios = positiveList('aspectRatios', o.aspectRatios, DEFAULT_ASPECT_RATIOS);
+  const offset = o.offset === undefined ? 0 : v.numberIn('offset', o.offset, 0, 1);
+  if (o.rounding !== undefined && o.rounding !== 'torchvision' && o.rounding !== 'none') {
+    throw new TypeError(`rounding: expected 'torchvision' or 'none', got ${String(o.rounding)}`);
+  }
+  const a = scales.length * ratios.length;
+  const spec = new Float64Array(levels.length * 4);
+  const out: AnchorLevel[] = [];
+  let start = 0;
+  levels.forEach((level, i) => {
+    const stride = 2 ** level;
+    const h = Math.ceil(height / stride);
+    const w = Math.ceil(width / stride);
+    spec.set([level, sizes[i], h, w], i * 4);
+    out.push({ level, stride, height: h, width: w, start, count: h * w * a });
+    start += h * w * a;
+  });
+  v.resultSize('anchors', start * 4);
+  const anchors = native().generateAnchors(
+    spec, new Float32Array(scales), new Float32Array(ratios), offset, o.rounding !== 'none',
+  );
+  return { anchors, levels: out, anchorsPerLocation: a };
+}

@@ -1,0 +1,15 @@
+// tfjs-retinanet/ops: the detector's hot operations on typed arrays; needs no tfjs.
+export { sigmoidFocalLoss, focalLossStar } from './focal-loss';
+export type { FocalLossOptions, FocalLossStarOptions, LossResult } from './focal-loss';
+export { generateAnchors, DEFAULT_LEVELS, DEFAULT_SIZES, DEFAULT_SCALES, DEFAULT_ASPECT_RATIOS } from './anchors';
+export type { AnchorOptions, AnchorLevel, Anchors } from './anchors';
+export { boxIou } from './box-iou';
+export { encodeBoxes, decodeBoxes } from './box-coding';
+export type { EncodeOptions, DecodeOptions } from './box-coding';
+export { matchAnchors, matchAnchorsBatch } from './match';
+export type { MatchOptions, Matches } from './match';
+export { retinanetTargets, retinanetTargetsBatch } from './targets';
+export type { TargetOptions, Targets, BatchTargets } from './targets';
+export { numThreads, setNumThreads, devices } from './threads';
+export type { Device, DeviceOptions } from './validate';
+export { MAX_ELEMENTS } from './validate';

@@ -1,0 +1,45 @@
+// The addon, loaded once: a prebuild for this platform if present, else the local build.
+import * as path from 'path';
+
+/** The binding's functions, as native/binding/*.cpp define them. Only lib/ops calls these. */
+export interface NativeAddon {
+  numThreads(): number;
+  setNumThreads(n: number): void;
+  devices(): string[];
+  focalLoss(
+    logits: Float32Array, labels: Int32Array, numClasses: number, star: boolean,
+    useAlpha: boolean, alpha: number, gamma: number, beta: number, normalizer: number,
+    grad: boolean, out?: Float32Array,
+  ): [number, Float32Array | undefined];
+  generateAnchors(
+    levels: Float64Array, scales: Float32Array, aspectRatios: Float32Array, offset: number,
+    torchvisionRounding: boolean,
+  ): Float32Array;
+  boxIou(a: Float32Array, b: Float32Array): Float32Array;
+  encodeBoxes(anchors: Float32Array, boxes: Float32Array, weights: Float32Array): Float32Array;
+  decodeBoxes(
+    anchors: Float32Array, deltas: Float32Array, weights: Float32Array, clipHeight: number,
+    clipWidth: number,
+  ): Float32Array;
+  matchAnchors(
+    anchors: Float32Array, gtBoxes: Float32Array, fgIou: number, bgIou: number,
+    allowLowQuality: boolean,
+  ): [Int32Array, Float32Array];
+  retinanetTargets(
+    anchors: Float32Array, gtBoxes: Float32Array[], gtLabels: Int32Array[], fgIou: number,
+    bgIou: number, allowLowQuality: boolean, weights: Float32Array,
+  ): [Int32Array, Float32Array, Int32Array, Float64Array];
+}
+
+let addon: NativeAddon | undefined;
+
+export function native(): NativeAddon {
+  if (addon === undefined) {
+    // eslint-disable-next-line @typescript-eslint/no-var-requires
+    const load = require('node-gyp-build') as (dir: string) => NativeAddon;
+    addon = load(path.join(__dirname, '..', '..'));
+    const env = process.env.RETINANET_NUM_THREADS;
+    if (env !== undefined && /^\d+$/.test(env)) addon.setNumThreads(Number(env));
+  }
+  return addon;
+}

@@ -1,0 +1,21 @@
+import { native } from './native';
+import * as v from './validate';
+
+/** Threads the addon's pool uses (the calling thread included). */
+export function numThreads(): number {
+  return native().numThreads();
+}
+
+/**
+ * Sets the pool's thread count (1…256); 0 restores the default (the machine's cores, or
+ * `RETINANET_NUM_THREADS` read at load). Results do not depend on it: reductions are merged in a
+ * fixed order.
+ */
+export function setNumThreads(n: number): void {
+  native().setNumThreads(v.integer('n', n, 0, 256));
+}
+
+/** Devices the ops can run on here: always 'cpu', and 'cuda' with a CUDA build and a GPU. */
+export function devices(): v.Device[] {
+  return native().devices() as v.Device[];
+}

@@ -1,0 +1,52 @@
+#include "../core/box_coding.h"
+
+#include "convert.h"
+
+namespace retinanet {
+namespace binding {
+
+BoxCoderWeights weights_arg(const Napi::CallbackInfo& info, size_t i) {
+  const View<float> w = f32(info, i, "weights");
+  require_length(info.Env(), w.length, 4, "weights");
+  return {w.data[0], w.data[1], w.data[2], w.data[3]};
+}
+
+namespace {
+
+// (anchors, boxes, weights) -> Float32Array [n, 4]
+Napi::Value encode_boxes(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const View<float> anchors = f32(info, 0, "anchors");
+  const View<float> boxes = f32(info, 1, "boxes");
+  const BoxCoderWeights w = weights_arg(info, 2);
+  if (anchors.length % 4 != 0) throw range_error(env, "anchors: length must be a multiple of 4");
+  require_length(env, boxes.length, anchors.length, "boxes");
+  Napi::Float32Array out = new_f32(env, anchors.length);
+  encode_boxes_cpu(anchors.data, boxes.data, anchors.length / 4, w, out.Data());
+  return out;
+}
+
+// (anchors, deltas, weights, clipHeight, clipWidth) -> Float32Array [n, 4]
+Napi::Value decode_boxes(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const View<float> anchors = f32(info, 0, "anchors");
+  const View<float> deltas = f32(info, 1, "deltas");
+  const BoxCoderWeights w = weights_arg(info, 2);
+  const float clip_h = static_cast<float>(number(info, 3, "clipHeight"));
+  const float clip_w = static_cast<float>(number(info, 4, "clipWidth"));
+  if (anchors.length % 4 != 0) throw range_error(env, "anchors: length must be a multiple of 4");
+  require_length(env, deltas.length, anchors.length, "deltas");
+  Napi::Float32Array out = new_f32(env, anchors.length);
+  decode_boxes_cpu(anchors.data, deltas.data, anchors.length / 4, w, clip_h, clip_w, out.Data());
+  return out;
+}
+
+}  // namespace
+
+void init_box_coding(Napi::Env env, Napi::Object exports) {
+  exports.Set("encodeBoxes", Napi::Function::New(env, encode_boxes));
+  exports.Set("decodeBoxes", Napi::Function::New(env, decode_boxes));
+}
+
+}  // namespace binding
+}  // namespace retinanet

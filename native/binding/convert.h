@@ -1,0 +1,93 @@
+// Argument conversion shared by the binding functions. The TypeScript layer validates first;
+// these checks only keep a direct caller of the .node file from crashing the process.
+#pragma once
+#include <napi.h>
+
+#include <cstdint>
+#include <string>
+
+#include "../core/status.h"
+
+namespace retinanet {
+namespace binding {
+
+template <typename T>
+struct View {
+  T* data;
+  int64_t length;
+};
+
+inline Napi::Error type_error(Napi::Env env, const std::string& m) {
+  return Napi::TypeError::New(env, m);
+}
+inline Napi::Error range_error(Napi::Env env, const std::string& m) {
+  return Napi::RangeError::New(env, m);
+}
+
+template <typename T, napi_typedarray_type Kind>
+View<T> typed(const Napi::CallbackInfo& info, size_t i, const char* name, const char* kind_name) {
+  const Napi::Value v = info[i];
+  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != Kind) {
+    throw type_error(info.Env(), std::string(name) + ": expected a " + kind_name);
+  }
+  auto a = v.As<Napi::TypedArrayOf<T>>();
+  return {a.Data(), static_cast<int64_t>(a.ElementLength())};
+}
+
+inline View<float> f32(const Napi::CallbackInfo& info, size_t i, const char* name) {
+  return typed<float, napi_float32_array>(info, i, name, "Float32Array");
+}
+inline View<int32_t> i32(const Napi::CallbackInfo& info, size_t i, const char* name) {
+  return typed<int32_t, napi_int32_array>(info, i, name, "Int32Array");
+}
+
+inline double number(const Napi::CallbackInfo& info, size_t i, const char* name) {
+  if (!info[i].IsNumber()) throw type_error(info.Env(), std::string(name) + ": expected a number");
+  return info[i].As<Napi::Number>().DoubleValue();
+}
+inline int64_t count(const Napi::CallbackInfo& info, size_t i, const char* name) {
+  const double d = number(info, i, name);
+  if (!(d >= 0 && d <= 9007199254740991.0) || d != static_cast<double>(static_cast<int64_t>(d))) {
+    throw range_error(info.Env(), std::string(name) + ": expected a non-negative integer");
+  }
+  return static_cast<int64_t>(d);
+}
+inline bool boolean(const Napi::CallbackInfo& info, size_t i, const char* name) {
+  if (!info[i].IsBoolean()) throw type_error(info.Env(), std::string(name) + ": expected a boolean");
+  return info[i].As<Napi::Boolean>().Value();
+}
+
+inline void require_length(Napi::Env env, int64_t got, int64_t want, const char* name) {
+  if (got != want) {
+    throw range_error(env, std::string(name) + ": expected " + std::to_string(want) +
+                               " elements, got " + std::to_string(got));
+  }
+}
+
+// Outputs are ordinary V8-owned typed arrays. (Handing V8 malloc'd external memory avoids the
+// zero fill but was measured slower: V8 frees it late, so every call faults in fresh pages.)
+inline Napi::Float32Array new_f32(Napi::Env env, int64_t n) {
+  return Napi::Float32Array::New(env, static_cast<size_t>(n));
+}
+inline Napi::Int32Array new_i32(Napi::Env env, int64_t n) {
+  return Napi::Int32Array::New(env, static_cast<size_t>(n));
+}
+
+inline void throw_if_error(Napi::Env env, const Status& s) {
+  if (s.is_ok()) return;
+  if (s.code == Status::kRangeError) throw range_error(env, s.message);
+  if (s.code == Status::kTypeError) throw type_error(env, s.message);
+  throw Napi::Error::New(env, s.message);
+}
+
+// Each binding file registers its functions here.
+void init_focal_loss(Napi::Env env, Napi::Object exports);
+void init_anchors(Napi::Env env, Napi::Object exports);
+void init_box_iou(Napi::Env env, Napi::Object exports);
+void init_box_coding(Napi::Env env, Napi::Object exports);
+void init_match(Napi::Env env, Napi::Object exports);
+void init_targets(Napi::Env env, Napi::Object exports);
+void init_threads(Napi::Env env, Napi::Object exports);
+
+}  // namespace binding
+}  // namespace retinanet

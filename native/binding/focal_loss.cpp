@@ -1,0 +1,59 @@
+#include "../core/focal_loss.h"
+
+#include "convert.h"
+
+namespace retinanet {
+namespace binding {
+namespace {
+
+// (logits, labels, numClasses, star, useAlpha, alpha, gamma, beta, normalizer, wantGrad, out?)
+// -> [loss, grad | undefined]
+Napi::Value focal_loss(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const View<float> logits = f32(info, 0, "logits");
+  const View<int32_t> labels = i32(info, 1, "labels");
+  const int64_t k = count(info, 2, "numClasses");
+  FocalLossParams p;
+  p.kind = boolean(info, 3, "star") ? FocalKind::kFocalStar : FocalKind::kFocal;
+  p.use_alpha = boolean(info, 4, "useAlpha");
+  p.alpha = static_cast<float>(number(info, 5, "alpha"));
+  p.gamma = static_cast<float>(number(info, 6, "gamma"));
+  p.beta = static_cast<float>(number(info, 7, "beta"));
+  p.normalizer = number(info, 8, "normalizer");
+  const bool want_grad = boolean(info, 9, "grad");
+  if (k < 1) throw range_error(env, "numClasses: expected an integer >= 1");
+  require_length(env, logits.length, labels.length * k, "logits");
+  if (!(p.normalizer > 0)) throw range_error(env, "normalizer: expected a number > 0");
+  for (int64_t i = 0; i < labels.length; ++i) {
+    if (labels.data[i] < -2 || labels.data[i] >= k) throw range_error(env, "labels: out of range");
+  }
+  Napi::Value grad_value = env.Undefined();
+  float* grad = nullptr;
+  if (want_grad) {
+    if (info.Length() > 10 && !info[10].IsUndefined() && !info[10].IsNull()) {
+      const View<float> out = f32(info, 10, "out");
+      require_length(env, out.length, logits.length, "out");
+      grad = out.data;
+      grad_value = info[10];
+    } else {
+      Napi::Float32Array g = new_f32(env, logits.length);
+      grad = g.Data();
+      grad_value = g;
+    }
+  }
+  double loss = 0.0;
+  throw_if_error(env, focal_loss_cpu(logits.data, labels.data, labels.length, k, p, &loss, grad));
+  Napi::Array result = Napi::Array::New(env, 2);
+  result.Set(0u, Napi::Number::New(env, loss));
+  result.Set(1u, grad_value);
+  return result;
+}
+
+}  // namespace
+
+void init_focal_loss(Napi::Env env, Napi::Object exports) {
+  exports.Set("focalLoss", Napi::Function::New(env, focal_loss));
+}
+
+}  // namespace binding
+}  // namespace retinanet

@@ -1,0 +1,70 @@
+#include "../core/targets.h"
+
+#include "convert.h"
+
+namespace retinanet {
+namespace binding {
+
+MatchParams match_params_arg(const Napi::CallbackInfo& info, size_t i);
+BoxCoderWeights weights_arg(const Napi::CallbackInfo& info, size_t i);
+
+namespace {
+
+// (anchors, gtBoxes[], gtLabels[], fgIou, bgIou, allowLowQuality, weights)
+// -> [labels Int32Array [B*n], boxTargets Float32Array [B*n*4], matches Int32Array [B*n],
+//     numForeground Float64Array [B]]
+// One image is a batch of one; images share the anchors.
+Napi::Value retinanet_targets(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const View<float> anchors = f32(info, 0, "anchors");
+  if (!info[1].IsArray() || !info[2].IsArray()) {
+    throw type_error(env, "gtBoxes, gtLabels: expected arrays (one entry per image)");
+  }
+  auto boxes_list = info[1].As<Napi::Array>();
+  auto labels_list = info[2].As<Napi::Array>();
+  const MatchParams mp = match_params_arg(info, 3);
+  const BoxCoderWeights w = weights_arg(info, 6);
+  if (anchors.length % 4 != 0) throw range_error(env, "anchors: length must be a multiple of 4");
+  const uint32_t batch = boxes_list.Length();
+  require_length(env, labels_list.Length(), batch, "gtLabels");
+  const int64_t n = anchors.length / 4;
+  Napi::Int32Array labels = new_i32(env, batch * n);
+  Napi::Float32Array box_targets = new_f32(env, batch * n * 4);
+  Napi::Int32Array matches = new_i32(env, batch * n);
+  Napi::Float64Array fg = Napi::Float64Array::New(env, batch);
+  std::vector<float> max_iou(static_cast<size_t>(n));
+  for (uint32_t b = 0; b < batch; ++b) {
+    Napi::Value bv = boxes_list[b];
+    Napi::Value lv = labels_list[b];
+    if (!bv.IsTypedArray() || bv.As<Napi::TypedArray>().TypedArrayType() != napi_float32_array) {
+      throw type_error(env, "gtBoxes[" + std::to_string(b) + "]: expected a Float32Array");
+    }
+    if (!lv.IsTypedArray() || lv.As<Napi::TypedArray>().TypedArrayType() != napi_int32_array) {
+      throw type_error(env, "gtLabels[" + std::to_string(b) + "]: expected an Int32Array");
+    }
+    auto gt = bv.As<Napi::Float32Array>();
+    auto gl = lv.As<Napi::Int32Array>();
+    if (gt.ElementLength() != gl.ElementLength() * 4) {
+      throw range_error(env, "gtBoxes[" + std::to_string(b) + "]: expected 4 numbers per label");
+    }
+    const int64_t off = static_cast<int64_t>(b) * n;
+    fg[b] = static_cast<double>(retinanet_targets_cpu(
+        anchors.data, n, gt.Data(), gl.Data(), static_cast<int64_t>(gl.ElementLength()), mp, w,
+        labels.Data() + off, box_targets.Data() + off * 4, matches.Data() + off, max_iou.data()));
+  }
+  Napi::Array result = Napi::Array::New(env, 4);
+  result.Set(0u, labels);
+  result.Set(1u, box_targets);
+  result.Set(2u, matches);
+  result.Set(3u, fg);
+  return result;
+}
+
+}  // namespace
+
+void init_targets(Napi::Env env, Napi::Object exports) {
+  exports.Set("retinanetTargets", Napi::Function::New(env, retinanet_targets));
+}
+
+}  // namespace binding
+}  // namespace retinanet

@@ -1,0 +1,67 @@
+// R-CNN box parameterization (dx, dy, dw, dh) with weights, as torchvision's BoxCoder.
+#pragma once
+#include <cmath>
+#include <cstdint>
+
+namespace retinanet {
+
+struct BoxCoderWeights {
+  float wx = 1.0f, wy = 1.0f, ww = 1.0f, wh = 1.0f;
+};
+
+// Decoding clamps dw, dh at log(1000 / 16) so exp cannot overflow (torchvision's bbox_xform_clip).
+constexpr float kBoxDeltaClamp = 4.135166556742356f;
+
+// One box relative to one anchor; both must have positive width and height.
+inline void encode_box(const float* anchor, const float* box, const BoxCoderWeights& w,
+                       float* out) {
+  const float aw = anchor[2] - anchor[0];
+  const float ah = anchor[3] - anchor[1];
+  const float ax = anchor[0] + 0.5f * aw;
+  const float ay = anchor[1] + 0.5f * ah;
+  const float bw = box[2] - box[0];
+  const float bh = box[3] - box[1];
+  const float bx = box[0] + 0.5f * bw;
+  const float by = box[1] + 0.5f * bh;
+  out[0] = w.wx * (bx - ax) / aw;
+  out[1] = w.wy * (by - ay) / ah;
+  out[2] = w.ww * std::log(bw / aw);
+  out[3] = w.wh * std::log(bh / ah);
+}
+
+// clip_h / clip_w <= 0: no clipping; otherwise coordinates are clamped to [0, w] x [0, h].
+inline void decode_box(const float* anchor, const float* delta, const BoxCoderWeights& w,
+                       float clip_h, float clip_w, float* out) {
+  const float aw = anchor[2] - anchor[0];
+  const float ah = anchor[3] - anchor[1];
+  const float ax = anchor[0] + 0.5f * aw;
+  const float ay = anchor[1] + 0.5f * ah;
+  const float dx = delta[0] / w.wx;
+  const float dy = delta[1] / w.wy;
+  float dw = delta[2] / w.ww;
+  float dh = delta[3] / w.wh;
+  dw = dw < kBoxDeltaClamp ? dw : kBoxDeltaClamp;
+  dh = dh < kBoxDeltaClamp ? dh : kBoxDeltaClamp;
+  const float cx = dx * aw + ax;
+  const float cy = dy * ah + ay;
+  const float hw = 0.5f * (std::exp(dw) * aw);
+  const float hh = 0.5f * (std::exp(dh) * ah);
+  float x1 = cx - hw, y1 = cy - hh, x2 = cx + hw, y2 = cy + hh;
+  if (clip_w > 0.0f && clip_h > 0.0f) {
+    x1 = std::fmin(std::fmax(x1, 0.0f), clip_w);
+    x2 = std::fmin(std::fmax(x2, 0.0f), clip_w);
+    y1 = std::fmin(std::fmax(y1, 0.0f), clip_h);
+    y2 = std::fmin(std::fmax(y2, 0.0f), clip_h);
+  }
+  out[0] = x1;
+  out[1] = y1;
+  out[2] = x2;
+  out[3] = y2;
+}
+
+void encode_boxes_cpu(const float* anchors, const float* boxes, int64_t n,
+                      const BoxCoderWeights& w, float* out);
+void decode_boxes_cpu(const float* anchors, const float* deltas, int64_t n,
+                      const BoxCoderWeights& w, float clip_h, float clip_w, float* out);
+
+}  // namespace retinanet

@@ -1,0 +1,9 @@
+#pragma once
+#include <cstdint>
+
+namespace retinanet {
+
+// out [na, nb] = IoU of every box of a [na, 4] with every box of b [nb, 4].
+void box_iou_cpu(const float* a, int64_t na, const float* b, int64_t nb, float* out);
+
+}  // namespace retinanet
