@@ -4,12 +4,14 @@
 #pragma once
 #include <cstdint>
 
+#include "dispatch.h"
+
 namespace retinanet {
 
-inline float box_area(const float* b) { return (b[2] - b[0]) * (b[3] - b[1]); }
+RETINANET_INLINE float box_area(const float* b) { return (b[2] - b[0]) * (b[3] - b[1]); }
 
 // IoU of boxes a and b given their areas; two empty boxes (union 0) have IoU 0.
-inline float box_iou_pair(const float* a, float area_a, const float* b, float area_b) {
+RETINANET_INLINE float box_iou_pair(const float* a, float area_a, const float* b, float area_b) {
   const float lx = a[0] > b[0] ? a[0] : b[0];
   const float ly = a[1] > b[1] ? a[1] : b[1];
   const float rx = a[2] < b[2] ? a[2] : b[2];

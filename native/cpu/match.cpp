@@ -4,9 +4,37 @@
 #include <vector>
 
 #include "../core/box_geometry.h"
+#include "../core/dispatch.h"
 #include "../core/thread_pool.h"
 
 namespace retinanet {
+namespace {
+
+// Box-major, anchor-minor so the inner loop runs across anchors in vector lanes.
+RETINANET_DISPATCH void best_box_pass(const float* anchors, int64_t i0, int64_t i1, const float* gt,
+                                      const float* gt_area, int64_t m, float* max_iou,
+                                      int32_t* arg, float* best_gt) {
+  std::fill(max_iou + i0, max_iou + i1, -1.0f);
+  std::fill(arg + i0, arg + i1, 0);
+  for (int64_t j = 0; j < m; ++j) {
+    const float* g = gt + 4 * j;
+    const float ga = gt_area[j];
+    const int32_t jj = static_cast<int32_t>(j);
+    float gb = best_gt[j];
+#pragma omp simd reduction(max : gb)
+    for (int64_t i = i0; i < i1; ++i) {
+      const float* a = anchors + 4 * i;
+      const float v = box_iou_pair(a, box_area(a), g, ga);
+      const bool better = v > max_iou[i];  // strict: ties keep the lower box index
+      max_iou[i] = better ? v : max_iou[i];
+      arg[i] = better ? jj : arg[i];
+      gb = gb > v ? gb : v;
+    }
+    best_gt[j] = gb;
+  }
+}
+
+}  // namespace
 
 void match_anchors_cpu(const float* anchors, int64_t n, const float* gt, int64_t m,
                        const MatchParams& p, int32_t* matches, float* max_iou) {
@@ -23,23 +51,8 @@ void match_anchors_cpu(const float* anchors, int64_t n, const float* gt, int64_t
   const int64_t chunks = num_chunks(n, grain);
   std::vector<float> chunk_best(static_cast<size_t>(chunks * m), 0.0f);
   parallel_for(n, grain, [&](int64_t i0, int64_t i1) {
-    float* best_gt = chunk_best.data() + (i0 / grain) * m;
-    for (int64_t i = i0; i < i1; ++i) {
-      const float* a = anchors + 4 * i;
-      const float area = box_area(a);
-      float best = -1.0f;
-      int32_t arg = 0;
-      for (int64_t j = 0; j < m; ++j) {
-        const float v = box_iou_pair(a, area, gt + 4 * j, gt_area[j]);
-        if (v > best) {
-          best = v;
-          arg = static_cast<int32_t>(j);
-        }
-        if (v > best_gt[j]) best_gt[j] = v;
-      }
-      max_iou[i] = best;
-      matches[i] = arg;
-    }
+    best_box_pass(anchors, i0, i1, gt, gt_area.data(), m, max_iou, matches,
+                  chunk_best.data() + (i0 / grain) * m);
   });
   std::vector<float> gt_best(static_cast<size_t>(m), 0.0f);
   for (int64_t c = 0; c < chunks; ++c) {

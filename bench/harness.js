@@ -1,0 +1,55 @@
+'use strict';
+// Runs groups of benchmark.js cases side by side and prints / records a table of medians.
+const Benchmark = require('benchmark');
+const os = require('os');
+
+function median(sample) {
+  const s = [...sample].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+/**
+ * cases: [{ name, fn }]; the first is the reference for the ratio column. Returns rows with
+ * median ms, relative margin of error and ops/s.
+ */
+function runGroup(title, cases, { maxTime = 3, minSamples = 8 } = {}) {
+  process.stdout.write(`\n${title}\n`);
+  const rows = [];
+  for (const c of cases) {
+    process.stdout.write(`  ${c.name} … `);
+    const b = new Benchmark(c.name, c.fn, { maxTime, minSamples, initCount: 1 });
+    b.run();
+    if (b.error) throw b.error;
+    const row = {
+      group: title, name: c.name, medianMs: median(b.stats.sample) * 1e3, rme: b.stats.rme,
+      hz: b.hz, samples: b.stats.sample.length,
+    };
+    rows.push(row);
+    process.stdout.write(`${row.medianMs.toFixed(3)} ms (±${row.rme.toFixed(1)}%, ${row.samples} samples)\n`);
+  }
+  const ref = rows[0].medianMs;
+  for (const r of rows) r.ratio = r.medianMs / ref;
+  return rows;
+}
+
+function machine() {
+  const cpus = os.cpus();
+  return {
+    cpu: cpus[0] ? cpus[0].model.trim() : 'unknown',
+    cores: cpus.length,
+    memoryGiB: Math.round(os.totalmem() / 2 ** 30),
+    node: process.version,
+    platform: `${os.platform()} ${os.arch()}`,
+  };
+}
+
+function table(rows, note = (r) => '') {
+  const lines = ['| case | variant | median ms | ± % | ops/s | × vs first |', '| --- | --- | ---: | ---: | ---: | ---: |'];
+  for (const r of rows) {
+    lines.push(`| ${r.group} | ${r.name}${note(r)} | ${r.medianMs.toFixed(3)} | ${r.rme.toFixed(1)} | ${r.hz.toFixed(1)} | ${r.ratio.toFixed(2)} |`);
+  }
+  return lines.join('\n');
+}
+
+module.exports = { runGroup, machine, table, median };

@@ -1,0 +1,110 @@
+'use strict';
+// Straightforward JavaScript loop versions of the ops: what a user would write without the
+// addon. The benchmark's baseline (not used by the library).
+
+function focalLossJs(logits, labels, k, alpha, gamma, normalizer, grad) {
+  let loss = 0;
+  for (let i = 0; i < labels.length; i++) {
+    const label = labels[i];
+    if (label === -2) {
+      grad.fill(0, i * k, i * k + k);
+      continue;
+    }
+    for (let j = 0; j < k; j++) {
+      const x = logits[i * k + j];
+      const y = label === j ? 1 : -1;
+      const xt = y * x;
+      const logpt = xt >= 0 ? -Math.log1p(Math.exp(-xt)) : xt - Math.log1p(Math.exp(xt));
+      const pt = Math.exp(logpt);
+      const q = 1 - pt;
+      const at = y === 1 ? alpha : 1 - alpha;
+      const mod = q ** gamma;
+      loss -= at * mod * logpt;
+      grad[i * k + j] = (at * y * mod * (gamma * pt * logpt + pt - 1)) / normalizer;
+    }
+  }
+  return loss / normalizer;
+}
+
+function iou(a, i, b, j) {
+  const areaA = (a[i + 2] - a[i]) * (a[i + 3] - a[i + 1]);
+  const areaB = (b[j + 2] - b[j]) * (b[j + 3] - b[j + 1]);
+  const w = Math.max(0, Math.min(a[i + 2], b[j + 2]) - Math.max(a[i], b[j]));
+  const h = Math.max(0, Math.min(a[i + 3], b[j + 3]) - Math.max(a[i + 1], b[j + 1]));
+  const u = areaA + areaB - w * h;
+  return u > 0 ? (w * h) / u : 0;
+}
+
+/** Matcher semantics: the IoU matrix, best per anchor and per box, thresholds, low-quality. */
+function matchJs(anchors, gt, fgIou = 0.5, bgIou = 0.4) {
+  const n = anchors.length / 4;
+  const m = gt.length / 4;
+  const M = new Float32Array(n * m);
+  for (let i = 0; i < n; i++) for (let j = 0; j < m; j++) M[i * m + j] = iou(anchors, 4 * i, gt, 4 * j);
+  const matches = new Int32Array(n);
+  const best = new Int32Array(n);
+  const gtBest = new Float32Array(m);
+  for (let i = 0; i < n; i++) {
+    let arg = 0;
+    for (let j = 0; j < m; j++) {
+      if (M[i * m + j] > M[i * m + arg]) arg = j;
+      if (M[i * m + j] > gtBest[j]) gtBest[j] = M[i * m + j];
+    }
+    best[i] = arg;
+    const v = M[i * m + arg];
+    matches[i] = v >= fgIou ? arg : v < bgIou ? -1 : -2;
+  }
+  for (let i = 0; i < n; i++) {
+    for (let j = 0; j < m; j++) if (gtBest[j] > 0 && M[i * m + j] === gtBest[j]) matches[i] = best[i];
+  }
+  return matches;
+}
+
+/** Match, then labels and encoded box targets. */
+function targetsJs(anchors, gt, gtLabels) {
+  const matches = matchJs(anchors, gt);
+  const n = matches.length;
+  const labels = new Int32Array(n);
+  const targets = new Float32Array(n * 4);
+  let fg = 0;
+  for (let i = 0; i < n; i++) {
+    const j = matches[i];
+    if (j < 0) {
+      labels[i] = j;
+      continue;
+    }
+    fg++;
+    labels[i] = gtLabels[j];
+    const aw = anchors[4 * i + 2] - anchors[4 * i], ah = anchors[4 * i + 3] - anchors[4 * i + 1];
+    const bw = gt[4 * j + 2] - gt[4 * j], bh = gt[4 * j + 3] - gt[4 * j + 1];
+    targets[4 * i] = (gt[4 * j] + 0.5 * bw - (anchors[4 * i] + 0.5 * aw)) / aw;
+    targets[4 * i + 1] = (gt[4 * j + 1] + 0.5 * bh - (anchors[4 * i + 1] + 0.5 * ah)) / ah;
+    targets[4 * i + 2] = Math.log(bw / aw);
+    targets[4 * i + 3] = Math.log(bh / ah);
+  }
+  return { labels, targets, matches, fg };
+}
+
+function anchorsJs(height, width) {
+  const sizes = [32, 64, 128, 256, 512];
+  const out = [];
+  for (let l = 3; l <= 7; l++) {
+    const stride = 2 ** l;
+    const cells = [];
+    for (const r of [0.5, 1, 2]) {
+      for (const s of [1, 2 ** (1 / 3), 2 ** (2 / 3)]) {
+        const size = Math.trunc(sizes[l - 3] * s);
+        const w = size / Math.sqrt(r), h = size * Math.sqrt(r);
+        cells.push([-Math.round(w / 2), -Math.round(h / 2), Math.round(w / 2), Math.round(h / 2)]);
+      }
+    }
+    for (let y = 0; y < Math.ceil(height / stride); y++) {
+      for (let x = 0; x < Math.ceil(width / stride); x++) {
+        for (const c of cells) out.push(x * stride + c[0], y * stride + c[1], x * stride + c[2], y * stride + c[3]);
+      }
+    }
+  }
+  return new Float32Array(out);
+}
+
+module.exports = { focalLossJs, matchJs, targetsJs, anchorsJs };
