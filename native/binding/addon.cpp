@@ -11,6 +11,8 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   init_box_coding(env, exports);
   init_match(env, exports);
   init_targets(env, exports);
+  init_nms(env, exports);
+  init_postprocess(env, exports);
   return exports;
 }
 

@@ -88,6 +88,8 @@ void init_box_coding(Napi::Env env, Napi::Object exports);
 void init_match(Napi::Env env, Napi::Object exports);
 void init_targets(Napi::Env env, Napi::Object exports);
 void init_threads(Napi::Env env, Napi::Object exports);
+void init_nms(Napi::Env env, Napi::Object exports);
+void init_postprocess(Napi::Env env, Napi::Object exports);
 
 }  // namespace binding
 }  // namespace retinanet
