@@ -29,6 +29,22 @@ export interface NativeAddon {
     anchors: Float32Array, gtBoxes: Float32Array[], gtLabels: Int32Array[], fgIou: number,
     bgIou: number, allowLowQuality: boolean, weights: Float32Array,
   ): [Int32Array, Float32Array, Int32Array, Float64Array];
+  batchedNms(
+    boxes: Float32Array, scores: Float32Array, groups: Int32Array | null, iouThreshold: number,
+    maxOutput: number, useScoreThreshold: boolean, scoreThreshold: number,
+  ): Int32Array;
+  batchedNmsAsync(
+    boxes: Float32Array, scores: Float32Array, groups: Int32Array | null, iouThreshold: number,
+    maxOutput: number, useScoreThreshold: boolean, scoreThreshold: number,
+  ): Promise<Int32Array>;
+  postprocess(
+    levels: [Float32Array, Float32Array, Float32Array][], numClasses: number, imageSizes: Float64Array,
+    scoreThreshold: number, topK: number, nmsThreshold: number, maxDetections: number, weights: Float32Array,
+  ): [Float32Array, Float32Array, Int32Array][];
+  postprocessAsync(
+    levels: [Float32Array, Float32Array, Float32Array][], numClasses: number, imageSizes: Float64Array,
+    scoreThreshold: number, topK: number, nmsThreshold: number, maxDetections: number, weights: Float32Array,
+  ): Promise<[Float32Array, Float32Array, Int32Array][]>;
 }
 
 let addon: NativeAddon | undefined;

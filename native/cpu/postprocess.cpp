@@ -34,6 +34,10 @@ RETINANET_DISPATCH bool scan_above(const float* logits, int64_t f0, int64_t f1, 
   return nan != 0;
 }
 
+bool finite4(const float* v) {
+  return std::isfinite(v[0]) && std::isfinite(v[1]) && std::isfinite(v[2]) && std::isfinite(v[3]);
+}
+
 float sigmoid(float x) { return 1.0f / (1.0f + std::exp(-x)); }
 
 struct Candidate {
@@ -99,13 +103,14 @@ Status postprocess_cpu(const std::vector<PostprocessLevel>& levels, int64_t num_
       for (const Candidate& c : cand) {
         const int64_t a = c.flat / k;
         const float* d = deltas + 4 * a;
-        if (!std::isfinite(d[0]) || !std::isfinite(d[1]) || !std::isfinite(d[2]) || !std::isfinite(d[3])) {
-          return Status::range_error("levels[" + std::to_string(li) + "].deltas: image " +
-                                     std::to_string(img) + ", anchor " + std::to_string(a) +
-                                     " is not finite");
+        const float* anchor = lv.anchors + 4 * a;
+        // Only the selected boxes are read, so only they are checked.
+        if (!finite4(d) || !finite4(anchor)) {
+          return Status::range_error("levels[" + std::to_string(li) + "]: image " + std::to_string(img) +
+                                     ", anchor " + std::to_string(a) + ": a delta or anchor coordinate is not finite");
         }
         float box[4];
-        decode_box(lv.anchors + 4 * a, d, p.weights, clip_h, clip_w, box);
+        decode_box(anchor, d, p.weights, clip_h, clip_w, box);
         boxes.insert(boxes.end(), box, box + 4);
         scores.push_back(c.score);
         classes.push_back(static_cast<int32_t>(c.flat % k));

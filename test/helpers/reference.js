@@ -199,3 +199,30 @@ module.exports = {
   rng, randomBoxes, sigmoid, logSigmoid, focalLossRef, focalLossStarRef, iouF32, iou64, matchRef,
   encodeRef, decodeRef, anchorsRef, maxRelErr, snapshot,
 };
+
+/** Greedy NMS written plainly: score order (ties by lower index), drop IoU > threshold. */
+function nmsRef(boxes, scores, threshold, indices) {
+  const order = (indices ?? Array.from({ length: scores.length }, (_, i) => i))
+    .slice()
+    .sort((a, b) => scores[b] - scores[a] || a - b);
+  const kept = [];
+  for (const i of order) {
+    if (kept.every((k) => !(iouF32(boxes, 4 * i, boxes, 4 * k) > threshold))) kept.push(i);
+  }
+  return kept;
+}
+
+/** Per-group nmsRef, merged by score (ties by lower index). */
+function batchedNmsRef(boxes, scores, groups, threshold) {
+  const byGroup = new Map();
+  groups.forEach((g, i) => {
+    if (!byGroup.has(g)) byGroup.set(g, []);
+    byGroup.get(g).push(i);
+  });
+  const kept = [];
+  for (const idx of byGroup.values()) kept.push(...nmsRef(boxes, scores, threshold, idx));
+  return kept.sort((a, b) => scores[b] - scores[a] || a - b);
+}
+
+module.exports.nmsRef = nmsRef;
+module.exports.batchedNmsRef = batchedNmsRef;
