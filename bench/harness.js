@@ -47,7 +47,7 @@ function machine() {
 function table(rows, note = (r) => '') {
   const lines = ['| case | variant | median ms | ± % | ops/s | × vs first |', '| --- | --- | ---: | ---: | ---: | ---: |'];
   for (const r of rows) {
-    lines.push(`| ${r.group} | ${r.name}${note(r)} | ${r.medianMs.toFixed(3)} | ${r.rme.toFixed(1)} | ${r.hz.toFixed(1)} | ${r.ratio.toFixed(2)} |`);
+    lines.push(`| ${r.group} | ${r.name}${note(r)} | ${r.medianMs.toFixed(3)} | ${Number.isNaN(r.rme) ? "–" : r.rme.toFixed(1)} | ${r.hz.toFixed(1)} | ${r.ratio.toFixed(2)} |`);
   }
   return lines.join('\n');
 }

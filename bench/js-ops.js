@@ -108,3 +108,69 @@ function anchorsJs(height, width) {
 }
 
 module.exports = { focalLossJs, matchJs, targetsJs, anchorsJs };
+
+function iouAt(b, i, j) {
+  return iou(b, 4 * i, b, 4 * j);
+}
+
+/** Greedy NMS with a kept list: sort, then test each candidate against the boxes kept so far. */
+function nmsJs(boxes, scores, threshold, indices) {
+  const order = indices ? Array.from(indices) : Array.from({ length: scores.length }, (_, i) => i);
+  order.sort((a, b) => scores[b] - scores[a] || a - b);
+  const kept = [];
+  for (const i of order) {
+    let ok = true;
+    for (const k of kept) {
+      if (iouAt(boxes, i, k) > threshold) {
+        ok = false;
+        break;
+      }
+    }
+    if (ok) kept.push(i);
+  }
+  return kept;
+}
+
+/** Per-class nmsJs, merged by score. */
+function batchedNmsJs(boxes, scores, groups, threshold, maxOutput = Infinity) {
+  const byGroup = new Map();
+  for (let i = 0; i < groups.length; i++) {
+    let list = byGroup.get(groups[i]);
+    if (!list) byGroup.set(groups[i], (list = []));
+    list.push(i);
+  }
+  const kept = [];
+  for (const idx of byGroup.values()) kept.push(...nmsJs(boxes, scores, threshold, idx));
+  kept.sort((a, b) => scores[b] - scores[a] || a - b);
+  return kept.slice(0, maxOutput);
+}
+
+/** Post-processing in plain JS: sigmoid everything, filter, sort, top k, decode, clip, NMS. */
+function postprocessJs(levels, k, [h, w], { scoreThreshold = 0.05, topK = 1000, nms = 0.5, maxDet = 100 } = {}) {
+  const boxes = [], scores = [], classes = [];
+  const clamp = Math.log(1000 / 16);
+  for (const lv of levels) {
+    const cand = [];
+    for (let f = 0; f < lv.logits.length; f++) {
+      const s = 1 / (1 + Math.exp(-lv.logits[f]));
+      if (s > scoreThreshold) cand.push([s, f]);
+    }
+    cand.sort((a, b) => b[0] - a[0] || a[1] - b[1]);
+    for (const [s, f] of cand.slice(0, topK)) {
+      const a = Math.floor(f / k);
+      const an = lv.anchors, d = lv.deltas;
+      const aw = an[4 * a + 2] - an[4 * a], ah = an[4 * a + 3] - an[4 * a + 1];
+      const cx = d[4 * a] * aw + an[4 * a] + 0.5 * aw, cy = d[4 * a + 1] * ah + an[4 * a + 1] + 0.5 * ah;
+      const pw = Math.exp(Math.min(d[4 * a + 2], clamp)) * aw, ph = Math.exp(Math.min(d[4 * a + 3], clamp)) * ah;
+      const c = (v, hi) => Math.min(Math.max(v, 0), hi);
+      boxes.push(c(cx - pw / 2, w), c(cy - ph / 2, h), c(cx + pw / 2, w), c(cy + ph / 2, h));
+      scores.push(s);
+      classes.push(f % k);
+    }
+  }
+  return batchedNmsJs(new Float32Array(boxes), new Float32Array(scores), new Int32Array(classes), nms, maxDet);
+}
+
+module.exports.nmsJs = nmsJs;
+module.exports.batchedNmsJs = batchedNmsJs;
+module.exports.postprocessJs = postprocessJs;

@@ -3,9 +3,13 @@
 // npm run bench: every op at the paper's sizes, native vs a plain JS loop (and, for the loss,
 // vs a plain copy of the same bytes: its physical floor), side by side in one run. Prints a
 // table and writes bench/RESULTS.md.
-//   node bench/run.js [--quick] [--only substring]
+//   node bench/run.js [--quick] [--only substring] [--torchvision]
+// --torchvision (npm run bench:torchvision) also times torchvision's CPU ops on the very same
+// inputs (shared through files, run by bench/torchvision.py) where Python has torch/torchvision.
 const fs = require('fs');
+const os = require('os');
 const path = require('path');
+const { spawnSync } = require('child_process');
 const ops = require('../dist/ops');
 const js = require('./js-ops');
 const { runGroup, machine, table } = require('./harness');
@@ -13,6 +17,7 @@ const { runGroup, machine, table } = require('./harness');
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
 const only = args.includes('--only') ? args[args.indexOf('--only') + 1] : undefined;
+const withTorchvision = args.includes('--torchvision');
 const timing = quick ? { maxTime: 0.5, minSamples: 3 } : { maxTime: 3, minSamples: 10 };
 
 function rng(seed) {
@@ -102,6 +107,127 @@ if (want('anchors')) {
   ], timing));
 }
 
+
+// ---- NMS and post-processing (issue 3) ----
+
+/** Candidates as after the per-level top-k: clustered around objects, mostly their class. */
+function nmsCandidates(n, objects, classes, seed) {
+  const rr = rng(seed);
+  const obj = Array.from({ length: objects }, () => {
+    const w = 20 + rr() * 250, h = 20 + rr() * 250;
+    return { x: rr() * (1000 - w), y: rr() * (600 - h), w, h, c: Math.floor(rr() * classes) };
+  });
+  const boxes = new Float32Array(n * 4);
+  const scores = new Float32Array(n);
+  const groups = new Int32Array(n);
+  for (let i = 0; i < n; i++) {
+    const o = obj[Math.floor(rr() * objects)];
+    const j = () => (rr() - 0.5) * 0.3;
+    const w = o.w * (1 + j()), h = o.h * (1 + j());
+    const x = o.x + j() * o.w, y = o.y + j() * o.h;
+    boxes.set([x, y, x + w, y + h], i * 4);
+    scores[i] = 0.05 + 0.95 * rr();
+    groups[i] = rr() < 0.7 ? o.c : Math.floor(rr() * classes);
+  }
+  return { boxes, scores, groups };
+}
+
+/** Head outputs of a trained-looking detector: most scores far below 0.05, a few thousand above. */
+function headOutputs(height, width, k, above, seed) {
+  const rr = rng(seed);
+  const { anchors, levels } = ops.generateAnchors({ height, width });
+  const total = anchors.length / 4;
+  return levels.map((lv) => {
+    const logits = new Float32Array(lv.count * k);
+    for (let i = 0; i < logits.length; i++) logits[i] = -9 + 4 * rr(); // scores 1e-4 … 7e-3
+    const hits = Math.round((above * lv.count) / total);
+    for (let h = 0; h < hits; h++) logits[Math.floor(rr() * logits.length)] = -3 + 7 * rr();
+    const deltas = new Float32Array(lv.count * 4).map(() => 0.4 * (rr() - 0.5));
+    return { logits, deltas, anchors: anchors.slice(lv.start * 4, (lv.start + lv.count) * 4) };
+  });
+}
+
+const tvCases = [];
+const tvDir = withTorchvision ? fs.mkdtempSync(path.join(os.tmpdir(), 'retinanet-bench-')) : undefined;
+function share(name, arr) {
+  if (!tvDir) return name;
+  fs.writeFileSync(path.join(tvDir, name), Buffer.from(arr.buffer, arr.byteOffset, arr.byteLength));
+  return name;
+}
+const nmsGroups = [];
+
+for (const [n, label] of [[5000, '5,000'], [50000, '50,000']]) {
+  const { boxes, scores, groups } = nmsCandidates(n, n === 5000 ? 100 : 1000, 80, n);
+  const g1 = `nms ${label} candidates, 1 class`;
+  if (want(g1)) {
+    tvCases.push({ name: g1, kind: 'nms', iou: 0.5, boxes: share(`nb${n}.bin`, boxes), scores: share(`ns${n}.bin`, scores) });
+    nmsGroups.push([g1, [
+      { name: 'native nms', fn: () => ops.nms(boxes, scores, 0.5) },
+      { name: 'JS greedy', fn: () => js.nmsJs(boxes, scores, 0.5) },
+    ], () => ops.nms(boxes, scores, 0.5)]);
+  }
+  const g2 = `batchedNms ${label} candidates, 80 classes`;
+  if (want(g2)) {
+    tvCases.push({ name: g2, kind: 'batched_nms', iou: 0.5, boxes: share(`nb${n}.bin`, boxes), scores: share(`ns${n}.bin`, scores), groups: share(`ng${n}.bin`, groups) });
+    nmsGroups.push([g2, [
+      { name: 'native batchedNms', fn: () => ops.batchedNms(boxes, scores, groups, 0.5) },
+      { name: 'JS greedy per class', fn: () => js.batchedNmsJs(boxes, scores, groups, 0.5) },
+    ], () => ops.batchedNms(boxes, scores, groups, 0.5)]);
+  }
+}
+for (const [h, w] of [[600, 600], [800, 1333]]) {
+  const g = `postprocess ${h}×${w}, 80 classes`;
+  if (!want(g)) continue;
+  const levels = headOutputs(h, w, 80, 3000, h + w);
+  tvCases.push({
+    name: g, kind: 'postprocess', k: 80, height: h, width: w,
+    levels: levels.map((lv, i) => ({
+      logits: share(`pl${h}_${i}.bin`, lv.logits), deltas: share(`pd${h}_${i}.bin`, lv.deltas), anchors: share(`pa${h}_${i}.bin`, lv.anchors),
+    })),
+  });
+  nmsGroups.push([g, [
+    { name: 'native postprocess', fn: () => ops.postprocess(levels, 80, [[h, w]]) },
+    { name: 'JS version', fn: () => js.postprocessJs(levels, 80, [h, w]) },
+  ], () => ops.postprocess(levels, 80, [[h, w]])[0]]);
+}
+
+let tv;
+if (withTorchvision && tvCases.length > 0) {
+  fs.writeFileSync(path.join(tvDir, 'cases.json'), JSON.stringify(tvCases));
+  const py = process.env.PYTHON || (fs.existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3');
+  console.log(`\ntorchvision: timing ${tvCases.length} cases with ${py} (${ops.numThreads()} threads) …`);
+  const res = spawnSync(py, [path.join(__dirname, 'torchvision.py'), tvDir, String(ops.numThreads())], { stdio: 'inherit' });
+  if (res.status === 0) tv = JSON.parse(fs.readFileSync(path.join(tvDir, 'torchvision.json'), 'utf8'));
+  else console.log('torchvision: not available (python3 with torch and torchvision is needed); its column is left out');
+}
+
+const agreement = [];
+for (const [g, cases, result] of nmsGroups) {
+  const rows = runGroup(g, cases, timing);
+  const t = tv && tv.cases[g];
+  if (t) {
+    rows.push({ group: g, name: `torchvision ${tv.torchvision} (torch ${tv.threads} threads)`, medianMs: t.ms, rme: NaN, hz: 1000 / t.ms, samples: t.runs, ratio: t.ms / rows[0].medianMs });
+    const ours = result();
+    if (ArrayBuffer.isView(ours)) {
+      const same = ours.length === t.keep.length && ours.every((v, i) => v === t.keep[i]);
+      const theirs = new Set(t.keep);
+      const sameSet = ours.length === t.keep.length && ours.every((v) => theirs.has(v));
+      // Equal scores: torchvision's final sort is not stable, ours puts the lower index first.
+      const verdict = same ? 'the same kept indices in the same order as torchvision'
+        : sameSet ? 'the same kept set as torchvision, ordered differently only among equal scores'
+          : 'DIFFERENT kept indices from torchvision';
+      agreement.push(`- ${g}: ${verdict} (${ours.length} kept).`);
+    } else {
+      const sameClasses = ours.classes.length === t.classes.length && ours.classes.every((c, i) => c === t.classes[i]);
+      let maxDiff = 0;
+      t.boxes.forEach((b, i) => { maxDiff = Math.max(maxDiff, Math.abs(b - ours.boxes[i])); });
+      agreement.push(`- ${g}: ${ours.scores.length} detections; classes ${sameClasses ? 'identical' : 'DIFFER'} to torchvision's, boxes within ${maxDiff.toExponential(1)} px.`);
+    }
+  }
+  groups.push(rows);
+}
+if (tvDir) fs.rmSync(tvDir, { recursive: true, force: true });
+
 const rows = groups.flat();
 const m = machine();
 const ratioNote = (g, a, b) => {
@@ -116,12 +242,15 @@ for (const g of new Set(rows.map((x) => x.group))) {
       `it takes ${ratioNote(g, 'copy of the same bytes (floor)', 'native, gradient into a given array')}× the time of copying the logits ` +
       `(${ratioNote(g, 'copy of the same bytes (floor)', 'native, new gradient array')}× when it allocates the gradient).`);
   } else {
-    const first = rows.find((x) => x.group === g);
-    const last = rows.filter((x) => x.group === g).pop();
-    summary.push(`- ${g}: native is ${(last.medianMs / first.medianMs).toFixed(2)}× faster than the JS loop.`);
+    const inGroup = rows.filter((x) => x.group === g);
+    const jsRow = inGroup.find((x) => x.name.startsWith('JS'));
+    const tvRow = inGroup.find((x) => x.name.startsWith('torchvision'));
+    let line = `- ${g}: native is ${(jsRow.medianMs / inGroup[0].medianMs).toFixed(2)}× faster than the JS version`;
+    if (tvRow) line += ` and ${(tvRow.medianMs / inGroup[0].medianMs).toFixed(2)}× faster than torchvision`;
+    summary.push(`${line}.`);
   }
 }
-console.log(`\n${table(rows)}\n\n${summary.join('\n')}`);
+console.log(`\n${table(rows)}\n\n${summary.join('\n')}${agreement.length ? `\n\n${agreement.join('\n')}` : ''}`);
 
 if (!quick && only === undefined) {
   const md = `# Benchmark results
@@ -134,6 +263,7 @@ Machine: ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, ${m.platform}, Node ${m
 ${table(rows)}
 
 ${summary.join('\n')}
+${agreement.length ? `\nSame inputs through torchvision (bench/torchvision.py):\n\n${agreement.join('\n')}\n` : ''}
 `;
   fs.writeFileSync(path.join(__dirname, 'RESULTS.md'), md);
   console.log('\nwrote bench/RESULTS.md');

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <limits>
 
 #include "../core/box_geometry.h"
@@ -35,7 +36,8 @@ struct KeptBoxes {
   }
 };
 
-// Does box b (area ab) overlap any kept box in [k0, k1) with IoU > t?
+// Does box b (area ab) overlap any kept box in [k0, k1) with IoU > t? Blocks of 32 lanes, with
+// an exit after the first block that hits (most candidates are suppressed early).
 RETINANET_DISPATCH bool suppressed(const KeptBoxes& k, size_t k0, size_t k1, const float* b, float ab,
                                    float t) {
   const float* x1 = k.x1.data();
@@ -43,21 +45,34 @@ RETINANET_DISPATCH bool suppressed(const KeptBoxes& k, size_t k0, size_t k1, con
   const float* x2 = k.x2.data();
   const float* y2 = k.y2.data();
   const float* area = k.area.data();
-  int hit = 0;
+  for (size_t s = k0; s < k1; s += 32) {
+    const size_t e = std::min(k1, s + 32);
+    int hit = 0;
 #pragma omp simd reduction(| : hit)
-  for (size_t i = k0; i < k1; ++i) {
-    const float kb[4] = {x1[i], y1[i], x2[i], y2[i]};
-    hit |= box_iou_pair(b, ab, kb, area[i]) > t;
+    for (size_t i = s; i < e; ++i) {
+      hit |= box_iou(b[0], b[1], b[2], b[3], ab, x1[i], y1[i], x2[i], y2[i], area[i]) > t;
+    }
+    if (hit) return true;
   }
-  return hit != 0;
+  return false;
 }
 
 }  // namespace
 
 void sort_by_score(const float* scores, int32_t* idx, int64_t n) {
-  std::sort(idx, idx + n, [scores](int32_t a, int32_t b) {
-    return scores[a] > scores[b] || (scores[a] == scores[b] && a < b);
-  });
+  // One 64-bit key per candidate (order-preserving score bits, inverted for descending, then the
+  // index) so the sort compares integers instead of chasing scores[] through the indices.
+  std::vector<uint64_t> keys(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i) {
+    float s = scores[idx[i]];
+    if (s == 0.0f) s = 0.0f;  // -0 and +0 are equal scores
+    uint32_t u;
+    std::memcpy(&u, &s, sizeof u);
+    u = (u & 0x80000000u) ? ~u : (u | 0x80000000u);  // ascending with the float value
+    keys[i] = (static_cast<uint64_t>(~u) << 32) | static_cast<uint32_t>(idx[i]);
+  }
+  std::sort(keys.begin(), keys.end());
+  for (int64_t i = 0; i < n; ++i) idx[i] = static_cast<int32_t>(keys[i] & 0xffffffffu);
 }
 
 void nms_group(const float* boxes, const int32_t* order, int64_t n, double iou_threshold,
