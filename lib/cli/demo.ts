@@ -1,22 +1,12 @@
 // `retinanet demo`: the ops on one synthetic image, showing what each computed.
 import * as ops from '../ops';
+import { prng } from '../util/prng';
 
 export interface DemoOptions {
   size: number;
   classes: number;
   objects: number;
   seed: number;
-}
-
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 function ms(start: bigint): string {

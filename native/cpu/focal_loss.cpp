@@ -115,52 +115,33 @@ RETINANET_INLINE void rows_loop(const float* logits, const int32_t* labels, int6
   *sum_out = acc;
 }
 
-template <GammaMode G>
-RETINANET_DISPATCH void focal_chunk(const float* logits, const int32_t* labels, int64_t r0,
-                                    int64_t r1, int64_t k, const RowArgs& a, float* grad,
-                                    double* sum, int64_t* bad_row) {
-  if (grad) {
-    rows_loop(logits, labels, r0, r1, k, grad,
-              [&](const float* x, float* g, int32_t l, float& s, int& b) {
-                focal_row<G, true>(x, g, static_cast<int32_t>(k), l, a, s, b);
-              },
-              sum, bad_row);
-  } else {
-    rows_loop(logits, labels, r0, r1, k, grad,
-              [&](const float* x, float* g, int32_t l, float& s, int& b) {
-                focal_row<G, false>(x, g, static_cast<int32_t>(k), l, a, s, b);
-              },
-              sum, bad_row);
-  }
-}
-
-RETINANET_DISPATCH void focal_star_chunk(const float* logits, const int32_t* labels, int64_t r0,
-                                         int64_t r1, int64_t k, const RowArgs& a, float* grad,
-                                         double* sum, int64_t* bad_row) {
-  if (grad) {
-    rows_loop(logits, labels, r0, r1, k, grad,
-              [&](const float* x, float* g, int32_t l, float& s, int& b) {
-                focal_star_row<true>(x, g, static_cast<int32_t>(k), l, a, s, b);
-              },
-              sum, bad_row);
-  } else {
-    rows_loop(logits, labels, r0, r1, k, grad,
-              [&](const float* x, float* g, int32_t l, float& s, int& b) {
-                focal_star_row<false>(x, g, static_cast<int32_t>(k), l, a, s, b);
-              },
-              sum, bad_row);
-  }
+// One chunk of rows; Star selects FL*, G the FL gamma path, Grad whether to write gradients.
+template <bool Star, GammaMode G, bool Grad>
+RETINANET_DISPATCH void loss_chunk(const float* logits, const int32_t* labels, int64_t r0, int64_t r1,
+                                   int64_t k, const RowArgs& a, float* grad, double* sum,
+                                   int64_t* bad_row) {
+  const int32_t k32 = static_cast<int32_t>(k);
+  rows_loop(logits, labels, r0, r1, k, grad,
+            [&](const float* x, float* g, int32_t l, float& s, int& b) {
+              if (Star) {
+                focal_star_row<Grad>(x, g, k32, l, a, s, b);
+              } else {
+                focal_row<G, Grad>(x, g, k32, l, a, s, b);
+              }
+            },
+            sum, bad_row);
 }
 
 using ChunkFn = void (*)(const float*, const int32_t*, int64_t, int64_t, int64_t, const RowArgs&,
                          float*, double*, int64_t*);
 
-ChunkFn pick_chunk_fn(const FocalLossParams& p) {
-  if (p.kind == FocalKind::kFocalStar) return focal_star_chunk;
-  if (p.gamma == 0.0f) return focal_chunk<kGamma0>;
-  if (p.gamma == 1.0f) return focal_chunk<kGamma1>;
-  if (p.gamma == 2.0f) return focal_chunk<kGamma2>;
-  return focal_chunk<kGammaAny>;
+template <bool Grad>
+ChunkFn pick(const FocalLossParams& p) {
+  if (p.kind == FocalKind::kFocalStar) return loss_chunk<true, kGammaAny, Grad>;
+  if (p.gamma == 0.0f) return loss_chunk<false, kGamma0, Grad>;
+  if (p.gamma == 1.0f) return loss_chunk<false, kGamma1, Grad>;
+  if (p.gamma == 2.0f) return loss_chunk<false, kGamma2, Grad>;
+  return loss_chunk<false, kGammaAny, Grad>;
 }
 
 }  // namespace
@@ -177,7 +158,7 @@ Status focal_loss_cpu(const float* logits, const int32_t* labels, int64_t n, int
   const int64_t chunks = num_chunks(n, grain);
   std::vector<double> sums(static_cast<size_t>(chunks));
   std::vector<int64_t> bad(static_cast<size_t>(chunks));
-  const ChunkFn fn = pick_chunk_fn(params);
+  const ChunkFn fn = grad ? pick<true>(params) : pick<false>(params);
   parallel_for(n, grain, [&](int64_t r0, int64_t r1) {
     const int64_t c = r0 / grain;
     fn(logits, labels, r0, r1, k, args, grad, &sums[c], &bad[c]);

@@ -2,20 +2,7 @@
 // Independent references written plainly from the paper and torchvision's definitions, in
 // float64 (or float32 step by step where exact ties matter). No native code here.
 
-/** Seeded PRNG (mulberry32) so every test draws the same numbers. */
-function rng(seed) {
-  let a = seed >>> 0;
-  const next = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  next.uniform = (lo, hi) => lo + (hi - lo) * next();
-  next.int = (lo, hi) => lo + Math.floor(next() * (hi - lo));
-  return next;
-}
+const { prng: rng } = require('../../dist/util/prng');
 
 function randomBoxes(r, n, size = 600, minSide = 1, maxSide = 300) {
   const out = new Float32Array(n * 4);
@@ -32,8 +19,11 @@ function randomBoxes(r, n, size = 600, minSide = 1, maxSide = 300) {
 const sigmoid = (x) => 1 / (1 + Math.exp(-x));
 const logSigmoid = (x) => (x >= 0 ? -Math.log1p(Math.exp(-x)) : x - Math.log1p(Math.exp(x)));
 
-/** Paper eq. 5 summed in float64; gradient from eq. 10 times alpha_t; both / normalizer. */
-function focalLossRef(logits, labels, k, { alpha = 0.25, gamma = 2, normalizer } = {}) {
+/**
+ * Sum over non-ignored anchors and all classes of term(x, y, alpha_t) -> [loss, dloss/dx], in
+ * float64, both divided by the normalizer (default: foreground anchors, at least 1).
+ */
+function elementwiseLossRef(logits, labels, k, alpha, normalizer, term) {
   let fg = 0;
   for (const l of labels) if (l >= 0) fg++;
   const norm = normalizer ?? Math.max(1, fg);
@@ -42,40 +32,31 @@ function focalLossRef(logits, labels, k, { alpha = 0.25, gamma = 2, normalizer }
   for (let i = 0; i < labels.length; i++) {
     if (labels[i] === -2) continue;
     for (let j = 0; j < k; j++) {
-      const x = logits[i * k + j];
       const t = labels[i] === j;
-      const y = t ? 1 : -1;
-      const pt = sigmoid(y * x);
-      const logpt = logSigmoid(y * x);
-      const at = alpha === null ? 1 : t ? alpha : 1 - alpha;
-      const q = sigmoid(-y * x);
-      loss += -at * q ** gamma * logpt;
-      grad[i * k + j] = (at * y * q ** gamma * (gamma * pt * logpt + pt - 1)) / norm;
+      const [l, g] = term(logits[i * k + j], t ? 1 : -1, alpha === null ? 1 : t ? alpha : 1 - alpha);
+      loss += l;
+      grad[i * k + j] = g / norm;
     }
   }
   return { loss: loss / norm, grad };
 }
 
-/** Appendix eq. 6-8 and 11 with alpha_t. */
+/** Paper eq. 5, gradient eq. 10, both times alpha_t. */
+function focalLossRef(logits, labels, k, { alpha = 0.25, gamma = 2, normalizer } = {}) {
+  return elementwiseLossRef(logits, labels, k, alpha, normalizer, (x, y, at) => {
+    const pt = sigmoid(y * x);
+    const logpt = logSigmoid(y * x);
+    const mod = sigmoid(-y * x) ** gamma;
+    return [-at * mod * logpt, at * y * mod * (gamma * pt * logpt + pt - 1)];
+  });
+}
+
+/** Appendix eq. 6-8, gradient eq. 11, both times alpha_t. */
 function focalLossStarRef(logits, labels, k, { alpha = 0.25, gamma = 4, beta = 0, normalizer } = {}) {
-  let fg = 0;
-  for (const l of labels) if (l >= 0) fg++;
-  const norm = normalizer ?? Math.max(1, fg);
-  let loss = 0;
-  const grad = new Float64Array(logits.length);
-  for (let i = 0; i < labels.length; i++) {
-    if (labels[i] === -2) continue;
-    for (let j = 0; j < k; j++) {
-      const x = logits[i * k + j];
-      const t = labels[i] === j;
-      const y = t ? 1 : -1;
-      const at = alpha === null ? 1 : t ? alpha : 1 - alpha;
-      const z = gamma * y * x + beta;
-      loss += (-at * logSigmoid(z)) / gamma;
-      grad[i * k + j] = (at * y * (sigmoid(z) - 1)) / norm;
-    }
-  }
-  return { loss: loss / norm, grad };
+  return elementwiseLossRef(logits, labels, k, alpha, normalizer, (x, y, at) => {
+    const z = gamma * y * x + beta;
+    return [(-at * logSigmoid(z)) / gamma, at * y * (sigmoid(z) - 1)];
+  });
 }
 
 /** IoU in float32 step by step, as torchvision's box_iou computes it. */
