@@ -4,6 +4,7 @@
 #include <napi.h>
 
 #include <cstdint>
+#include <initializer_list>
 #include <string>
 
 #include "../core/status.h"
@@ -71,6 +72,14 @@ inline Napi::Float32Array new_f32(Napi::Env env, int64_t n) {
 }
 inline Napi::Int32Array new_i32(Napi::Env env, int64_t n) {
   return Napi::Int32Array::New(env, static_cast<size_t>(n));
+}
+
+// Several results returned as one JS array.
+inline Napi::Array tuple(Napi::Env env, std::initializer_list<Napi::Value> values) {
+  Napi::Array a = Napi::Array::New(env, values.size());
+  uint32_t i = 0;
+  for (const Napi::Value& v : values) a.Set(i++, v);
+  return a;
 }
 
 inline void throw_if_error(Napi::Env env, const Status& s) {

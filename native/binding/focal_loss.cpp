@@ -43,10 +43,7 @@ Napi::Value focal_loss(const Napi::CallbackInfo& info) {
   }
   double loss = 0.0;
   throw_if_error(env, focal_loss_cpu(logits.data, labels.data, labels.length, k, p, &loss, grad));
-  Napi::Array result = Napi::Array::New(env, 2);
-  result.Set(0u, Napi::Number::New(env, loss));
-  result.Set(1u, grad_value);
-  return result;
+  return tuple(env, {Napi::Number::New(env, loss), grad_value});
 }
 
 }  // namespace

@@ -28,10 +28,7 @@ Napi::Value match_anchors(const Napi::CallbackInfo& info) {
   Napi::Int32Array matches = new_i32(env, n);
   Napi::Float32Array max_iou = new_f32(env, n);
   match_anchors_cpu(anchors.data, n, gt.data, gt.length / 4, p, matches.Data(), max_iou.Data());
-  Napi::Array result = Napi::Array::New(env, 2);
-  result.Set(0u, matches);
-  result.Set(1u, max_iou);
-  return result;
+  return tuple(env, {matches, max_iou});
 }
 
 }  // namespace

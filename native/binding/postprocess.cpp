@@ -76,11 +76,9 @@ PostprocessArgs postprocess_args(const Napi::CallbackInfo& info) {
 Napi::Value detections_value(Napi::Env env, const std::vector<Detections>& dets) {
   Napi::Array out = Napi::Array::New(env, dets.size());
   for (size_t i = 0; i < dets.size(); ++i) {
-    Napi::Array d = Napi::Array::New(env, 3);
-    d.Set(0u, to_typed<Napi::Float32Array>(env, dets[i].boxes));
-    d.Set(1u, to_typed<Napi::Float32Array>(env, dets[i].scores));
-    d.Set(2u, to_typed<Napi::Int32Array>(env, dets[i].classes));
-    out.Set(static_cast<uint32_t>(i), d);
+    out.Set(static_cast<uint32_t>(i), tuple(env, {to_typed<Napi::Float32Array>(env, dets[i].boxes),
+                                                  to_typed<Napi::Float32Array>(env, dets[i].scores),
+                                                  to_typed<Napi::Int32Array>(env, dets[i].classes)}));
   }
   return out;
 }

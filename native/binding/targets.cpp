@@ -52,12 +52,7 @@ Napi::Value retinanet_targets(const Napi::CallbackInfo& info) {
         anchors.data, n, gt.Data(), gl.Data(), static_cast<int64_t>(gl.ElementLength()), mp, w,
         labels.Data() + off, box_targets.Data() + off * 4, matches.Data() + off, max_iou.data()));
   }
-  Napi::Array result = Napi::Array::New(env, 4);
-  result.Set(0u, labels);
-  result.Set(1u, box_targets);
-  result.Set(2u, matches);
-  result.Set(3u, fg);
-  return result;
+  return tuple(env, {labels, box_targets, matches, fg});
 }
 
 }  // namespace
