@@ -1,5 +1,6 @@
-// tfjs-retinanet: the ops (typed arrays) today; the tfjs kernels and the model build on them.
+// tfjs-retinanet: the ops on tf.Tensor (registered as tfjs kernels on import); the typed-array
+// ops under `ops` (also `tfjs-retinanet/ops`, which needs no tfjs).
 import * as ops from './ops';
 
 export { ops };
-export * from './ops';
+export * from './tfjs';

@@ -58,19 +58,29 @@ function positiveList(name: string, value: unknown, fallback: number[]): number[
   return list.map((x, i) => v.numberIn(`${name}[${i}]`, x, 0, Infinity, true));
 }
 
-/** RetinaNet's anchors for one image size (all levels concatenated). */
-export function generateAnchors(options: AnchorOptions): Anchors {
+interface AnchorPlan {
+  levels: AnchorLevel[];
+  spec: Float64Array;
+  scales: number[];
+  ratios: number[];
+  offset: number;
+  torchvisionRounding: boolean;
+  anchorsPerLocation: number;
+}
+
+/** Checks the options and lays out the levels (shared by the typed-array and tensor forms). */
+export function planAnchors(options: AnchorOptions): AnchorPlan {
   if (options === undefined) throw new TypeError('options: expected { height, width, ... }');
   const o = v.options('options', options, KNOWN);
   v.device(o.device);
   const height = v.integer('height', o.height, 1, 2 ** 20);
   const width = v.integer('width', o.width, 1, 2 ** 20);
-  const levels = o.levels === undefined
+  const levelList = o.levels === undefined
     ? DEFAULT_LEVELS
     : v.array('levels', o.levels).map((l, i) => v.integer(`levels[${i}]`, l, 0, 20));
   const sizes = positiveList('sizes', o.sizes, DEFAULT_SIZES);
-  if (sizes.length !== levels.length) {
-    throw new RangeError(`sizes: expected one size per level (${levels.length}), got ${sizes.length}`);
+  if (sizes.length !== levelList.length) {
+    throw new RangeError(`sizes: expected one size per level (${levelList.length}), got ${sizes.length}`);
   }
   const scales = positiveList('scales', o.scales, DEFAULT_SCALES);
   const ratios = positiveList('aspectRatios', o.aspectRatios, DEFAULT_ASPECT_RATIOS);
@@ -79,20 +89,28 @@ export function generateAnchors(options: AnchorOptions): Anchors {
     throw new TypeError(`rounding: expected 'torchvision' or 'none', got ${String(o.rounding)}`);
   }
   const a = scales.length * ratios.length;
-  const spec = new Float64Array(levels.length * 4);
-  const out: AnchorLevel[] = [];
+  const spec = new Float64Array(levelList.length * 4);
+  const levels: AnchorLevel[] = [];
   let start = 0;
-  levels.forEach((level, i) => {
+  levelList.forEach((level, i) => {
     const stride = 2 ** level;
     const h = Math.ceil(height / stride);
     const w = Math.ceil(width / stride);
     spec.set([level, sizes[i], h, w], i * 4);
-    out.push({ level, stride, height: h, width: w, start, count: h * w * a });
+    levels.push({ level, stride, height: h, width: w, start, count: h * w * a });
     start += h * w * a;
   });
   v.resultSize('anchors', start * 4);
-  const anchors = native().generateAnchors(
-    spec, new Float32Array(scales), new Float32Array(ratios), offset, o.rounding !== 'none',
-  );
-  return { anchors, levels: out, anchorsPerLocation: a };
+  return { levels, spec, scales, ratios, offset, torchvisionRounding: o.rounding !== 'none', anchorsPerLocation: a };
+}
+
+/** The anchors of a plan. */
+export function anchorsOf(p: AnchorPlan): Float32Array {
+  return native().generateAnchors(p.spec, new Float32Array(p.scales), new Float32Array(p.ratios), p.offset, p.torchvisionRounding);
+}
+
+/** RetinaNet's anchors for one image size (all levels concatenated). */
+export function generateAnchors(options: AnchorOptions): Anchors {
+  const plan = planAnchors(options);
+  return { anchors: anchorsOf(plan), levels: plan.levels, anchorsPerLocation: plan.anchorsPerLocation };
 }

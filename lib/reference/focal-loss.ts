@@ -1,0 +1,57 @@
+// The focal losses written with plain tfjs ops, as a careful tfjs user would: a one-hot target,
+// log-sigmoid for stability, the gradient from tf.grad. Test oracle and benchmark baseline.
+import * as tf from '@tensorflow/tfjs';
+
+export interface ReferenceLossOptions {
+  alpha?: number | null;
+  gamma?: number;
+  beta?: number;
+  normalizer?: number;
+}
+
+function terms(labels: tf.Tensor, k: number) {
+  const target = tf.oneHot(tf.maximum(labels, tf.scalar(0, 'int32')) as tf.Tensor1D, k).mul(tf.greaterEqual(labels, 0).expandDims(-1));
+  const valid = tf.notEqual(labels, -2).expandDims(-1).cast('float32');
+  const fg = tf.greaterEqual(labels, 0).sum();
+  return { target: target.cast('float32'), valid, fg };
+}
+
+// log σ(z) = −softplus(−z). (tf.logSigmoid is a customGrad op whose gradient fails when it runs
+// inside tf.tidy inside tf.grad in tfjs 4.22, so the twins avoid it.)
+function logSigmoid(z: tf.Tensor): tf.Tensor {
+  return tf.softplus(z.neg()).neg();
+}
+
+function normalize(sum: tf.Tensor, fg: tf.Tensor, normalizer?: number): tf.Scalar {
+  return (normalizer === undefined ? sum.div(tf.maximum(fg, 1).cast('float32')) : sum.div(normalizer)) as tf.Scalar;
+}
+
+/** Eq. 5 summed over non-ignored anchors, divided by the normalizer. Differentiable by tf.grad. */
+export function sigmoidFocalLossRef(logits: tf.Tensor, labels: tf.Tensor, o: ReferenceLossOptions = {}): tf.Scalar {
+  return tf.tidy(() => {
+    const k = logits.shape[logits.rank - 1];
+    const { target, valid, fg } = terms(labels, k);
+    const alpha = o.alpha === undefined ? 0.25 : o.alpha;
+    const gamma = o.gamma ?? 2;
+    const y = target.mul(2).sub(1); // +1 target class, -1 others
+    const logpt = logSigmoid(logits.mul(y));
+    const q = tf.sigmoid(logits.mul(y).neg()); // 1 - p_t
+    const mod = gamma === 0 ? tf.onesLike(q) : q.pow(gamma);
+    const at = alpha === null ? tf.onesLike(q) : target.mul(alpha).add(tf.scalar(1).sub(target).mul(1 - alpha));
+    return normalize(at.mul(mod).mul(logpt).neg().mul(valid).sum(), fg, o.normalizer);
+  });
+}
+
+/** FL* (eq. 6–8) with α_t, the same way. */
+export function focalLossStarRef(logits: tf.Tensor, labels: tf.Tensor, o: ReferenceLossOptions = {}): tf.Scalar {
+  return tf.tidy(() => {
+    const k = logits.shape[logits.rank - 1];
+    const { target, valid, fg } = terms(labels, k);
+    const alpha = o.alpha === undefined ? 0.25 : o.alpha;
+    const gamma = o.gamma ?? 4;
+    const y = target.mul(2).sub(1);
+    const z = logits.mul(y).mul(gamma).add(o.beta ?? 0);
+    const at = alpha === null ? tf.onesLike(z) : target.mul(alpha).add(tf.scalar(1).sub(target).mul(1 - alpha));
+    return normalize(at.mul(logSigmoid(z)).neg().div(gamma).mul(valid).sum(), fg, o.normalizer);
+  });
+}

@@ -1,0 +1,93 @@
+// Registers the ops as tfjs kernels. One implementation per op, written against typed arrays;
+// this file adapts it to a backend: on 'cpu' it reads and writes the backend's own typed arrays
+// (no copies), on other backends ('tensorflow' from tfjs-node) it goes through readSync /
+// makeTensorInfo, which copy.
+import * as tf from '@tensorflow/tfjs';
+
+export type Values = Float32Array | Int32Array;
+
+/** What a kernel implementation sees: its inputs as typed arrays, its attributes, an output maker. */
+export interface KernelContext {
+  input(name: string, dtype: 'float32' | 'int32'): Values;
+  shape(name: string): number[];
+  attrs: tf.NamedAttrMap;
+  output(shape: number[], dtype: 'float32' | 'int32', values: Values): tf.TensorInfo;
+}
+
+export type KernelImpl = (ctx: KernelContext) => tf.TensorInfo | tf.TensorInfo[];
+
+/** Backends the kernels are registered for: tfjs's CPU backend and tfjs-node's, when present. */
+export const KERNEL_BACKENDS = ['cpu', 'tensorflow'] as const;
+
+interface CpuData {
+  data: { get(dataId: tf.DataId): { values?: unknown } };
+}
+
+interface WritableBackend {
+  makeTensorInfo?(shape: number[], dtype: tf.DataType, values: Values): tf.TensorInfo;
+}
+
+function context(
+  backendName: string, inputs: tf.NamedTensorInfoMap, backend: tf.KernelBackend, attrs: tf.NamedAttrMap,
+): KernelContext {
+  const direct = backendName === 'cpu';
+  const get = (name: string): tf.TensorInfo => {
+    const t = inputs[name];
+    if (t === undefined) throw new TypeError(`${name}: missing kernel input`);
+    return t;
+  };
+  return {
+    attrs,
+    shape: (name) => get(name).shape,
+    input(name, dtype) {
+      const t = get(name);
+      if (t.dtype !== dtype) throw new TypeError(`${name}: expected a ${dtype} tensor, got ${t.dtype}`);
+      const values = direct
+        ? (backend as unknown as CpuData).data.get(t.dataId).values
+        : backend.readSync(t.dataId);
+      const want = dtype === 'float32' ? Float32Array : Int32Array;
+      if (!(values instanceof want)) throw new TypeError(`${name}: the ${backendName} backend holds no ${dtype} array for it`);
+      return values;
+    },
+    output(shape, dtype, values) {
+      const make = (backend as unknown as WritableBackend).makeTensorInfo;
+      if (typeof make !== 'function') {
+        throw new Error(`tfjs-retinanet: the ${backendName} backend cannot make tensors from typed arrays`);
+      }
+      return make.call(backend, shape, dtype, values);
+    },
+  };
+}
+
+export function registerRetinanetKernel(kernelName: string, impl: KernelImpl): void {
+  for (const backendName of KERNEL_BACKENDS) {
+    if (tf.getKernel(kernelName, backendName) !== undefined) continue;
+    tf.registerKernel({
+      kernelName,
+      backendName,
+      kernelFunc: ({ inputs, backend, attrs }) => impl(context(backendName, inputs, backend as tf.KernelBackend, attrs ?? {})),
+    });
+  }
+}
+
+/** Runs a registered kernel: one output, or several. */
+export function runKernel<T extends tf.Tensor | tf.Tensor[]>(
+  kernelName: string, inputs: tf.NamedTensorMap, attrs: tf.NamedAttrMap = {},
+): T {
+  return tf.engine().runKernel(kernelName, inputs, attrs) as unknown as T;
+}
+
+/** Checks a tensor argument (TypeError naming it otherwise). */
+export function tensorArg(name: string, v: unknown, dtype: 'float32' | 'int32', rank?: number): tf.Tensor {
+  if (!(v instanceof tf.Tensor)) throw new TypeError(`${name}: expected a tf.Tensor`);
+  if (v.isDisposed) throw new TypeError(`${name}: the tensor is disposed`);
+  if (v.dtype !== dtype) throw new TypeError(`${name}: expected a ${dtype} tensor, got ${v.dtype}`);
+  if (rank !== undefined && v.rank !== rank) throw new RangeError(`${name}: expected rank ${rank}, got shape [${v.shape}]`);
+  return v;
+}
+
+/** Whether a gradient tape is recording (tf.grad, variableGrads, minimize). */
+export function tapeOn(): boolean {
+  const engine = tf.engine() as unknown as { isTapeOn?: () => boolean };
+  return typeof engine.isTapeOn === 'function' ? engine.isTapeOn() : true;
+}
