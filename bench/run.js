@@ -1,25 +1,34 @@
 #!/usr/bin/env node
 'use strict';
-// npm run bench: every op at the paper's sizes, native vs a plain JS loop (and, for the loss,
-// vs a plain copy of the same bytes: its physical floor), side by side in one run. Prints a
-// table and writes bench/RESULTS.md.
+// npm run bench: every op at the paper's sizes, side by side in one run:
+//  - the typed-array ops (tfjs-retinanet/ops) vs a plain JS loop version (and, for the loss,
+//    vs a plain copy of the same bytes: its physical floor);
+//  - the tfjs kernels vs their pure-tfjs twins (lib/reference);
+//  - with --torchvision (npm run bench:torchvision), torchvision's CPU ops on the very same
+//    inputs (shared through files, run by bench/torchvision.py) where Python has them.
+// Prints a table, writes bench/results.json and bench/RESULTS.md.
 //   node bench/run.js [--quick] [--only substring] [--torchvision]
-// --torchvision (npm run bench:torchvision) also times torchvision's CPU ops on the very same
-// inputs (shared through files, run by bench/torchvision.py) where Python has torch/torchvision.
 const fs = require('fs');
 const os = require('os');
 const path = require('path');
 const { spawnSync } = require('child_process');
+const tf = require('@tensorflow/tfjs');
+const R = require('..');
 const ops = require('../dist/ops');
+const ref = require('../dist/reference');
 const js = require('./js-ops');
 const { runGroup, machine, table } = require('./harness');
-const { prng: rng } = require('../dist/util/prng');
+const { prng } = require('../dist/util/prng');
 
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
 const only = args.includes('--only') ? args[args.indexOf('--only') + 1] : undefined;
 const withTorchvision = args.includes('--torchvision');
 const timing = quick ? { maxTime: 0.5, minSamples: 3 } : { maxTime: 3, minSamples: 10 };
+const slowTiming = quick ? { maxTime: 0.1, minSamples: 1 } : { maxTime: 2, minSamples: 3 };
+const want = (name) => only === undefined || name.includes(only);
+
+// ---------------------------------------------------------------- inputs
 
 function gtBoxes(r, m, h, w) {
   const boxes = new Float32Array(m * 4);
@@ -33,233 +42,316 @@ function gtBoxes(r, m, h, w) {
   return { boxes, labels };
 }
 
-/** Head output at the prior (bias -log(99)) plus noise; labels from real matching. */
-function lossProblem(r, n, k, anchors) {
-  const { boxes, labels } = gtBoxes(r, 20, 600, 1000);
-  const tg = ops.retinanetTargets(anchors.subarray(0, n * 4), boxes, labels);
-  const logits = new Float32Array(n * k);
-  for (let i = 0; i < logits.length; i++) logits[i] = -4.595 + 2 * (r() - 0.5);
-  return { logits, labels: tg.labels, fg: Math.max(1, tg.numForeground) };
-}
-
-const groups = [];
-const r = rng(2026);
-const anchors600 = ops.generateAnchors({ height: 600, width: 1000 }).anchors; // 113,193 anchors
-
-function want(name) {
-  return only === undefined || name.includes(only);
-}
-
-for (const batch of [1, 2]) {
-  const name = `focal loss fwd+bwd ${batch === 1 ? '' : '2 × '}100k × 80`;
-  if (!want(name)) continue;
-  const k = 80;
-  const parts = Array.from({ length: batch }, () => lossProblem(r, 100000, k, anchors600));
-  const logits = new Float32Array(parts.reduce((s, p) => s + p.logits.length, 0));
-  const labels = new Int32Array(parts.reduce((s, p) => s + p.labels.length, 0));
-  let off = 0;
-  for (const p of parts) {
-    logits.set(p.logits, off * k);
-    labels.set(p.labels, off);
-    off += p.labels.length;
+/** batch × 100k anchors × 80 classes: head output at the prior (bias -log 99) plus noise, labels from matching. */
+function lossInputs(r, batch, anchors) {
+  const n = 100000, k = 80;
+  const logits = new Float32Array(batch * n * k);
+  const labels = new Int32Array(batch * n);
+  for (let b = 0; b < batch; b++) {
+    const { boxes, labels: gl } = gtBoxes(r, 20, 600, 1000);
+    labels.set(ops.retinanetTargets(anchors.subarray(0, n * 4), boxes, gl).labels, b * n);
   }
-  const out = new Float32Array(logits.length);
-  const copyDst = new Float32Array(logits.length);
-  const fg = parts.reduce((s, p) => s + p.fg, 0);
-  groups.push(runGroup(name, [
-    { name: 'native, gradient into a given array', fn: () => ops.sigmoidFocalLoss(logits, labels, k, { out }) },
-    { name: 'native, new gradient array', fn: () => ops.sigmoidFocalLoss(logits, labels, k) },
-    { name: 'native, γ = 1.5 (generic power)', fn: () => ops.sigmoidFocalLoss(logits, labels, k, { gamma: 1.5, out }) },
-    { name: 'native FL* (γ 2, β 1)', fn: () => ops.focalLossStar(logits, labels, k, { gamma: 2, beta: 1, out }) },
-    { name: 'copy of the same bytes (floor)', fn: () => copyDst.set(logits) },
-    { name: 'JS loop', fn: () => js.focalLossJs(logits, labels, k, 0.25, 2, fg, out) },
-  ], timing));
+  for (let i = 0; i < logits.length; i++) logits[i] = -4.595 + 2 * (r() - 0.5);
+  let fg = 0;
+  for (const l of labels) if (l >= 0) fg++;
+  return { logits, labels, k, n: batch * n, fg: Math.max(1, fg) };
 }
-
-if (want('matching')) {
-  const { boxes } = gtBoxes(r, 20, 600, 1000);
-  groups.push(runGroup(`matching ${anchors600.length / 4} anchors × 20 boxes`, [
-    { name: 'native matchAnchors', fn: () => ops.matchAnchors(anchors600, boxes) },
-    { name: 'JS loop (IoU matrix + argmax)', fn: () => js.matchJs(anchors600, boxes) },
-  ], timing));
-}
-if (want('targets')) {
-  const { boxes, labels } = gtBoxes(r, 20, 600, 1000);
-  groups.push(runGroup(`targets ${anchors600.length / 4} anchors × 20 boxes`, [
-    { name: 'native retinanetTargets', fn: () => ops.retinanetTargets(anchors600, boxes, labels) },
-    { name: 'JS loop (match + label + encode)', fn: () => js.targetsJs(anchors600, boxes, labels) },
-  ], timing));
-}
-if (want('anchors')) {
-  groups.push(runGroup('anchors 800 × 1333 (200,700 anchors)', [
-    { name: 'native generateAnchors', fn: () => ops.generateAnchors({ height: 800, width: 1333 }) },
-    { name: 'JS loop', fn: () => js.anchorsJs(800, 1333) },
-  ], timing));
-}
-
-
-// ---- NMS and post-processing (issue 3) ----
 
 /** Candidates as after the per-level top-k: clustered around objects, mostly their class. */
-function nmsCandidates(n, objects, classes, seed) {
-  const rr = rng(seed);
+function nmsInputs(n, objects, classes, seed) {
+  const r = prng(seed);
   const obj = Array.from({ length: objects }, () => {
-    const w = 20 + rr() * 250, h = 20 + rr() * 250;
-    return { x: rr() * (1000 - w), y: rr() * (600 - h), w, h, c: Math.floor(rr() * classes) };
+    const w = 20 + r() * 250, h = 20 + r() * 250;
+    return { x: r() * (1000 - w), y: r() * (600 - h), w, h, c: Math.floor(r() * classes) };
   });
   const boxes = new Float32Array(n * 4);
   const scores = new Float32Array(n);
   const groups = new Int32Array(n);
   for (let i = 0; i < n; i++) {
-    const o = obj[Math.floor(rr() * objects)];
-    const j = () => (rr() - 0.5) * 0.3;
+    const o = obj[Math.floor(r() * objects)];
+    const j = () => (r() - 0.5) * 0.3;
     const w = o.w * (1 + j()), h = o.h * (1 + j());
     const x = o.x + j() * o.w, y = o.y + j() * o.h;
     boxes.set([x, y, x + w, y + h], i * 4);
-    scores[i] = 0.05 + 0.95 * rr();
-    groups[i] = rr() < 0.7 ? o.c : Math.floor(rr() * classes);
+    scores[i] = 0.05 + 0.95 * r();
+    groups[i] = r() < 0.7 ? o.c : Math.floor(r() * classes);
   }
   return { boxes, scores, groups };
 }
 
-/** Head outputs of a trained-looking detector: most scores far below 0.05, a few thousand above. */
+/** Head outputs of a trained-looking detector: almost all scores far below 0.05, ~3,000 above. */
 function headOutputs(height, width, k, above, seed) {
-  const rr = rng(seed);
+  const r = prng(seed);
   const { anchors, levels } = ops.generateAnchors({ height, width });
   const total = anchors.length / 4;
   return levels.map((lv) => {
     const logits = new Float32Array(lv.count * k);
-    for (let i = 0; i < logits.length; i++) logits[i] = -9 + 4 * rr(); // scores 1e-4 … 7e-3
+    for (let i = 0; i < logits.length; i++) logits[i] = -9 + 4 * r();
     const hits = Math.round((above * lv.count) / total);
-    for (let h = 0; h < hits; h++) logits[Math.floor(rr() * logits.length)] = -3 + 7 * rr();
-    const deltas = new Float32Array(lv.count * 4).map(() => 0.4 * (rr() - 0.5));
+    for (let h = 0; h < hits; h++) logits[Math.floor(r() * logits.length)] = -3 + 7 * r();
+    const deltas = new Float32Array(lv.count * 4).map(() => 0.4 * (r() - 0.5));
     return { logits, deltas, anchors: anchors.slice(lv.start * 4, (lv.start + lv.count) * 4) };
   });
 }
 
-const tvCases = [];
+// ---------------------------------------------------------------- groups
+// Each group: { title, cases: [{ name, fn }], timing, tv?: case spec for bench/torchvision.py,
+// result?: () => our result, compared with torchvision's }.
+
 const tvDir = withTorchvision ? fs.mkdtempSync(path.join(os.tmpdir(), 'retinanet-bench-')) : undefined;
-function share(name, arr) {
-  if (!tvDir) return name;
-  fs.writeFileSync(path.join(tvDir, name), Buffer.from(arr.buffer, arr.byteOffset, arr.byteLength));
+const share = (name, arr) => {
+  if (tvDir) fs.writeFileSync(path.join(tvDir, name), Buffer.from(arr.buffer, arr.byteOffset, arr.byteLength));
   return name;
+};
+const groups = [];
+const r = prng(2026);
+const anchors600 = ops.generateAnchors({ height: 600, width: 1000 }).anchors; // 113,193 anchors
+const nAnchors = (anchors600.length / 4).toLocaleString('en-US');
+
+for (const batch of [1, 2]) {
+  const title = `focal loss fwd+bwd ${batch === 1 ? '' : '2 × '}100k × 80`;
+  if (!want(title)) continue;
+  const p = lossInputs(r, batch, anchors600);
+  const out = new Float32Array(p.logits.length);
+  const copyDst = new Float32Array(p.logits.length);
+  groups.push({
+    title, timing, kind: 'loss',
+    tv: { kind: 'focal_loss', k: p.k, logits: share(`fl${batch}.bin`, p.logits), labels: share(`fll${batch}.bin`, p.labels) },
+    cases: [
+      { name: 'native, gradient into a given array', fn: () => ops.sigmoidFocalLoss(p.logits, p.labels, p.k, { out }) },
+      { name: 'native, new gradient array', fn: () => ops.sigmoidFocalLoss(p.logits, p.labels, p.k) },
+      { name: 'native, γ = 1.5 (generic power)', fn: () => ops.sigmoidFocalLoss(p.logits, p.labels, p.k, { gamma: 1.5, out }) },
+      { name: 'native FL* (γ 2, β 1)', fn: () => ops.focalLossStar(p.logits, p.labels, p.k, { gamma: 2, beta: 1, out }) },
+      { name: 'copy of the same bytes (floor)', fn: () => copyDst.set(p.logits) },
+      { name: 'JS loop', fn: () => js.focalLossJs(p.logits, p.labels, p.k, 0.25, 2, p.fg, out), slow: true },
+    ],
+  });
+  const tTitle = `tfjs: ${title}`;
+  if (want(tTitle)) {
+    const logits = tf.tensor2d(p.logits, [p.n, p.k]);
+    const labels = tf.tensor1d(p.labels, 'int32');
+    groups.push({
+      title: tTitle, timing,
+      cases: [
+        { name: 'native kernel (tf.grad)', fn: () => tf.grad((x) => R.sigmoidFocalLoss(x, labels))(logits).dispose() },
+        { name: 'pure-tfjs twin (tf.grad)', fn: () => tf.grad((x) => ref.sigmoidFocalLossRef(x, labels))(logits).dispose(), slow: true },
+      ],
+    });
+  }
 }
-const nmsGroups = [];
-const groupScores = new Map();
-const scoresOf = (g) => groupScores.get(g);
+
+{
+  const { boxes, labels } = gtBoxes(r, 20, 600, 1000);
+  const title = `matching ${nAnchors} anchors × 20 boxes`;
+  if (want(title)) {
+    groups.push({
+      title, timing, tv: { kind: 'match', anchors: share('ma.bin', anchors600), gt: share('mg.bin', boxes) },
+      result: () => ops.matchAnchors(anchors600, boxes).matches,
+      cases: [
+        { name: 'native matchAnchors', fn: () => ops.matchAnchors(anchors600, boxes) },
+        { name: 'JS loop (IoU matrix + argmax)', fn: () => js.matchJs(anchors600, boxes) },
+      ],
+    });
+  }
+  const tTitle = `targets ${nAnchors} anchors × 20 boxes`;
+  if (want(tTitle)) {
+    groups.push({
+      title: tTitle, timing,
+      tv: { kind: 'targets', anchors: share('ma.bin', anchors600), gt: share('mg.bin', boxes), labels: share('ml.bin', labels) },
+      cases: [
+        { name: 'native retinanetTargets', fn: () => ops.retinanetTargets(anchors600, boxes, labels) },
+        { name: 'JS loop (match + label + encode)', fn: () => js.targetsJs(anchors600, boxes, labels) },
+      ],
+    });
+  }
+  const kTitle = `tfjs: matching ${nAnchors} anchors × 20 boxes`;
+  if (want(kTitle)) {
+    const a = tf.tensor2d(anchors600, [anchors600.length / 4, 4]);
+    const g = tf.tensor2d(boxes, [20, 4]);
+    groups.push({
+      title: kTitle, timing,
+      cases: [
+        { name: 'native kernel', fn: () => tf.dispose(R.matchAnchors(a, g)) },
+        { name: 'pure-tfjs twin (IoU matrix + argMax)', fn: () => tf.dispose(ref.matchAnchorsRef(a, g)), slow: true },
+      ],
+    });
+  }
+}
+
+if (want('anchors')) {
+  groups.push({
+    title: 'anchors 800 × 1333 (200,700 anchors)', timing,
+    cases: [
+      { name: 'native generateAnchors', fn: () => ops.generateAnchors({ height: 800, width: 1333 }) },
+      { name: 'JS loop', fn: () => js.anchorsJs(800, 1333) },
+    ],
+  });
+}
 
 for (const [n, label] of [[5000, '5,000'], [50000, '50,000']]) {
-  const { boxes, scores, groups } = nmsCandidates(n, n === 5000 ? 100 : 1000, 80, n);
-  const g1 = `nms ${label} candidates, 1 class`;
-  const g2 = `batchedNms ${label} candidates, 80 classes`;
-  groupScores.set(g1, scores).set(g2, scores);
-  if (want(g1)) {
-    tvCases.push({ name: g1, kind: 'nms', iou: 0.5, boxes: share(`nb${n}.bin`, boxes), scores: share(`ns${n}.bin`, scores) });
-    nmsGroups.push([g1, [
-      { name: 'native nms', fn: () => ops.nms(boxes, scores, 0.5) },
-      { name: 'JS greedy', fn: () => js.nmsJs(boxes, scores, 0.5) },
-    ], () => ops.nms(boxes, scores, 0.5)]);
+  const { boxes, scores, groups: classes } = nmsInputs(n, n === 5000 ? 100 : 1000, 80, n);
+  const files = { boxes: share(`nb${n}.bin`, boxes), scores: share(`ns${n}.bin`, scores) };
+  const tie = { scores };
+  const t1 = `nms ${label} candidates, 1 class`;
+  if (want(t1)) {
+    groups.push({
+      title: t1, timing, tv: { kind: 'nms', iou: 0.5, ...files }, result: () => ops.nms(boxes, scores, 0.5), tie,
+      cases: [
+        { name: 'native nms', fn: () => ops.nms(boxes, scores, 0.5) },
+        { name: 'JS greedy', fn: () => js.nmsJs(boxes, scores, 0.5) },
+      ],
+    });
   }
-  if (want(g2)) {
-    tvCases.push({ name: g2, kind: 'batched_nms', iou: 0.5, boxes: share(`nb${n}.bin`, boxes), scores: share(`ns${n}.bin`, scores), groups: share(`ng${n}.bin`, groups) });
-    nmsGroups.push([g2, [
-      { name: 'native batchedNms', fn: () => ops.batchedNms(boxes, scores, groups, 0.5) },
-      { name: 'JS greedy per class', fn: () => js.batchedNmsJs(boxes, scores, groups, 0.5) },
-    ], () => ops.batchedNms(boxes, scores, groups, 0.5)]);
+  const t2 = `batchedNms ${label} candidates, 80 classes`;
+  if (want(t2)) {
+    groups.push({
+      title: t2, timing, tv: { kind: 'batched_nms', iou: 0.5, ...files, groups: share(`ng${n}.bin`, classes) },
+      result: () => ops.batchedNms(boxes, scores, classes, 0.5), tie,
+      cases: [
+        { name: 'native batchedNms', fn: () => ops.batchedNms(boxes, scores, classes, 0.5) },
+        { name: 'JS greedy per class', fn: () => js.batchedNmsJs(boxes, scores, classes, 0.5) },
+      ],
+    });
   }
-}
-for (const [h, w] of [[600, 600], [800, 1333]]) {
-  const g = `postprocess ${h}×${w}, 80 classes`;
-  if (!want(g)) continue;
-  const levels = headOutputs(h, w, 80, 3000, h + w);
-  tvCases.push({
-    name: g, kind: 'postprocess', k: 80, height: h, width: w,
-    levels: levels.map((lv, i) => ({
-      logits: share(`pl${h}_${i}.bin`, lv.logits), deltas: share(`pd${h}_${i}.bin`, lv.deltas), anchors: share(`pa${h}_${i}.bin`, lv.anchors),
-    })),
-  });
-  nmsGroups.push([g, [
-    { name: 'native postprocess', fn: () => ops.postprocess(levels, 80, [[h, w]]) },
-    { name: 'JS version', fn: () => js.postprocessJs(levels, 80, [h, w]) },
-  ], () => ops.postprocess(levels, 80, [[h, w]])[0]]);
+  const t3 = `tfjs: batchedNms ${label} candidates, 80 classes`;
+  if (n === 5000 && want(t3)) {
+    const b = tf.tensor2d(boxes, [n, 4]), s = tf.tensor1d(scores), c = tf.tensor1d(classes, 'int32');
+    groups.push({
+      title: t3, timing,
+      cases: [
+        { name: 'native kernel', fn: () => R.batchedNms(b, s, c, 0.5).dispose() },
+        { name: 'pure-tfjs twin (tf.image.nonMaxSuppression per class)', fn: () => ref.batchedNmsRef(b, s, c, 0.5), slow: true },
+      ],
+    });
+  }
 }
 
+for (const [h, w] of [[600, 600], [800, 1333]]) {
+  const title = `postprocess ${h}×${w}, 80 classes`;
+  const tTitle = `tfjs: ${title}`;
+  if (!want(title) && !want(tTitle)) continue;
+  const levels = headOutputs(h, w, 80, 3000, h + w);
+  if (want(title)) {
+    groups.push({
+      title, timing, result: () => ops.postprocess(levels, 80, [[h, w]])[0],
+      tv: {
+        kind: 'postprocess', k: 80, height: h, width: w,
+        levels: levels.map((lv, i) => ({
+          logits: share(`pl${h}_${i}.bin`, lv.logits), deltas: share(`pd${h}_${i}.bin`, lv.deltas), anchors: share(`pa${h}_${i}.bin`, lv.anchors),
+        })),
+      },
+      cases: [
+        { name: 'native postprocess', fn: () => ops.postprocess(levels, 80, [[h, w]]) },
+        { name: 'JS version', fn: () => js.postprocessJs(levels, 80, [h, w]) },
+      ],
+    });
+  }
+  if (want(tTitle)) {
+    const tl = levels.map((lv) => ({
+      logits: tf.tensor3d(lv.logits, [1, lv.logits.length / 80, 80]), deltas: tf.tensor3d(lv.deltas, [1, lv.deltas.length / 4, 4]),
+      anchors: tf.tensor2d(lv.anchors, [lv.anchors.length / 4, 4]),
+    }));
+    const perImage = tl.map((lv) => ({ logits: lv.logits.reshape([-1, 80]), deltas: lv.deltas.reshape([-1, 4]), anchors: lv.anchors }));
+    groups.push({
+      title: tTitle, timing,
+      cases: [
+        { name: 'native kernel', fn: () => R.postprocess(tl, [[h, w]]).forEach((d) => tf.dispose([d.boxes, d.scores, d.classes])) },
+        { name: 'pure-tfjs twin (tf.topk + tf.image.nonMaxSuppression)', fn: () => ref.postprocessRef(perImage, [h, w]), slow: true },
+      ],
+    });
+  }
+}
+
+// ---------------------------------------------------------------- torchvision
+
 let tv;
+const tvCases = groups.filter((g) => g.tv).map((g) => ({ name: g.title, ...g.tv }));
 if (withTorchvision && tvCases.length > 0) {
   fs.writeFileSync(path.join(tvDir, 'cases.json'), JSON.stringify(tvCases));
   const py = process.env.PYTHON || (fs.existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3');
-  console.log(`\ntorchvision: timing ${tvCases.length} cases with ${py} (${ops.numThreads()} threads) …`);
+  console.log(`torchvision: timing ${tvCases.length} cases with ${py} (${ops.numThreads()} threads) …`);
   const res = spawnSync(py, [path.join(__dirname, 'torchvision.py'), tvDir, String(ops.numThreads())], { stdio: 'inherit' });
   if (res.status === 0) tv = JSON.parse(fs.readFileSync(path.join(tvDir, 'torchvision.json'), 'utf8'));
   else console.log('torchvision: not available (python3 with torch and torchvision is needed); its column is left out');
 }
-
-const agreement = [];
-for (const [g, cases, result] of nmsGroups) {
-  const rows = runGroup(g, cases, timing);
-  const t = tv && tv.cases[g];
-  if (t) {
-    rows.push({ group: g, name: `torchvision ${tv.torchvision} (torch ${tv.threads} threads)`, medianMs: t.ms, rme: NaN, hz: 1000 / t.ms, samples: t.runs, ratio: t.ms / rows[0].medianMs });
-    const ours = result();
-    if (ArrayBuffer.isView(ours)) {
-      const same = ours.length === t.keep.length && ours.every((v, i) => v === t.keep[i]);
-      const theirs = new Set(t.keep);
-      const sc = scoresOf(g);
-      // Same set, and where the order differs the scores are equal (a tie).
-      const sameSet = ours.length === t.keep.length && ours.every((v, i) => theirs.has(v) && sc[v] === sc[t.keep[i]]);
-      // Equal scores: torchvision's final sort is not stable, ours puts the lower index first.
-      const verdict = same ? 'the same kept indices in the same order as torchvision'
-        : sameSet ? 'the same kept set as torchvision, ordered differently only among equal scores'
-          : 'DIFFERENT kept indices from torchvision';
-      agreement.push(`- ${g}: ${verdict} (${ours.length} kept).`);
-    } else {
-      const sameClasses = ours.classes.length === t.classes.length && ours.classes.every((c, i) => c === t.classes[i]);
-      let maxDiff = 0;
-      t.boxes.forEach((b, i) => { maxDiff = Math.max(maxDiff, Math.abs(b - ours.boxes[i])); });
-      agreement.push(`- ${g}: ${ours.scores.length} detections; classes ${sameClasses ? 'identical' : 'DIFFER'} to torchvision's, boxes within ${maxDiff.toExponential(1)} px.`);
-    }
-  }
-  groups.push(rows);
-}
 if (tvDir) fs.rmSync(tvDir, { recursive: true, force: true });
 
-const rows = groups.flat();
-const m = machine();
-const ratioNote = (g, a, b) => {
-  const ra = rows.find((x) => x.group === g && x.name === a);
-  const rb = rows.find((x) => x.group === g && x.name === b);
-  return ra && rb ? (rb.medianMs / ra.medianMs).toFixed(2) : 'n/a';
-};
-const summary = [];
-for (const g of new Set(rows.map((x) => x.group))) {
-  if (g.startsWith('focal loss')) {
-    summary.push(`- ${g}: native is ${ratioNote(g, 'native, gradient into a given array', 'JS loop')}× faster than the JS loop; ` +
-      `it takes ${ratioNote(g, 'copy of the same bytes (floor)', 'native, gradient into a given array')}× the time of copying the logits ` +
-      `(${ratioNote(g, 'copy of the same bytes (floor)', 'native, new gradient array')}× when it allocates the gradient).`);
-  } else {
-    const inGroup = rows.filter((x) => x.group === g);
-    const jsRow = inGroup.find((x) => x.name.startsWith('JS'));
-    const tvRow = inGroup.find((x) => x.name.startsWith('torchvision'));
-    let line = `- ${g}: native is ${(jsRow.medianMs / inGroup[0].medianMs).toFixed(2)}× faster than the JS version`;
-    if (tvRow) line += ` and ${(tvRow.medianMs / inGroup[0].medianMs).toFixed(2)}× faster than torchvision`;
-    summary.push(`${line}.`);
+function agreementWith(g, t) {
+  if (!g.result) return undefined;
+  const ours = g.result();
+  if (ArrayBuffer.isView(ours) && t.keep) {
+    const same = ours.length === t.keep.length && ours.every((v, i) => v === t.keep[i]);
+    const theirs = new Set(t.keep);
+    const sc = g.tie.scores;
+    const tiesOnly = ours.length === t.keep.length && ours.every((v, i) => theirs.has(v) && sc[v] === sc[t.keep[i]]);
+    return same ? `the same kept indices in the same order as torchvision (${ours.length} kept)`
+      : tiesOnly ? `the same kept set as torchvision, ordered differently only among equal scores (${ours.length} kept)`
+        : `DIFFERENT kept indices from torchvision (${ours.length} vs ${t.keep.length})`;
   }
+  if (ArrayBuffer.isView(ours) && t.matches) {
+    let diff = 0;
+    ours.forEach((m, i) => { if (m !== t.matches[i]) diff++; });
+    return diff === 0 ? `identical matches to torchvision's Matcher (${ours.length} anchors)` : `${diff} matches DIFFER from torchvision's`;
+  }
+  const same = ours.classes.length === t.classes.length && ours.classes.every((c, i) => c === t.classes[i]);
+  let maxDiff = 0;
+  t.boxes.forEach((b, i) => { maxDiff = Math.max(maxDiff, Math.abs(b - ours.boxes[i])); });
+  return `${ours.scores.length} detections; classes ${same ? 'identical' : 'DIFFER'} to torchvision's, boxes within ${maxDiff.toExponential(1)} px`;
+}
+
+// ---------------------------------------------------------------- run
+
+const rows = [];
+const agreement = [];
+for (const g of groups) {
+  const slow = g.cases.filter((c) => c.slow);
+  const fast = g.cases.filter((c) => !c.slow);
+  const groupRows = runGroup(g.title, fast, g.timing);
+  if (slow.length) groupRows.push(...runGroup('', slow, slowTiming));
+  for (const row of groupRows) row.group = g.title;
+  const t = tv && tv.cases[g.title];
+  if (t) {
+    groupRows.push({ group: g.title, name: `torchvision ${tv.torchvision} (torch ${tv.threads} threads)`, medianMs: t.ms, rme: NaN, hz: 1000 / t.ms, samples: t.runs });
+    const a = agreementWith(g, t);
+    if (a) agreement.push(`- ${g.title}: ${a}.`);
+  }
+  for (const row of groupRows) row.ratio = row.medianMs / groupRows[0].medianMs;
+  rows.push(...groupRows);
+}
+
+const summary = [];
+for (const title of new Set(rows.map((x) => x.group))) {
+  const inGroup = rows.filter((x) => x.group === title);
+  const [first] = inGroup;
+  const by = (prefix) => inGroup.find((x) => x.name.startsWith(prefix));
+  const parts = [];
+  const base = by('JS') || by('pure-tfjs');
+  if (base) parts.push(`${(base.medianMs / first.medianMs).toFixed(1)}× faster than the ${base.name.startsWith('JS') ? 'JS version' : 'pure-tfjs twin'}`);
+  const torch = by('torchvision');
+  if (torch) parts.push(`${(torch.medianMs / first.medianMs).toFixed(1)}× faster than torchvision`);
+  const copy = by('copy');
+  if (copy) parts.push(`${(first.medianMs / copy.medianMs).toFixed(2)}× the time of copying the logits`);
+  summary.push(`- ${title}: ${first.name} is ${parts.join(', ')}.`);
 }
 console.log(`\n${table(rows)}\n\n${summary.join('\n')}${agreement.length ? `\n\n${agreement.join('\n')}` : ''}`);
 
 if (!quick && only === undefined) {
-  const md = `# Benchmark results
+  const m = machine();
+  fs.writeFileSync(path.join(__dirname, 'results.json'), `${JSON.stringify({
+    date: new Date().toISOString(), machine: m, threads: ops.numThreads(), torchvision: tv ? { torch: tv.torch, torchvision: tv.torchvision } : null,
+    rows: rows.map(({ group, name, medianMs, rme, hz, samples, ratio }) => ({ group, name, medianMs, rme: Number.isNaN(rme) ? null : rme, hz, samples, ratio })),
+  }, null, 2)}\n`);
+  fs.writeFileSync(path.join(__dirname, 'RESULTS.md'), `# Benchmark results
 
-Latest \`npm run bench\` (${new Date().toISOString().slice(0, 10)}), every variant measured side by side in one run
-with benchmark.js; median of the samples.
+Latest \`npm run bench${tv ? ':torchvision' : ''}\` (${new Date().toISOString().slice(0, 10)}): every variant measured side by side in one
+run with benchmark.js (median of the samples; "× vs first" divides by the group's first row)${tv ? `, torchvision ${tv.torchvision} / torch ${tv.torch} timed by bench/torchvision.py on the same inputs with the same thread count` : ''}.
+Raw numbers: [results.json](results.json).
 
 Machine: ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, ${m.platform}, Node ${m.node}, addon threads: ${ops.numThreads()}.
 
 ${table(rows)}
 
 ${summary.join('\n')}
-${agreement.length ? `\nSame inputs through torchvision (bench/torchvision.py):\n\n${agreement.join('\n')}\n` : ''}
-`;
-  fs.writeFileSync(path.join(__dirname, 'RESULTS.md'), md);
-  console.log('\nwrote bench/RESULTS.md');
+${agreement.length ? `\nSame inputs through torchvision:\n\n${agreement.join('\n')}\n` : ''}`);
+  console.log('\nwrote bench/results.json and bench/RESULTS.md');
 }

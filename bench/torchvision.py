@@ -1,5 +1,7 @@
-"""Times torchvision's CPU nms, batched_nms and RetinaNet.postprocess_detections on the inputs
-bench/run.js wrote (same files, same sizes), and writes their timings and results as JSON.
+"""Times torchvision's CPU ops on the inputs bench/run.js wrote (same files, same sizes) and writes
+their timings and results as JSON: sigmoid_focal_loss forward+backward, box_iou + Matcher, the
+target construction of its RetinaNet loss, nms, batched_nms and
+RetinaNet.postprocess_detections.
 
     python3 bench/torchvision.py <dir> <threads>     (run by `npm run bench:torchvision`)
 """
@@ -20,7 +22,7 @@ import torch
 import torchvision
 from torchvision.models.detection import _utils as det_utils
 from torchvision.models.detection.retinanet import RetinaNet
-from torchvision.ops import batched_nms, nms
+from torchvision.ops import batched_nms, box_iou, nms, sigmoid_focal_loss
 
 d, threads = sys.argv[1], int(sys.argv[2])
 torch.set_num_threads(threads)
@@ -47,7 +49,50 @@ def timed(fn, min_time=2.0, min_runs=10):
 out = {"torch": torch.__version__, "torchvision": torchvision.__version__, "threads": threads, "cases": {}}
 for case in meta:
     name, kind = case["name"], case["kind"]
-    if kind in ("nms", "batched_nms"):
+    if kind == "focal_loss":
+        k = case["k"]
+        logits = load(case["logits"], shape=(-1, k))
+        labels = load(case["labels"], np.int32).long()
+        # As torchvision's RetinaNetClassificationHead.compute_loss: one-hot targets, ignored
+        # anchors dropped, summed, divided by the foreground count; then the backward pass.
+        valid = labels != -2
+        target = torch.zeros_like(logits)
+        fg_idx = torch.where(labels >= 0)[0]
+        target[fg_idx, labels[fg_idx]] = 1.0
+        num_fg = max(1, int(fg_idx.numel()))
+
+        def fn():
+            x = logits.clone().requires_grad_(True)
+            loss = sigmoid_focal_loss(x[valid], target[valid], alpha=0.25, gamma=2, reduction="sum") / num_fg
+            loss.backward()
+            return loss
+
+        ms, runs = timed(fn)
+        out["cases"][name] = {"ms": ms, "runs": runs, "loss": float(fn())}
+    elif kind in ("match", "targets"):
+        anchors = load(case["anchors"], shape=(-1, 4))
+        gt = load(case["gt"], shape=(-1, 4))
+        matcher = det_utils.Matcher(0.5, 0.4, allow_low_quality_matches=True)
+        coder = det_utils.BoxCoder((1.0, 1.0, 1.0, 1.0))
+        if kind == "match":
+            fn = lambda: matcher(box_iou(gt, anchors))
+        else:
+            gt_labels = load(case["labels"], np.int32).long()
+
+            def fn():  # RetinaNet's targets: matches, class targets, box targets of foreground anchors
+                matched = matcher(box_iou(gt, anchors))
+                fg = matched >= 0
+                classes = gt_labels[matched.clamp(min=0)]
+                classes[~fg] = -1
+                boxes = coder.encode_single(gt[matched[fg]], anchors[fg])
+                return matched, classes, boxes
+
+        ms, runs = timed(fn)
+        result = {"ms": ms, "runs": runs}
+        if kind == "match":
+            result["matches"] = fn().tolist()
+        out["cases"][name] = result
+    elif kind in ("nms", "batched_nms"):
         boxes = load(case["boxes"], shape=(-1, 4))
         scores = load(case["scores"])
         if kind == "nms":
