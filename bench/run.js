@@ -110,11 +110,12 @@ const nAnchors = (anchors600.length / 4).toLocaleString('en-US');
 
 for (const batch of [1, 2]) {
   const title = `focal loss fwd+bwd ${batch === 1 ? '' : '2 × '}100k × 80`;
-  if (!want(title)) continue;
+  const tTitle = `tfjs: ${title}`;
+  if (!want(title) && !want(tTitle)) continue;
   const p = lossInputs(r, batch, anchors600);
   const out = new Float32Array(p.logits.length);
   const copyDst = new Float32Array(p.logits.length);
-  groups.push({
+  if (want(title)) groups.push({
     title, timing, kind: 'loss',
     tv: { kind: 'focal_loss', k: p.k, logits: share(`fl${batch}.bin`, p.logits), labels: share(`fll${batch}.bin`, p.labels) },
     cases: [
@@ -126,7 +127,6 @@ for (const batch of [1, 2]) {
       { name: 'JS loop', fn: () => js.focalLossJs(p.logits, p.labels, p.k, 0.25, 2, p.fg, out), slow: true },
     ],
   });
-  const tTitle = `tfjs: ${title}`;
   if (want(tTitle)) {
     const logits = tf.tensor2d(p.logits, [p.n, p.k]);
     const labels = tf.tensor1d(p.labels, 'int32');

@@ -46,7 +46,10 @@ for (const [name, star] of [[SIGMOID_FOCAL_LOSS, false], [FOCAL_LOSS_STAR, true]
       const [grad] = saved;
       const dLoss = Array.isArray(dy) ? dy[0] : dy;
       return {
-        logits: () => tf.mul(grad, dLoss),
+        // d total / d loss is 1 whenever the loss enters the total unscaled (the usual case):
+        // then hand back the saved gradient itself (a reference, not a copy) instead of
+        // multiplying n·K values in JavaScript.
+        logits: () => (dLoss.size === 1 && dLoss.dataSync()[0] === 1 ? tf.clone(grad) : tf.mul(grad, dLoss)),
         labels: () => tf.zeros(grad.shape.slice(0, -1)),
       };
     },
