@@ -14,8 +14,8 @@
     {
       "target_name": "retinanet_loss",
       "type": "static_library",
-      "sources": ["native/cpu/focal_loss.cpp"],
-      "cflags_cc": ["-ffp-contract=fast"],
+      "sources": ["native/cpu/focal_loss.cpp", "native/cpu/gemm.cpp"],
+      "cflags_cc": ["-ffp-contract=fast", "-Wno-psabi"],
       "xcode_settings": { "OTHER_CPLUSPLUSFLAGS": ["-ffp-contract=fast"] }
     },
     {
@@ -26,6 +26,7 @@
         "native/binding/anchors.cpp",
         "native/binding/box_coding.cpp",
         "native/binding/box_iou.cpp",
+        "native/binding/conv2d.cpp",
         "native/binding/focal_loss.cpp",
         "native/binding/match.cpp",
         "native/binding/nms.cpp",
@@ -35,6 +36,7 @@
         "native/cpu/anchors.cpp",
         "native/cpu/box_coding.cpp",
         "native/cpu/box_iou.cpp",
+        "native/cpu/conv2d.cpp",
         "native/cpu/match.cpp",
         "native/cpu/nms.cpp",
         "native/cpu/postprocess.cpp",

@@ -45,6 +45,17 @@ export interface NativeAddon {
     levels: [Float32Array, Float32Array, Float32Array][], numClasses: number, imageSizes: Float64Array,
     scoreThreshold: number, topK: number, nmsThreshold: number, maxDetections: number, weights: Float32Array,
   ): Promise<[Float32Array, Float32Array, Int32Array][]>;
+  conv2d(
+    x: Float32Array, filter: Float32Array, shape: Float64Array, bias: Float32Array | null, activation: number,
+    leakyreluAlpha: number, residual: Float32Array | null,
+  ): Float32Array;
+  conv2dBackpropInput(dy: Float32Array, filter: Float32Array, shape: Float64Array): Float32Array;
+  conv2dBackpropFilter(x: Float32Array, dy: Float32Array, shape: Float64Array): Float32Array;
+  batchMatMul(
+    a: Float32Array, b: Float32Array, batchA: number, batchB: number, m: number, n: number, k: number,
+    transposeA: boolean, transposeB: boolean, bias: Float32Array | null, activation: number, leakyreluAlpha: number,
+    residual: Float32Array | null,
+  ): Float32Array;
 }
 
 let addon: NativeAddon | undefined;

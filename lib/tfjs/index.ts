@@ -14,3 +14,4 @@ export { nms, batchedNms, BATCHED_NMS } from './nms';
 export { postprocess, POSTPROCESS } from './postprocess';
 export type { TensorLevelOutput, TensorDetections } from './postprocess';
 export { KERNEL_BACKENDS } from './kernel';
+export { useNativeCpuKernels, nativeCpuKernels } from './cpu';

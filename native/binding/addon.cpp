@@ -13,6 +13,7 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   init_targets(env, exports);
   init_nms(env, exports);
   init_postprocess(env, exports);
+  init_conv2d(env, exports);
   return exports;
 }
 

@@ -99,6 +99,7 @@ void init_targets(Napi::Env env, Napi::Object exports);
 void init_threads(Napi::Env env, Napi::Object exports);
 void init_nms(Napi::Env env, Napi::Object exports);
 void init_postprocess(Napi::Env env, Napi::Object exports);
+void init_conv2d(Napi::Env env, Napi::Object exports);
 
 }  // namespace binding
 }  // namespace retinanet

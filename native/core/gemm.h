@@ -1,0 +1,34 @@
+// Single-precision matrix product for the convolution and matmul kernels:
+// C[m, n] (+)= op(A)[m, k] * op(B)[k, n], row-major with leading dimensions, op = optional
+// transpose. Packed, cache-blocked, with a register-tiled micro-kernel compiled for AVX-512,
+// AVX2+FMA and a baseline, chosen at run time; multithreaded on the addon's pool.
+#pragma once
+#include <cstdint>
+
+namespace retinanet {
+
+struct GemmArgs {
+  int64_t m = 0, n = 0, k = 0;
+  const float* a = nullptr;
+  int64_t lda = 0;
+  bool trans_a = false;  // A stored [k, m]
+  const float* b = nullptr;
+  int64_t ldb = 0;
+  bool trans_b = false;  // B stored [n, k]
+  float* c = nullptr;
+  int64_t ldc = 0;
+  bool accumulate = false;  // C += A * B instead of C = A * B
+};
+
+// Runs on the pool (parallel over blocks of C); from inside a pool task it runs inline.
+void sgemm(const GemmArgs& g);
+
+// Fills the A panel for rows [i0, i0 + rows) and depth [k0, k0 + depth): dst[r * depth + kk].
+// Lets convolutions gather im2col rows straight into the packing buffer (implicit GEMM).
+using PackRowsFn = void (*)(const void* ctx, int64_t i0, int64_t rows, int64_t k0, int64_t depth, float* dst);
+
+// C[m, n] (+)= A * B where A's rows come from pack_rows (row-major by construction).
+void sgemm_rows(int64_t m, int64_t n, int64_t k, PackRowsFn pack_rows, const void* ctx, const float* b,
+                int64_t ldb, bool trans_b, float* c, int64_t ldc, bool accumulate);
+
+}  // namespace retinanet

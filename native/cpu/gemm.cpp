@@ -1,0 +1,224 @@
+#include "../core/gemm.h"
+
+#include <algorithm>
+#include <cstring>
+#include <vector>
+
+#include "../core/dispatch.h"
+#include "../core/thread_pool.h"
+
+namespace retinanet {
+namespace {
+
+// Cache blocking: an A block (MC x KC) stays in L2, a B panel (KC x NC) in L3.
+constexpr int64_t KC = 256;
+constexpr int64_t MC = 144;
+constexpr int64_t NC = 3072;
+
+struct PlainA {
+  const float* a;
+  int64_t lda;
+  bool trans;
+};
+
+void pack_plain_rows(const void* ctx, int64_t i0, int64_t rows, int64_t k0, int64_t depth, float* dst) {
+  const PlainA& p = *static_cast<const PlainA*>(ctx);
+  if (!p.trans) {
+    for (int64_t r = 0; r < rows; ++r) {
+      std::memcpy(dst + r * depth, p.a + (i0 + r) * p.lda + k0, static_cast<size_t>(depth) * sizeof(float));
+    }
+    return;
+  }
+  // Transposed A: read along its rows (contiguous), write the small buffer with a stride.
+  for (int64_t kk = 0; kk < depth; ++kk) {
+    const float* src = p.a + (k0 + kk) * p.lda + i0;
+    for (int64_t r = 0; r < rows; ++r) dst[r * depth + kk] = src[r];
+  }
+}
+
+// W = floats per vector register; the tile is MR rows x NR = 2W columns of C in registers.
+template <int W>
+struct Tile {
+  typedef float vec __attribute__((vector_size(W * 4)));
+  static constexpr int NR = 2 * W;
+  static constexpr int MR = W >= 16 ? 8 : 6;
+};
+
+template <int W>
+RETINANET_INLINE typename Tile<W>::vec load(const float* p) {
+  typename Tile<W>::vec v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+
+template <int W>
+RETINANET_INLINE void store(float* p, typename Tile<W>::vec v) {
+  std::memcpy(p, &v, sizeof v);
+}
+
+// acc = A panel (kc x MR, k-major) * B strip (kc x NR); then C (+)= acc for the valid rows/cols.
+template <int W>
+RETINANET_INLINE void micro_kernel(int64_t kc, const float* ap, const float* bp, float* c, int64_t ldc,
+                                   int64_t rows, int64_t cols, bool accumulate) {
+  using vec = typename Tile<W>::vec;
+  constexpr int MR = Tile<W>::MR;
+  constexpr int NR = Tile<W>::NR;
+  vec acc[MR][2];
+  for (int r = 0; r < MR; ++r) acc[r][0] = acc[r][1] = vec{};
+  for (int64_t kk = 0; kk < kc; ++kk) {
+    const vec b0 = load<W>(bp + kk * NR);
+    const vec b1 = load<W>(bp + kk * NR + W);
+    const float* a = ap + kk * MR;
+    for (int r = 0; r < MR; ++r) {
+      acc[r][0] += a[r] * b0;
+      acc[r][1] += a[r] * b1;
+    }
+  }
+  if (rows == MR && cols == NR) {
+    for (int r = 0; r < MR; ++r) {
+      float* cr = c + r * ldc;
+      if (accumulate) {
+        store<W>(cr, load<W>(cr) + acc[r][0]);
+        store<W>(cr + W, load<W>(cr + W) + acc[r][1]);
+      } else {
+        store<W>(cr, acc[r][0]);
+        store<W>(cr + W, acc[r][1]);
+      }
+    }
+    return;
+  }
+  alignas(64) float tmp[MR * NR];
+  for (int r = 0; r < MR; ++r) {
+    store<W>(tmp + r * NR, acc[r][0]);
+    store<W>(tmp + r * NR + W, acc[r][1]);
+  }
+  for (int64_t r = 0; r < rows; ++r) {
+    for (int64_t j = 0; j < cols; ++j) c[r * ldc + j] = (accumulate ? c[r * ldc + j] : 0.0f) + tmp[r * NR + j];
+  }
+}
+
+// One block of C rows [i0, i1) x one packed B panel: pack the A block, run the micro-kernels.
+struct BlockArgs {
+  int64_t i0, i1, pc, kc, jc, nc;
+  PackRowsFn pack_rows;
+  const void* ctx;
+  const float* bpack;
+  float* c;
+  int64_t ldc;
+  bool accumulate;
+};
+
+template <int W>
+RETINANET_INLINE void block_impl(const BlockArgs& a) {
+  constexpr int MR = Tile<W>::MR;
+  constexpr int NR = Tile<W>::NR;
+  const int64_t mc = a.i1 - a.i0;
+  const int64_t panels = (mc + MR - 1) / MR;
+  const int64_t strips = (a.nc + NR - 1) / NR;
+  thread_local std::vector<float> rows_buf, apack;
+  rows_buf.resize(static_cast<size_t>(MR * a.kc));
+  apack.resize(static_cast<size_t>(panels * MR * a.kc));
+  for (int64_t p = 0; p < panels; ++p) {
+    const int64_t r0 = a.i0 + p * MR;
+    const int64_t rows = std::min<int64_t>(MR, a.i1 - r0);
+    a.pack_rows(a.ctx, r0, rows, a.pc, a.kc, rows_buf.data());
+    float* dst = apack.data() + p * MR * a.kc;
+    for (int64_t kk = 0; kk < a.kc; ++kk) {
+      for (int64_t r = 0; r < MR; ++r) dst[kk * MR + r] = r < rows ? rows_buf[r * a.kc + kk] : 0.0f;
+    }
+  }
+  for (int64_t s = 0; s < strips; ++s) {
+    const int64_t j0 = a.jc + s * NR;
+    const int64_t cols = std::min<int64_t>(NR, a.jc + a.nc - j0);
+    for (int64_t p = 0; p < panels; ++p) {
+      const int64_t r0 = a.i0 + p * MR;
+      micro_kernel<W>(a.kc, apack.data() + p * MR * a.kc, a.bpack + s * a.kc * NR, a.c + r0 * a.ldc + j0, a.ldc,
+                      std::min<int64_t>(MR, a.i1 - r0), cols, a.accumulate);
+    }
+  }
+}
+
+// The micro-kernel's ISA is chosen once: vector width W, its tile, and the block function
+// compiled for that ISA (the driver itself is ISA-neutral).
+struct Isa {
+  int mr, nr;
+  void (*block)(const BlockArgs&);
+};
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__)) && !defined(RETINANET_NO_DISPATCH)
+__attribute__((target("avx512f,avx512vl,avx512bw,avx512dq,avx2,fma"))) void block_avx512(const BlockArgs& a) {
+  block_impl<16>(a);
+}
+__attribute__((target("avx2,fma"))) void block_avx2(const BlockArgs& a) { block_impl<8>(a); }
+#define RETINANET_GEMM_DISPATCH 1
+#endif
+void block_base(const BlockArgs& a) { block_impl<4>(a); }
+
+Isa pick_isa() {
+#ifdef RETINANET_GEMM_DISPATCH
+  __builtin_cpu_init();
+  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
+      __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq")) {
+    return {Tile<16>::MR, Tile<16>::NR, block_avx512};
+  }
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return {Tile<8>::MR, Tile<8>::NR, block_avx2};
+#endif
+  return {Tile<4>::MR, Tile<4>::NR, block_base};
+}
+
+void gemm_driver(int64_t m, int64_t n, int64_t k, PackRowsFn pack_rows, const void* ctx, const float* b,
+                 int64_t ldb, bool trans_b, float* c, int64_t ldc, bool accumulate) {
+  static const Isa isa = pick_isa();
+  const int64_t NR = isa.nr;
+  if (m == 0 || n == 0) return;
+  if (k == 0) {
+    if (!accumulate) {
+      for (int64_t i = 0; i < m; ++i) std::fill(c + i * ldc, c + i * ldc + n, 0.0f);
+    }
+    return;
+  }
+  std::vector<float> bpack(static_cast<size_t>(KC * (std::min(n, NC) + NR)));
+  for (int64_t jc = 0; jc < n; jc += NC) {
+    const int64_t nc = std::min(NC, n - jc);
+    const int64_t strips = (nc + NR - 1) / NR;
+    for (int64_t pc = 0; pc < k; pc += KC) {
+      const int64_t kc = std::min(KC, k - pc);
+      // Pack B[pc .. pc + kc, jc .. jc + nc] into NR-wide strips, zero-padded.
+      parallel_for(strips, 4, [&](int64_t s0, int64_t s1) {
+        for (int64_t s = s0; s < s1; ++s) {
+          float* dst = bpack.data() + s * kc * NR;
+          const int64_t j0 = jc + s * NR;
+          const int64_t w = std::min<int64_t>(NR, jc + nc - j0);
+          for (int64_t kk = 0; kk < kc; ++kk) {
+            float* d = dst + kk * NR;
+            if (!trans_b) {
+              const float* src = b + (pc + kk) * ldb + j0;
+              for (int64_t j = 0; j < w; ++j) d[j] = src[j];
+            } else {
+              for (int64_t j = 0; j < w; ++j) d[j] = b[(j0 + j) * ldb + pc + kk];
+            }
+            for (int64_t j = w; j < NR; ++j) d[j] = 0.0f;
+          }
+        }
+      });
+      // Blocks of C rows in parallel; each packs its own A block.
+      parallel_for(m, MC, [&](int64_t i0, int64_t i1) {
+        isa.block({i0, i1, pc, kc, jc, nc, pack_rows, ctx, bpack.data(), c, ldc, accumulate || pc > 0});
+      });
+    }
+  }
+}
+
+}  // namespace
+
+void sgemm_rows(int64_t m, int64_t n, int64_t k, PackRowsFn pack_rows, const void* ctx, const float* b,
+                int64_t ldb, bool trans_b, float* c, int64_t ldc, bool accumulate) {
+  gemm_driver(m, n, k, pack_rows, ctx, b, ldb, trans_b, c, ldc, accumulate);
+}
+
+void sgemm(const GemmArgs& g) {
+  const PlainA ctx{g.a, g.lda, g.trans_a};
+  sgemm_rows(g.m, g.n, g.k, pack_plain_rows, &ctx, g.b, g.ldb, g.trans_b, g.c, g.ldc, g.accumulate);
+}
+
+}  // namespace retinanet
