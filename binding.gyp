@@ -14,7 +14,7 @@
     {
       "target_name": "retinanet_loss",
       "type": "static_library",
-      "sources": ["native/cpu/focal_loss.cpp", "native/cpu/gemm.cpp"],
+      "sources": ["native/cpu/focal_loss.cpp", "native/cpu/gemm.cpp", "native/cpu/peak.cpp"],
       "cflags_cc": ["-ffp-contract=fast", "-Wno-psabi"],
       "xcode_settings": { "OTHER_CPLUSPLUSFLAGS": ["-ffp-contract=fast"] }
     },

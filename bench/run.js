@@ -262,6 +262,51 @@ for (const [h, w] of [[600, 600], [800, 1333]]) {
   }
 }
 
+// ---------------------------------------------------------------- convolutions (native cpu kernels)
+
+const CONV_SHAPES = [
+  // [title, input NHWC, filter HWIO, stride, pad]
+  ['conv 3×3 256→256 on 75×75 (head at P3, 600 px)', [1, 75, 75, 256], [3, 3, 256, 256], 1, 'same'],
+  ['conv 1×1 1024→256 on 38×38 (ResNet-50 C4)', [1, 38, 38, 1024], [1, 1, 1024, 256], 1, 'valid'],
+  ['conv 3×3 stride 2 128→128, 150×150 → 75×75 (ResNet-50 C3)', [1, 150, 150, 128], [3, 3, 128, 128], 2, 'same'],
+];
+function convCase(xs, ws, stride, pad, seed) {
+  const cr = prng(seed);
+  const x = tf.tensor4d(Float32Array.from({ length: xs.reduce((a, b) => a * b) }, () => cr() - 0.5), xs);
+  const w = tf.tensor4d(Float32Array.from({ length: ws.reduce((a, b) => a * b) }, () => (cr() - 0.5) * 0.1), ws);
+  const y = tf.conv2d(x, w, stride, pad);
+  const dy = tf.onesLike(y);
+  return {
+    x, w, flops: 2 * y.size * ws[0] * ws[1] * ws[2],
+    fwd: () => tf.conv2d(x, w, stride, pad).dispose(),
+    bwdInput: () => tf.conv2dTranspose(dy, w, xs, stride, pad).dispose(),
+    bwdFilter: () => tf.grad((v) => tf.conv2d(x, v, stride, pad))(w).dispose(),
+  };
+}
+
+for (const [title, xs, ws, stride, pad] of CONV_SHAPES) {
+  if (!want(title) && !want('conv')) continue;
+  const full = convCase(xs, ws, stride, pad, xs[1] + ws[3]);
+  // tfjs's own kernels take seconds to minutes per call at these sizes (its backprop filter over
+  // 100 s): they run once on a crop of the same layer (same channels and filter, 1/16 of the
+  // pixels), and are compared by GFLOP/s, a rate.
+  const crop = convCase([xs[0], Math.ceil(xs[1] / 4), Math.ceil(xs[2] / 4), xs[3]], ws, stride, pad, 7);
+  const own = (fn) => () => { R.useNativeCpuKernels(false); try { fn(); } finally { R.useNativeCpuKernels(true); } };
+  const cropName = ` (${Math.ceil(xs[1] / 4)}×${Math.ceil(xs[2] / 4)} crop)`;
+  groups.push({
+    title, timing, flops: full.flops,
+    tv: { kind: 'conv', x: share(`cx${xs[1]}_${ws[3]}.bin`, full.x.dataSync()), xShape: xs, w: share(`cw${xs[1]}_${ws[3]}.bin`, full.w.dataSync()), wShape: ws, stride, pad },
+    cases: [
+      { name: 'native forward', fn: full.fwd },
+      { name: 'native backprop input', fn: full.bwdInput },
+      { name: 'native backprop filter', fn: full.bwdFilter },
+      { name: `tfjs's own forward${cropName}`, fn: own(crop.fwd), slow: true, once: true, flops: crop.flops },
+      { name: `tfjs's own backprop input${cropName}`, fn: own(crop.bwdInput), slow: true, once: true, flops: crop.flops },
+      { name: `tfjs's own backprop filter${cropName}`, fn: own(crop.bwdFilter), slow: true, once: true, flops: crop.flops },
+    ],
+  });
+}
+
 // ---------------------------------------------------------------- torchvision
 
 let tv;
@@ -307,20 +352,44 @@ for (const g of groups) {
   const slow = g.cases.filter((c) => c.slow);
   const fast = g.cases.filter((c) => !c.slow);
   const groupRows = runGroup(g.title, fast, g.timing);
-  if (slow.length) groupRows.push(...runGroup('', slow, slowTiming));
+  if (slow.length) groupRows.push(...runGroup('', slow, slow.some((c) => c.once) ? { maxTime: 0.1, minSamples: 1 } : slowTiming));
   for (const row of groupRows) row.group = g.title;
   const t = tv && tv.cases[g.title];
-  if (t) {
+  if (t && t.fwdMs !== undefined) {
+    const name = `torch ${tv.torch} (${tv.threads} threads)`;
+    groupRows.push({ group: g.title, name: `${name} forward`, medianMs: t.fwdMs, rme: NaN, hz: 1000 / t.fwdMs, samples: t.runs });
+    groupRows.push({ group: g.title, name: `${name} backward (input + filter)`, medianMs: t.bwdMs, rme: NaN, hz: 1000 / t.bwdMs, samples: t.runs });
+  } else if (t) {
     groupRows.push({ group: g.title, name: `torchvision ${tv.torchvision} (torch ${tv.threads} threads)`, medianMs: t.ms, rme: NaN, hz: 1000 / t.ms, samples: t.runs });
     const a = agreementWith(g, t);
     if (a) agreement.push(`- ${g.title}: ${a}.`);
   }
-  for (const row of groupRows) row.ratio = row.medianMs / groupRows[0].medianMs;
+  for (const row of groupRows) {
+    row.ratio = row.medianMs / groupRows[0].medianMs;
+    const c = g.cases.find((x) => x.name === row.name);
+    // torch's backward row times both passes: twice the forward's flops.
+    if (g.flops) row.flops = (c && c.flops) || (row.name.includes('backward (input') ? 2 : 1) * g.flops;
+  }
   rows.push(...groupRows);
 }
 
 const summary = [];
-for (const title of new Set(rows.map((x) => x.group))) {
+const peak = groups.some((g) => g.flops) ? ops.fmaPeakGflops() : undefined;
+if (peak) summary.push(`- machine peak (register-only FMA loop, ${ops.numThreads()} threads): ${peak.toFixed(0)} GFLOP/s.`);
+for (const g of groups.filter((x) => x.flops)) {
+  const gf = (name) => {
+    const row = rows.find((x) => x.group === g.title && x.name.startsWith(name));
+    return row ? row.flops / row.medianMs / 1e6 : NaN;
+  };
+  const f = (v) => (Number.isNaN(v) ? 'n/a' : v.toFixed(1));
+  const torchF = gf(`torch ${tv ? tv.torch : ''} (${ops.numThreads()} threads) forward`);
+  const torchB = gf(`torch ${tv ? tv.torch : ''} (${ops.numThreads()} threads) backward`);
+  summary.push(`- ${g.title}: native ${f(gf('native forward'))} / ${f(gf('native backprop input'))} / ${f(gf('native backprop filter'))} GFLOP/s ` +
+    `(forward / backprop input / backprop filter; ${f(100 * gf('native forward') / peak)}% of peak forward), tfjs's own ${f(gf("tfjs's own forward"))} / ` +
+    `${f(gf("tfjs's own backprop input"))} / ${f(gf("tfjs's own backprop filter"))}` +
+    (Number.isNaN(torchF) ? '' : `, torch ${f(torchF)} forward and ${f(torchB)} for both backward passes together`) + '.');
+}
+for (const title of new Set(rows.filter((x) => !groups.find((g) => g.title === x.group && g.flops)).map((x) => x.group))) {
   const inGroup = rows.filter((x) => x.group === title);
   const [first] = inGroup;
   const by = (prefix) => inGroup.find((x) => x.name.startsWith(prefix));
@@ -339,7 +408,10 @@ if (!quick && only === undefined) {
   const m = machine();
   fs.writeFileSync(path.join(__dirname, 'results.json'), `${JSON.stringify({
     date: new Date().toISOString(), machine: m, threads: ops.numThreads(), torchvision: tv ? { torch: tv.torch, torchvision: tv.torchvision } : null,
-    rows: rows.map(({ group, name, medianMs, rme, hz, samples, ratio }) => ({ group, name, medianMs, rme: Number.isNaN(rme) ? null : rme, hz, samples, ratio })),
+    rows: rows.map(({ group, name, medianMs, rme, hz, samples, ratio, flops }) => ({
+      group, name, medianMs, rme: Number.isNaN(rme) ? null : rme, hz, samples, ratio,
+      ...(flops ? { gflops: flops / medianMs / 1e6 } : {}),
+    })),
   }, null, 2)}\n`);
   fs.writeFileSync(path.join(__dirname, 'RESULTS.md'), `# Benchmark results
 

@@ -69,6 +69,25 @@ for case in meta:
 
         ms, runs = timed(fn)
         out["cases"][name] = {"ms": ms, "runs": runs, "loss": float(fn())}
+    elif kind == "conv":
+        xs, ws, stride = case["xShape"], case["wShape"], case["stride"]
+        # NHWC / HWIO files to torch's NCHW / OIHW, kept channels-last in memory (oneDNN's fast path).
+        x = load(case["x"], shape=tuple(xs)).permute(0, 3, 1, 2).contiguous(memory_format=torch.channels_last)
+        w = load(case["w"], shape=tuple(ws)).permute(3, 2, 0, 1).contiguous(memory_format=torch.channels_last)
+        pad = (ws[0] // 2) if case["pad"] == "same" else 0
+        if case["pad"] == "same" and stride == 2:
+            pad = (ws[0] - 1) // 2
+        fwd = lambda: torch.nn.functional.conv2d(x, w, stride=stride, padding=pad)
+        fwd_ms, runs = timed(fwd)
+        xg = x.clone().requires_grad_(True)
+        wg = w.clone().requires_grad_(True)
+
+        def bwd():
+            y = torch.nn.functional.conv2d(xg, wg, stride=stride, padding=pad)
+            return torch.autograd.grad(y, (xg, wg), torch.ones_like(y))
+
+        bwd_total, _ = timed(bwd)
+        out["cases"][name] = {"fwdMs": fwd_ms, "bwdMs": max(bwd_total - fwd_ms, 1e-3), "runs": runs}
     elif kind in ("match", "targets"):
         anchors = load(case["anchors"], shape=(-1, 4))
         gt = load(case["gt"], shape=(-1, 4))

@@ -16,6 +16,6 @@ export { postprocess, postprocessAsync } from './postprocess';
 export type { LevelOutput, PostprocessOptions, Detections } from './postprocess';
 export { conv2d, conv2dBackpropInput, conv2dBackpropFilter, batchMatMul } from './conv2d';
 export type { Conv2DGeometry, ConvEpilogue, ActivationName, MatMulShape } from './conv2d';
-export { numThreads, setNumThreads, devices } from './threads';
+export { numThreads, setNumThreads, devices, fmaPeakGflops } from './threads';
 export type { Device, DeviceOptions } from './validate';
 export { MAX_ELEMENTS } from './validate';

@@ -6,6 +6,7 @@ export interface NativeAddon {
   numThreads(): number;
   setNumThreads(n: number): void;
   devices(): string[];
+  fmaPeakGflops(): number;
   focalLoss(
     logits: Float32Array, labels: Int32Array, numClasses: number, star: boolean,
     useAlpha: boolean, alpha: number, gamma: number, beta: number, normalizer: number,

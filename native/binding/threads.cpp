@@ -1,3 +1,4 @@
+#include "../core/peak.h"
 #include "../core/thread_pool.h"
 #include "convert.h"
 
@@ -20,12 +21,17 @@ Napi::Value devices(const Napi::CallbackInfo& info) {
   return out;
 }
 
+Napi::Value fma_peak(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), fma_peak_gflops());
+}
+
 }  // namespace
 
 void init_threads(Napi::Env env, Napi::Object exports) {
   exports.Set("numThreads", Napi::Function::New(env, get_num_threads));
   exports.Set("setNumThreads", Napi::Function::New(env, set_threads));
   exports.Set("devices", Napi::Function::New(env, devices));
+  exports.Set("fmaPeakGflops", Napi::Function::New(env, fma_peak));
 }
 
 }  // namespace binding

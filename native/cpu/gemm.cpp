@@ -98,9 +98,27 @@ RETINANET_INLINE void micro_kernel(int64_t kc, const float* ap, const float* bp,
 }
 
 // One block of C rows [i0, i1) x one packed B panel: pack the A block, run the micro-kernels.
+// Writes an A panel directly in the micro-kernel's layout: dst[kk * mr + r], zero rows past `rows`.
+using PackPanelFn = void (*)(const void* ctx, int64_t i0, int64_t rows, int64_t k0, int64_t depth, int64_t mr,
+                             float* dst);
+
+// Transposed A is stored [k, m]: a panel's MR values for one kk are contiguous, so it packs with
+// one copy per kk (no row buffer, no re-transpose).
+void pack_plain_panel_transposed(const void* ctx, int64_t i0, int64_t rows, int64_t k0, int64_t depth, int64_t mr,
+                                 float* dst) {
+  const PlainA& p = *static_cast<const PlainA*>(ctx);
+  for (int64_t kk = 0; kk < depth; ++kk) {
+    const float* src = p.a + (k0 + kk) * p.lda + i0;
+    float* d = dst + kk * mr;
+    for (int64_t r = 0; r < rows; ++r) d[r] = src[r];
+    for (int64_t r = rows; r < mr; ++r) d[r] = 0.0f;
+  }
+}
+
 struct BlockArgs {
   int64_t i0, i1, pc, kc, jc, nc;
   PackRowsFn pack_rows;
+  PackPanelFn pack_panel;  // optional, preferred when set
   const void* ctx;
   const float* bpack;
   float* c;
@@ -121,8 +139,12 @@ RETINANET_INLINE void block_impl(const BlockArgs& a) {
   for (int64_t p = 0; p < panels; ++p) {
     const int64_t r0 = a.i0 + p * MR;
     const int64_t rows = std::min<int64_t>(MR, a.i1 - r0);
-    a.pack_rows(a.ctx, r0, rows, a.pc, a.kc, rows_buf.data());
     float* dst = apack.data() + p * MR * a.kc;
+    if (a.pack_panel) {
+      a.pack_panel(a.ctx, r0, rows, a.pc, a.kc, MR, dst);
+      continue;
+    }
+    a.pack_rows(a.ctx, r0, rows, a.pc, a.kc, rows_buf.data());
     for (int64_t kk = 0; kk < a.kc; ++kk) {
       for (int64_t r = 0; r < MR; ++r) dst[kk * MR + r] = r < rows ? rows_buf[r * a.kc + kk] : 0.0f;
     }
@@ -166,8 +188,8 @@ Isa pick_isa() {
   return {Tile<4>::MR, Tile<4>::NR, block_base};
 }
 
-void gemm_driver(int64_t m, int64_t n, int64_t k, PackRowsFn pack_rows, const void* ctx, const float* b,
-                 int64_t ldb, bool trans_b, float* c, int64_t ldc, bool accumulate) {
+void gemm_driver(int64_t m, int64_t n, int64_t k, PackRowsFn pack_rows, PackPanelFn pack_panel, const void* ctx,
+                 const float* b, int64_t ldb, bool trans_b, float* c, int64_t ldc, bool accumulate) {
   static const Isa isa = pick_isa();
   const int64_t NR = isa.nr;
   if (m == 0 || n == 0) return;
@@ -203,7 +225,7 @@ void gemm_driver(int64_t m, int64_t n, int64_t k, PackRowsFn pack_rows, const vo
       });
       // Blocks of C rows in parallel; each packs its own A block.
       parallel_for(m, MC, [&](int64_t i0, int64_t i1) {
-        isa.block({i0, i1, pc, kc, jc, nc, pack_rows, ctx, bpack.data(), c, ldc, accumulate || pc > 0});
+        isa.block({i0, i1, pc, kc, jc, nc, pack_rows, pack_panel, ctx, bpack.data(), c, ldc, accumulate || pc > 0});
       });
     }
   }
@@ -213,12 +235,13 @@ void gemm_driver(int64_t m, int64_t n, int64_t k, PackRowsFn pack_rows, const vo
 
 void sgemm_rows(int64_t m, int64_t n, int64_t k, PackRowsFn pack_rows, const void* ctx, const float* b,
                 int64_t ldb, bool trans_b, float* c, int64_t ldc, bool accumulate) {
-  gemm_driver(m, n, k, pack_rows, ctx, b, ldb, trans_b, c, ldc, accumulate);
+  gemm_driver(m, n, k, pack_rows, nullptr, ctx, b, ldb, trans_b, c, ldc, accumulate);
 }
 
 void sgemm(const GemmArgs& g) {
   const PlainA ctx{g.a, g.lda, g.trans_a};
-  sgemm_rows(g.m, g.n, g.k, pack_plain_rows, &ctx, g.b, g.ldb, g.trans_b, g.c, g.ldc, g.accumulate);
+  gemm_driver(g.m, g.n, g.k, pack_plain_rows, g.trans_a ? pack_plain_panel_transposed : nullptr, &ctx, g.b, g.ldb,
+              g.trans_b, g.c, g.ldc, g.accumulate);
 }
 
 }  // namespace retinanet

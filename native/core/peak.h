@@ -1,0 +1,10 @@
+// The machine's floating-point peak as the benchmarks see it: a register-only FMA loop on every
+// pool thread, with the widest vectors the CPU has (so GFLOP/s figures read as a fraction of it).
+#pragma once
+
+namespace retinanet {
+
+// Single-precision GFLOP/s over all pool threads (each FMA counts as 2 flops).
+double fma_peak_gflops();
+
+}  // namespace retinanet
