@@ -280,7 +280,9 @@ function convCase(xs, ws, stride, pad, seed) {
     x, w, flops: 2 * y.size * ws[0] * ws[1] * ws[2],
     fwd: () => tf.conv2d(x, w, stride, pad).dispose(),
     bwdInput: () => tf.conv2dTranspose(dy, w, xs, stride, pad).dispose(),
-    bwdFilter: () => tf.grad((v) => tf.conv2d(x, v, stride, pad))(w).dispose(),
+    // The kernel itself (tf.grad would add a forward pass).
+    bwdFilter: () => tf.engine().runKernel('Conv2DBackpropFilter', { x, dy },
+      { strides: stride, pad, dataFormat: 'NHWC', dimRoundingMode: undefined, filterShape: ws }).dispose(),
   };
 }
 

@@ -148,31 +148,34 @@ void conv2d_backprop_input(const Conv2DShape& s, const float* dy, const float* w
 void conv2d_backprop_filter(const Conv2DShape& s, const float* x, const float* dy, float* dw) {
   const int64_t m = s.batch * s.out_h * s.out_w;
   const int64_t k = s.filter_h * s.filter_w * s.in_c;
-  if (is_pointwise(s)) {  // dW = x^T * dy
-    GemmArgs g;
-    g.m = k; g.n = s.out_c; g.k = m;
-    g.a = x; g.lda = k; g.trans_a = true;
-    g.b = dy; g.ldb = s.out_c;
-    g.c = dw; g.ldc = s.out_c;
-    sgemm(g);
-    return;
-  }
-  const int64_t chunk = chunk_rows(s);
-  std::vector<float> cols(static_cast<size_t>(std::min(chunk, m) * k));
+  // dW^T [out_c, K] = dy^T [out_c, M] * cols [M, K]: dy^T packs as contiguous runs (transposed
+  // A panels) and the columns as contiguous rows (B strips), both cheap; one transpose at the end.
+  std::vector<float> dwt(static_cast<size_t>(s.out_c * k), 0.0f);
+  const bool pointwise = is_pointwise(s);
+  const int64_t chunk = pointwise ? std::max<int64_t>(m, 1) : chunk_rows(s);
+  std::vector<float> cols(pointwise ? 0 : static_cast<size_t>(std::min(chunk, m) * k));
   for (int64_t m0 = 0; m0 < m; m0 += chunk) {
     const int64_t mc = std::min(chunk, m - m0);
-    parallel_for(mc, 64, [&](int64_t r0, int64_t r1) {
-      for (int64_t r = r0; r < r1; ++r) im2col_row(s, x, m0 + r, 0, k, cols.data() + r * k);
-    });
+    const float* col = x + m0 * k;  // 1x1, stride 1, no padding: x is its own column matrix
+    if (!pointwise) {
+      parallel_for(mc, 64, [&](int64_t r0, int64_t r1) {
+        for (int64_t r = r0; r < r1; ++r) im2col_row(s, x, m0 + r, 0, k, cols.data() + r * k);
+      });
+      col = cols.data();
+    }
     GemmArgs g;
-    g.m = k; g.n = s.out_c; g.k = mc;
-    g.a = cols.data(); g.lda = k; g.trans_a = true;
-    g.b = dy + m0 * s.out_c; g.ldb = s.out_c;
-    g.c = dw; g.ldc = s.out_c;
+    g.m = s.out_c; g.n = k; g.k = mc;
+    g.a = dy + m0 * s.out_c; g.lda = s.out_c; g.trans_a = true;
+    g.b = col; g.ldb = k;
+    g.c = dwt.data(); g.ldc = k;
     g.accumulate = m0 > 0;
     sgemm(g);
   }
-  if (m == 0) std::fill(dw, dw + k * s.out_c, 0.0f);
+  parallel_for(k, 256, [&](int64_t k0, int64_t k1) {
+    for (int64_t kk = k0; kk < k1; ++kk) {
+      for (int64_t o = 0; o < s.out_c; ++o) dw[kk * s.out_c + o] = dwt[o * k + kk];
+    }
+  });
 }
 
 }  // namespace retinanet
