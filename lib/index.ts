@@ -4,3 +4,4 @@ import * as ops from './ops';
 
 export { ops };
 export * from './tfjs';
+export * from './model';

@@ -1,0 +1,4 @@
+export { RetinaNet, createRetinaNet, PRESETS } from './retinanet';
+export type { RetinaNetConfig, LevelHeads, Losses } from './retinanet';
+export { Trainer } from './trainer';
+export type { TrainerOptions, StepResult } from './trainer';

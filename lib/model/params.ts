@@ -1,0 +1,107 @@
+// Named parameters (torchvision's names, so weights can be exchanged) and the layers built on them.
+import * as tf from '@tensorflow/tfjs';
+import { prng } from '../util/prng';
+
+export type Norm = 'frozen-bn' | 'gn';
+
+export class Params {
+  readonly vars = new Map<string, tf.Variable>();
+  private readonly random: () => number;
+
+  constructor(seed: number) {
+    this.random = prng(seed);
+  }
+
+  /** Gaussian init (Box-Muller from the seeded PRNG: the same weights on every run). */
+  normal(name: string, shape: number[], std: number, trainable = true): tf.Variable {
+    const n = shape.reduce((a, b) => a * b, 1);
+    const v = new Float32Array(n);
+    for (let i = 0; i < n; i++) {
+      const u = Math.max(this.random(), 1e-12);
+      v[i] = std * Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * this.random());
+    }
+    return this.add(name, tf.tensor(v, shape), trainable);
+  }
+
+  constant(name: string, shape: number[], value: number, trainable = true): tf.Variable {
+    return this.add(name, tf.fill(shape, value), trainable);
+  }
+
+  private add(name: string, t: tf.Tensor, trainable: boolean): tf.Variable {
+    if (this.vars.has(name)) throw new Error(`duplicate parameter ${name}`);
+    const v = tf.variable(t, trainable, `${name}_${Math.floor(this.random() * 1e9)}`);
+    t.dispose();
+    this.vars.set(name, v);
+    return v;
+  }
+
+  get(name: string): tf.Variable {
+    const v = this.vars.get(name);
+    if (!v) throw new Error(`no parameter ${name}`);
+    return v;
+  }
+
+  trainable(): tf.Variable[] {
+    return [...this.vars.values()].filter((v) => v.trainable);
+  }
+
+  dispose(): void {
+    for (const v of this.vars.values()) v.dispose();
+    this.vars.clear();
+  }
+}
+
+/** A conv layer: weight HWIO [k, k, in, out] (torchvision's OIHW is transposed on load), optional bias. */
+export class Conv {
+  readonly w: tf.Variable;
+  readonly b?: tf.Variable;
+
+  constructor(p: Params, readonly name: string, inC: number, outC: number, readonly k: number, readonly stride = 1,
+    { bias = false, std, biasInit = 0 }: { bias?: boolean; std?: number; biasInit?: number } = {}) {
+    // He init by default (backbone), σ given for the heads (paper: 0.01).
+    this.w = p.normal(`${name}.weight`, [k, k, inC, outC], std ?? Math.sqrt(2 / (k * k * outC)));
+    if (bias) this.b = p.constant(`${name}.bias`, [outC], biasInit);
+  }
+
+  apply(x: tf.Tensor4D, activation: 'linear' | 'relu' = 'linear'): tf.Tensor4D {
+    // Explicit symmetric padding k // 2, as torchvision's convs (not tfjs's asymmetric 'same').
+    const pad = Math.floor(this.k / 2);
+    return tf.fused.conv2d({
+      x, filter: this.w as tf.Tensor4D, strides: this.stride,
+      pad: pad === 0 ? 'valid' : [[0, 0], [pad, pad], [pad, pad], [0, 0]],
+      bias: this.b, activation,
+    });
+  }
+}
+
+/** Frozen batch norm (a per-channel affine from imported statistics) or GroupNorm (32 groups). */
+export class NormLayer {
+  private readonly weight: tf.Variable;
+  private readonly bias: tf.Variable;
+  private readonly mean?: tf.Variable;
+  private readonly variance?: tf.Variable;
+
+  constructor(p: Params, name: string, readonly channels: number, readonly kind: Norm) {
+    const frozen = kind === 'frozen-bn';
+    this.weight = p.constant(`${name}.weight`, [channels], 1, !frozen);
+    this.bias = p.constant(`${name}.bias`, [channels], 0, !frozen);
+    if (frozen) {
+      this.mean = p.constant(`${name}.running_mean`, [channels], 0, false);
+      this.variance = p.constant(`${name}.running_var`, [channels], 1, false);
+    }
+  }
+
+  apply(x: tf.Tensor4D): tf.Tensor4D {
+    if (this.kind === 'frozen-bn' && this.mean && this.variance) {
+      const scale = this.weight.div(this.variance.add(1e-5).sqrt());
+      return x.mul(scale).add(this.bias.sub(this.mean.mul(scale)));
+    }
+    const [b, h, w, c] = x.shape;
+    let groups = Math.min(32, c);
+    while (c % groups !== 0) groups--;
+    const g = x.reshape([b, h, w, groups, c / groups]);
+    const { mean, variance } = tf.moments(g, [1, 2, 4], true);
+    const normed = g.sub(mean).div(variance.add(1e-5).sqrt()).reshape([b, h, w, c]) as tf.Tensor4D;
+    return normed.mul(this.weight).add(this.bias);
+  }
+}

@@ -1,0 +1,87 @@
+'use strict';
+const test = require('ava');
+const tf = require('@tensorflow/tfjs');
+const R = require('..');
+const { prng } = require('../dist/util/prng');
+
+test('every level has the anchors\' shape for 600x600 and 800x1333 (tiny preset), and r50 at 128x160', (t) => {
+  const m = R.createRetinaNet({ preset: 'retinanet-r18-tiny', numClasses: 5 });
+  for (const [h, w] of [[600, 600], [800, 1333]]) {
+    const heads = tf.tidy(() => m.forward(tf.zeros([1, h, w, 3])));
+    const { levels } = m.anchors(h, w);
+    heads.forEach((x, i) => {
+      t.deepEqual(x.logits.shape, [1, levels[i].count, 5], `${h}x${w} P${levels[i].level} logits`);
+      t.deepEqual(x.deltas.shape, [1, levels[i].count, 4], `${h}x${w} P${levels[i].level} deltas`);
+    });
+    tf.dispose(heads.flatMap((x) => [x.logits, x.deltas]));
+  }
+  m.dispose();
+  const r50 = R.createRetinaNet({ preset: 'retinanet-r50-fpn', numClasses: 80 });
+  t.true(r50.params.vars.has('backbone.body.layer3.5.conv3.weight'));
+  t.true(r50.params.vars.has('head.classification_head.cls_logits.bias'));
+  t.true(r50.params.vars.has('head.regression_head.bbox_reg.weight'));
+  const heads = tf.tidy(() => r50.forward(tf.zeros([1, 128, 160, 3])));
+  t.deepEqual(heads.map((x) => x.logits.shape[1]), r50.anchors(128, 160).levels.map((l) => l.count));
+  tf.dispose(heads.flatMap((x) => [x.logits, x.deltas]));
+  r50.dispose();
+});
+
+test('at initialisation the class subnet outputs the prior: probability 0.01 (§4.1)', (t) => {
+  const m = R.createRetinaNet({ preset: 'retinanet-r18-small', numClasses: 4 });
+  const p = tf.tidy(() => tf.sigmoid(tf.concat(m.forward(tf.randomNormal([1, 128, 128, 3], 0, 1, 'float32', 1)).map((x) => x.logits), 1)).mean().dataSync()[0]);
+  t.true(Math.abs(p - 0.01) < 0.002, `mean probability ${p}`);
+  t.is(m.params.get('head.classification_head.cls_logits.bias').dataSync()[0], Math.fround(-Math.log(99)));
+  m.dispose();
+});
+
+test('training on synthetic squares: the loss falls, no tensor leaks, and the model then finds the objects', (t) => {
+  const r = prng(3);
+  const S = 96;
+  const images = Array.from({ length: 8 }, () => {
+    const px = new Float32Array(S * S * 3).map(() => r() * 0.2);
+    const boxes = [], labels = [];
+    for (let o = 0; o < 1 + Math.floor(r() * 2); o++) {
+      const s = 24 + Math.floor(r() * 24), x = Math.floor(r() * (S - s)), y = Math.floor(r() * (S - s)), c = Math.floor(r() * 2);
+      for (let yy = y; yy < y + s; yy++) for (let xx = x; xx < x + s; xx++) px[(yy * S + xx) * 3 + c] = 1;
+      boxes.push(x, y, x + s, y + s);
+      labels.push(c);
+    }
+    return { img: tf.tensor4d(px, [1, S, S, 3]), boxes: new Float32Array(boxes), labels: new Int32Array(labels) };
+  });
+  const m = R.createRetinaNet({ preset: 'retinanet-r18-tiny', numClasses: 2 });
+  const trainer = new R.Trainer(m, { iterations: 50, learningRate: 0.005, warmupIterations: 10 });
+  const losses = [];
+  let tensorsAfterFirst = 0;
+  for (let i = 0; i < 50; i++) {
+    const a = images[(2 * i) % 8], b = images[(2 * i + 1) % 8];
+    const batch = tf.concat([a.img, b.img]);
+    losses.push(trainer.step(batch, [a.boxes, b.boxes], [a.labels, b.labels]).loss);
+    batch.dispose();
+    if (i === 0) tensorsAfterFirst = tf.memory().numTensors;
+  }
+  t.is(tf.memory().numTensors, tensorsAfterFirst, 'no tensor leaks over steps');
+  const first = (losses[0] + losses[1]) / 2, last = (losses[48] + losses[49]) / 2;
+  t.true(last < 0.5 * first, `loss ${first} -> ${last}`);
+  // Each object of a training image is hit by some detection of its class with IoU > 0.4.
+  let found = 0, total = 0;
+  for (const im of images.slice(0, 4)) {
+    const [d] = m.detect(im.img);
+    for (let o = 0; o < im.labels.length; o++) {
+      total++;
+      const g = im.boxes.subarray(4 * o, 4 * o + 4);
+      const gtBox = new Float32Array(g);
+      const iou = d.boxes.length ? R.ops.boxIou(d.boxes, gtBox) : new Float32Array(0);
+      if (Array.from(iou).some((v, i) => v > 0.4 && d.classes[i] === im.labels[o])) found++;
+    }
+  }
+  t.true(found >= Math.ceil(total / 2), `found ${found} of ${total} objects`);
+  trainer.dispose();
+  m.dispose();
+  tf.dispose(images.map((x) => x.img));
+});
+
+test('bad configs are refused', (t) => {
+  t.throws(() => R.createRetinaNet({ numClasses: 0 }), { instanceOf: RangeError, message: /numClasses/ });
+  t.throws(() => R.createRetinaNet({ preset: 'yolo', numClasses: 2 }), { instanceOf: RangeError, message: /preset/ });
+  t.throws(() => R.createRetinaNet({ numClasses: 2, depth: 20 }), { instanceOf: RangeError, message: /depth/ });
+});
