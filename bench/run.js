@@ -376,8 +376,9 @@ for (const g of groups) {
 }
 
 const summary = [];
-const peak = groups.some((g) => g.flops) ? ops.fmaPeakGflops() : undefined;
-if (peak) summary.push(`- machine peak (register-only FMA loop, ${ops.numThreads()} threads): ${peak.toFixed(0)} GFLOP/s.`);
+// Best of 5 short runs: the peak is a limit, and a busy neighbour only ever lowers a run.
+const peak = groups.some((g) => g.flops) ? Math.max(...Array.from({ length: 5 }, () => ops.fmaPeakGflops())) : undefined;
+if (peak) summary.push(`- machine peak (register-only FMA loop, ${ops.numThreads()} threads, best of 5): ${peak.toFixed(0)} GFLOP/s.`);
 for (const g of groups.filter((x) => x.flops)) {
   const gf = (name) => {
     const row = rows.find((x) => x.group === g.title && x.name.startsWith(name));
