@@ -22,6 +22,11 @@ function logSigmoid(z: tf.Tensor): tf.Tensor {
   return tf.softplus(z.neg()).neg();
 }
 
+/** α_t: α on the target class, 1 − α elsewhere; 1 everywhere when α is null. */
+function alphaT(target: tf.Tensor, alpha: number | null): tf.Tensor {
+  return alpha === null ? tf.onesLike(target) : target.mul(alpha).add(tf.scalar(1).sub(target).mul(1 - alpha));
+}
+
 function normalize(sum: tf.Tensor, fg: tf.Tensor, normalizer?: number): tf.Scalar {
   return (normalizer === undefined ? sum.div(tf.maximum(fg, 1).cast('float32')) : sum.div(normalizer)) as tf.Scalar;
 }
@@ -37,7 +42,7 @@ export function sigmoidFocalLossRef(logits: tf.Tensor, labels: tf.Tensor, o: Ref
     const logpt = logSigmoid(logits.mul(y));
     const q = tf.sigmoid(logits.mul(y).neg()); // 1 - p_t
     const mod = gamma === 0 ? tf.onesLike(q) : q.pow(gamma);
-    const at = alpha === null ? tf.onesLike(q) : target.mul(alpha).add(tf.scalar(1).sub(target).mul(1 - alpha));
+    const at = alphaT(target, alpha);
     return normalize(at.mul(mod).mul(logpt).neg().mul(valid).sum(), fg, o.normalizer);
   });
 }
@@ -51,7 +56,7 @@ export function focalLossStarRef(logits: tf.Tensor, labels: tf.Tensor, o: Refere
     const gamma = o.gamma ?? 4;
     const y = target.mul(2).sub(1);
     const z = logits.mul(y).mul(gamma).add(o.beta ?? 0);
-    const at = alpha === null ? tf.onesLike(z) : target.mul(alpha).add(tf.scalar(1).sub(target).mul(1 - alpha));
+    const at = alphaT(target, alpha);
     return normalize(at.mul(logSigmoid(z)).neg().div(gamma).mul(valid).sum(), fg, o.normalizer);
   });
 }
