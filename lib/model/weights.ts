@@ -1,0 +1,71 @@
+// Model weights as safetensors files with torchvision's names and layouts: convolution weights
+// are stored OIHW [out, in, kh, kw] as PyTorch keeps them (the model holds HWIO), everything else
+// as is. So a torchvision RetinaNet state_dict saved with safetensors loads here, and back.
+import * as fs from 'fs';
+import * as tf from '@tensorflow/tfjs';
+import { NamedArray, parseSafetensors, serializeSafetensors, writeFileAtomic } from './safetensors';
+import { RetinaNet } from './retinanet';
+
+function permute4(data: Float32Array, shape: number[], order: number[]): NamedArray {
+  const outShape = order.map((o) => shape[o]);
+  const strides = [shape[1] * shape[2] * shape[3], shape[2] * shape[3], shape[3], 1];
+  const out = new Float32Array(data.length);
+  let i = 0;
+  for (let a = 0; a < outShape[0]; a++) for (let b = 0; b < outShape[1]; b++) for (let c = 0; c < outShape[2]; c++) {
+    for (let d = 0; d < outShape[3]; d++) {
+      const idx = [a, b, c, d];
+      let src = 0;
+      for (let k = 0; k < 4; k++) src += idx[k] * strides[order[k]];
+      out[i++] = data[src];
+    }
+  }
+  return { shape: outShape, data: out };
+}
+
+/** HWIO → OIHW. */
+const toTorch = (d: Float32Array, s: number[]): NamedArray => permute4(d, s, [3, 2, 0, 1]);
+/** OIHW → HWIO. */
+const fromTorch = (d: Float32Array, s: number[]): NamedArray => permute4(d, s, [2, 3, 1, 0]);
+
+/** Every parameter (trainable or not) under torchvision's name and layout. */
+export function exportWeights(model: RetinaNet): Map<string, NamedArray> {
+  const out = new Map<string, NamedArray>();
+  for (const [name, v] of model.params.vars) {
+    const data = v.dataSync() as Float32Array;
+    out.set(name, v.rank === 4 ? toTorch(data, v.shape) : { shape: v.shape.slice(), data: data.slice() });
+  }
+  return out;
+}
+
+/** Loads named arrays into the model; every parameter must be present with its shape. */
+export function importWeights(model: RetinaNet, tensors: Map<string, NamedArray>, { strict = true } = {}): void {
+  const problems: string[] = [];
+  const updates: [tf.Variable, NamedArray][] = [];
+  for (const [name, v] of model.params.vars) {
+    const t = tensors.get(name);
+    if (!t) {
+      problems.push(`missing ${name}`);
+      continue;
+    }
+    const mine = v.rank === 4 ? fromTorch(t.data, t.shape) : t;
+    if (mine.shape.length !== v.shape.length || mine.shape.some((d, i) => d !== v.shape[i])) {
+      problems.push(`${name}: shape [${t.shape}] does not fit the model's [${v.rank === 4 ? toTorch(new Float32Array(v.size), v.shape).shape : v.shape}]`);
+      continue;
+    }
+    updates.push([v, mine]);
+  }
+  if (strict) for (const name of tensors.keys()) if (!model.params.vars.has(name)) problems.push(`unexpected ${name}`);
+  if (problems.length) throw new RangeError(`weights do not fit this model: ${problems.slice(0, 5).join('; ')}${problems.length > 5 ? `; and ${problems.length - 5} more` : ''}`);
+  // Checked in full before anything is assigned: a bad file leaves the model as it was.
+  for (const [v, t] of updates) tf.tidy(() => v.assign(tf.tensor(t.data, t.shape)));
+}
+
+/** Saves the model's weights (atomically: a temporary file, then a rename). */
+export function saveWeights(model: RetinaNet, file: string): void {
+  writeFileAtomic(file, serializeSafetensors(exportWeights(model), { format: 'pt', producer: 'tfjs-retinanet' }));
+}
+
+/** Loads weights saved by saveWeights or converted from torchvision. */
+export function loadWeights(model: RetinaNet, file: string, options: { strict?: boolean } = {}): void {
+  importWeights(model, parseSafetensors(fs.readFileSync(file)).tensors, options);
+}
