@@ -47,6 +47,34 @@ write('deltas.bin', deltas);
 write('decoded.bin', decoded);
 fs.writeFileSync(path.join(dir, 'meta.json'), JSON.stringify({ H, W, K, loss: fl.loss }));
 
-const py = spawnSync(process.env.PYTHON || (fs.existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3'), [path.join(__dirname, 'torchvision_check.py'), dir], { stdio: 'inherit' });
+const python = process.env.PYTHON || (fs.existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3');
+const py = spawnSync(python, [path.join(__dirname, 'torchvision_check.py'), dir], { stdio: 'inherit' });
+let failed = py.status !== 0;
+
+// The whole model: torchvision's retinanet_resnet50_fpn with random weights, converted by
+// tools/convert-torchvision.py, loaded here; head outputs compared on the same input.
+const model = spawnSync(python, [path.join(__dirname, 'torchvision_model_check.py'), dir], { stdio: 'inherit' });
+if (model.status === 0) {
+  const tf = require('@tensorflow/tfjs');
+  const R = require('..');
+  const read = (f) => new Float32Array(fs.readFileSync(path.join(dir, f)).buffer.slice(0));
+  const m = R.createRetinaNet({ preset: 'retinanet-r50-fpn', numClasses: 91, p6FromP5: true });
+  R.loadWeights(m, path.join(dir, 'model.safetensors'));
+  const heads = m.forward(tf.tensor4d(read('x.bin'), [1, 128, 160, 3]));
+  for (const [what, ours, file] of [['cls_logits', heads.map((h) => h.logits), 'cls.bin'], ['bbox_regression', heads.map((h) => h.deltas), 'box.bin']]) {
+    const a = tf.concat(ours, 1).dataSync();
+    const b = read(file);
+    let diff = a.length === b.length ? 0 : Infinity, scale = 0;
+    for (let i = 0; i < b.length; i++) {
+      diff = Math.max(diff, Math.abs(a[i] - b[i]));
+      scale = Math.max(scale, Math.abs(b[i]));
+    }
+    const ok = diff <= 1e-4 * Math.max(1, scale);
+    failed ||= !ok;
+    console.log(`${ok ? 'ok  ' : 'FAIL'} retinanet_resnet50_fpn ${what} (converted weights): max |diff| ${diff.toExponential(2)} at scale ${scale.toFixed(2)}`);
+  }
+} else {
+  failed = true;
+}
 fs.rmSync(dir, { recursive: true, force: true });
-process.exit(py.status ?? 1);
+process.exit(failed ? 1 : 0);
