@@ -53,10 +53,10 @@ function machine() {
   };
 }
 
-function table(rows, note = (r) => '') {
+function table(rows) {
   const lines = ['| case | variant | median ms | ± % | ops/s | × vs first |', '| --- | --- | ---: | ---: | ---: | ---: |'];
   for (const r of rows) {
-    lines.push(`| ${r.group} | ${r.name}${note(r)} | ${r.medianMs.toFixed(3)} | ${Number.isNaN(r.rme) ? "–" : r.rme.toFixed(1)} | ${r.hz.toFixed(1)} | ${r.ratio.toFixed(2)} |`);
+    lines.push(`| ${r.group} | ${r.name} | ${r.medianMs.toFixed(3)} | ${Number.isNaN(r.rme) ? "–" : r.rme.toFixed(1)} | ${r.hz.toFixed(1)} | ${r.ratio.toFixed(2)} |`);
   }
   return lines.join('\n');
 }

@@ -20,7 +20,9 @@ struct FocalLossParams {
 // logits [n, k] anchor-major; labels [n] in {0..k-1, -1 background, -2 ignored}.
 // grad (nullable) receives d loss / d logits, 0 on ignored anchors.
 // The loss is summed in double per fixed chunk and merged in chunk order: same bits for any
-// thread count. Labels must already be in range. A non-finite logit gives kRangeError.
+// thread count. Labels are checked by the caller; the core only compares them with class
+// indices (never indexes by them), so an out-of-range label cannot read out of bounds.
+// A non-finite logit gives kRangeError.
 Status focal_loss_cpu(const float* logits, const int32_t* labels, int64_t n, int64_t k,
                       const FocalLossParams& params, double* loss, float* grad);
 

@@ -2,7 +2,6 @@
 // accurate to a few ulp: Cephes-style range reduction and minimax polynomials.
 #pragma once
 #include <cstdint>
-#include <cstring>
 
 #include "dispatch.h"
 

@@ -21,18 +21,11 @@ struct PlainA {
   bool trans;
 };
 
+// Row-major A only: transposed A is packed straight into panels (pack_plain_panel_transposed).
 void pack_plain_rows(const void* ctx, int64_t i0, int64_t rows, int64_t k0, int64_t depth, float* dst) {
   const PlainA& p = *static_cast<const PlainA*>(ctx);
-  if (!p.trans) {
-    for (int64_t r = 0; r < rows; ++r) {
-      std::memcpy(dst + r * depth, p.a + (i0 + r) * p.lda + k0, static_cast<size_t>(depth) * sizeof(float));
-    }
-    return;
-  }
-  // Transposed A: read along its rows (contiguous), write the small buffer with a stride.
-  for (int64_t kk = 0; kk < depth; ++kk) {
-    const float* src = p.a + (k0 + kk) * p.lda + i0;
-    for (int64_t r = 0; r < rows; ++r) dst[r * depth + kk] = src[r];
+  for (int64_t r = 0; r < rows; ++r) {
+    std::memcpy(dst + r * depth, p.a + (i0 + r) * p.lda + k0, static_cast<size_t>(depth) * sizeof(float));
   }
 }
 
