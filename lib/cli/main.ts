@@ -1,55 +1,66 @@
 #!/usr/bin/env node
-// The `retinanet` command.
-import { runDemo } from './demo';
+// The `retinanet` command: one table of commands; each parses its own flags (and --help).
+// The native cpu kernels (convolutions, matmul, pooling) go over tfjs's own on import.
+import '../tfjs/cpu';
+import { commandHelp, CommandSpec, Flags, parseFlags, UsageError } from './args';
+import { BENCH, benchCommand } from './bench';
+import { DEMO, demoCommand } from './demo';
+import { DETECT, detectCommand } from './detect';
+import { EVAL, evalCommand } from './eval';
+import { MAKE_DATASET, makeDatasetCommand } from './make-dataset';
+import { OPS_TOUR, opsTourCommand } from './ops-tour';
+import { TRAIN, trainCommand } from './train';
 
-const HELP = `Usage: retinanet <command> [options]
+const COMMANDS: [CommandSpec, (flags: Flags) => number | Promise<number>][] = [
+  [DEMO, demoCommand],
+  [MAKE_DATASET, makeDatasetCommand],
+  [TRAIN, trainCommand],
+  [EVAL, evalCommand],
+  [DETECT, detectCommand],
+  [BENCH, benchCommand],
+  [OPS_TOUR, opsTourCommand],
+];
 
-Commands:
-  demo     the native ops on one synthetic image, printing what each computed
-           --size N      image side in pixels (default 600)
-           --classes K   number of classes (default 80)
-           --objects M   ground-truth boxes (default 12)
-           --seed S      random seed (default 1)
-  help     this text
-
-train, eval, detect and bench arrive with the model, data and evaluation issues.`;
-
-function intFlag(args: string[], name: string, fallback: number, min: number): number {
-  const i = args.indexOf(`--${name}`);
-  if (i < 0) return fallback;
-  const value = Number(args[i + 1]);
-  if (!Number.isInteger(value) || value < min) {
-    throw new RangeError(`--${name}: expected an integer >= ${min}, got ${args[i + 1]}`);
-  }
-  return value;
+function help(): string {
+  const width = Math.max(...COMMANDS.map(([s]) => s.name.length)) + 3;
+  return [
+    'Usage: retinanet <command> [options]   (retinanet <command> --help for its options)',
+    '',
+    'Commands:',
+    ...COMMANDS.map(([s]) => `  ${s.name.padEnd(width)}${s.summary}`),
+  ].join('\n');
 }
 
-function main(argv: string[]): number {
-  const [command, ...args] = argv;
-  if (command === undefined || command === 'help' || command === '--help' || command === '-h') {
-    console.log(HELP);
+async function main(argv: string[]): Promise<number> {
+  const [name, ...args] = argv;
+  if (name === undefined || name === 'help' || name === '--help' || name === '-h') {
+    console.log(help());
     return 0;
   }
-  if (command === 'demo') {
-    if (args.includes('--help')) {
-      console.log(HELP);
-      return 0;
+  const entry = COMMANDS.find(([s]) => s.name === name);
+  if (!entry) {
+    console.error(`retinanet: unknown command '${name}'\n\n${help()}`);
+    return 2;
+  }
+  const [spec, run] = entry;
+  if (args.includes('--help') || args.includes('-h')) {
+    console.log(commandHelp(spec));
+    return 0;
+  }
+  return run(parseFlags(spec, args));
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (e: unknown) => {
+    if (e instanceof UsageError) {
+      console.error(`retinanet ${e.command}: ${e.message} (see retinanet ${e.command} --help)`);
+      process.exitCode = 2;
+    } else {
+      console.error(`retinanet: ${e instanceof Error ? e.message : String(e)}`);
+      process.exitCode = 1;
     }
-    runDemo({
-      size: intFlag(args, 'size', 600, 8),
-      classes: intFlag(args, 'classes', 80, 1),
-      objects: intFlag(args, 'objects', 12, 0),
-      seed: intFlag(args, 'seed', 1, 0),
-    });
-    return 0;
-  }
-  console.error(`retinanet: unknown command '${command}'\n\n${HELP}`);
-  return 2;
-}
-
-try {
-  process.exitCode = main(process.argv.slice(2));
-} catch (e) {
-  console.error(`retinanet: ${e instanceof Error ? e.message : String(e)}`);
-  process.exitCode = 2;
-}
+  },
+);

@@ -5,3 +5,6 @@ export type { TrainerOptions, StepResult } from './trainer';
 export { saveWeights, loadWeights, exportWeights, importWeights } from './weights';
 export { parseSafetensors, serializeSafetensors } from './safetensors';
 export type { NamedArray } from './safetensors';
+export { saveCheckpoint, loadCheckpoint } from './checkpoint';
+export type { Checkpoint } from './checkpoint';
+export type { TrainerState } from './trainer';

@@ -105,29 +105,48 @@ export class RetinaNet {
   loss(images: tf.Tensor4D, gtBoxes: Float32Array[], gtLabels: Int32Array[]): Losses {
     const [b, h, w] = images.shape;
     if (gtBoxes.length !== b || gtLabels.length !== b) throw new RangeError(`gtBoxes, gtLabels: expected ${b} images`);
-    const { anchors } = this.anchors(h, w);
+    const { anchors, levels } = this.anchors(h, w);
     const t = ops.retinanetTargetsBatch(anchors, gtBoxes, gtLabels, { numClasses: this.config.numClasses });
     const n = anchors.length / 4;
+    const normalizer = Math.max(1, t.numForeground);
+    const beta = this.config.smoothL1Beta;
     return tf.tidy(() => {
-      const heads = this.forward(images);
-      const logits = tf.concat(heads.map((x) => x.logits), 1);
-      const deltas = tf.concat(heads.map((x) => x.deltas), 1);
-      const labels = tf.tensor2d(t.labels, [b, n], 'int32');
-      const classification = sigmoidFocalLoss(logits, labels, { alpha: this.config.alpha, gamma: this.config.gamma });
-      const fg = tf.tensor3d(Float32Array.from(t.labels, (l) => (l >= 0 ? 1 : 0)), [b, n, 1]);
-      const diff = tf.abs(deltas.sub(tf.tensor3d(t.boxTargets, [b, n, 4])));
-      const beta = this.config.smoothL1Beta;
-      // smooth L1 = 0.5 m² / β + (d − m) with m = min(d, β): one differentiable expression.
-      const m = tf.minimum(diff, beta);
-      const perCoord = beta > 0 ? m.square().mul(0.5 / beta).add(diff.sub(m)) : diff;
-      const box = perCoord.mul(fg).sum().div(Math.max(1, t.numForeground)) as tf.Scalar;
+      // Per level, never concatenated: the backward pass of a concat is a strided split, slow
+      // on tfjs's cpu backend, and the sums over levels are the same loss.
+      const parts = this.forward(images).map((head, i) => {
+        const { start, count } = levels[i];
+        const labels = new Int32Array(b * count);
+        const targets = new Float32Array(b * count * 4);
+        for (let im = 0; im < b; im++) {
+          labels.set(t.labels.subarray(im * n + start, im * n + start + count), im * count);
+          targets.set(t.boxTargets.subarray((im * n + start) * 4, (im * n + start + count) * 4), im * count * 4);
+        }
+        const classification = sigmoidFocalLoss(head.logits, tf.tensor2d(labels, [b, count], 'int32'),
+          { alpha: this.config.alpha, gamma: this.config.gamma, normalizer });
+        const fg = tf.tensor3d(Float32Array.from(labels, (l) => (l >= 0 ? 1 : 0)), [b, count, 1]);
+        const diff = tf.abs(head.deltas.sub(tf.tensor3d(targets, [b, count, 4])));
+        // smooth L1 = 0.5 m² / β + (d − m) with m = min(d, β): one differentiable expression.
+        const m = tf.minimum(diff, beta);
+        const perCoord = beta > 0 ? m.square().mul(0.5 / beta).add(diff.sub(m)) : diff;
+        return { classification, box: perCoord.mul(fg).sum().div(normalizer) as tf.Scalar };
+      });
+      const classification = tf.addN(parts.map((p) => p.classification)) as tf.Scalar;
+      const box = tf.addN(parts.map((p) => p.box)) as tf.Scalar;
       return { total: classification.add(box) as tf.Scalar, classification, box };
     });
   }
 
-  /** Detections per image (the paper's inference: native post-processing). */
-  detect(images: tf.Tensor4D, options: ops.PostprocessOptions = {}): ops.Detections[] {
+  /**
+   * Detections per image (the paper's inference: native post-processing), in the input's pixels.
+   * `imageSizes` gives each image's [height, width] before batch padding (boxes are clipped to
+   * it); default: the whole tensor.
+   */
+  detect(images: tf.Tensor4D, options: ops.PostprocessOptions & { imageSizes?: [number, number][] } = {}): ops.Detections[] {
     const [b, h, w] = images.shape;
+    const { imageSizes, ...post } = options;
+    if (imageSizes !== undefined && (!Array.isArray(imageSizes) || imageSizes.length !== b)) {
+      throw new RangeError(`imageSizes: expected ${b} [height, width] pairs`);
+    }
     const { anchors, levels } = this.anchors(h, w);
     const flat = tf.tidy(() => this.forward(images).flatMap((x) => [x.logits, x.deltas]));
     const out = levels.map((lv, i) => ({
@@ -136,7 +155,8 @@ export class RetinaNet {
       anchors: anchors.subarray(lv.start * 4, (lv.start + lv.count) * 4),
     }));
     tf.dispose(flat);
-    return ops.postprocess(out, this.config.numClasses, Array.from({ length: b }, () => [h, w] as [number, number]), options);
+    const sizes = imageSizes ?? Array.from({ length: b }, () => [h, w] as [number, number]);
+    return ops.postprocess(out, this.config.numClasses, sizes, post);
   }
 
   dispose(): void {

@@ -74,9 +74,10 @@ export function serializeSafetensors(tensors: Map<string, NamedArray>, metadata:
     header[name] = { dtype: 'F32', shape: t.shape, data_offsets: [offset, offset + t.data.length * 4] };
     offset += t.data.length * 4;
   }
-  let json = JSON.stringify(header);
-  json += ' '.repeat((8 - ((json.length + 8) % 8)) % 8); // keep the data 8-byte aligned
-  const head = new TextEncoder().encode(json);
+  const json = JSON.stringify(header);
+  // Pad the UTF-8 header (not the string: names may be non-ASCII) so the data is 8-byte aligned.
+  const bytes = new TextEncoder().encode(json).length;
+  const head = new TextEncoder().encode(json + ' '.repeat((8 - ((bytes + 8) % 8)) % 8));
   const out = new Uint8Array(8 + head.length + offset);
   new DataView(out.buffer).setBigUint64(0, BigInt(head.length), true);
   out.set(head, 8);

@@ -13,6 +13,8 @@ export interface TrainerOptions {
   /** Warm-up iterations (linear from warmupFactor × lr). Default min(500, iterations / 10). */
   warmupIterations?: number;
   warmupFactor?: number;
+  /** Gradients whose global L2 norm exceeds this are scaled down to it (0: off). Default 0. */
+  clipGradNorm?: number;
 }
 
 export interface StepResult {
@@ -23,22 +25,40 @@ export interface StepResult {
   box: number;
 }
 
+/** What a checkpoint keeps of a trainer: the next iteration and the momentum buffers. */
+export interface TrainerState {
+  iteration: number;
+  /** Momentum buffer of each trainable parameter, by parameter name, in the model's layout. */
+  velocities: Map<string, { shape: number[]; data: Float32Array }>;
+}
+
 export class Trainer {
-  private readonly optimizer: tf.MomentumOptimizer;
-  private iteration = 0;
-  private readonly o: Required<TrainerOptions>;
+  readonly options: Readonly<Required<TrainerOptions>>;
+  private iter = 0;
+  // Momentum buffers by parameter name (torch.optim.SGD's: v = μ·v + g; p -= lr·v).
+  private readonly velocities = new Map<string, tf.Variable>();
 
   constructor(readonly model: RetinaNet, options: TrainerOptions) {
-    this.o = {
-      learningRate: 0.01, momentum: 0.9, weightDecay: 1e-4, warmupFactor: 1 / 3,
+    if (options === null || typeof options !== 'object') throw new TypeError('options: expected an object');
+    const o = {
+      learningRate: 0.01, momentum: 0.9, weightDecay: 1e-4, warmupFactor: 1 / 3, clipGradNorm: 0,
       warmupIterations: Math.min(500, Math.floor(options.iterations / 10)), ...options,
     };
-    this.optimizer = tf.train.momentum(this.o.learningRate, this.o.momentum);
+    if (!Number.isInteger(o.iterations) || o.iterations < 1) throw new RangeError(`iterations: expected an integer >= 1, got ${o.iterations}`);
+    for (const k of ['learningRate', 'momentum', 'weightDecay', 'warmupFactor', 'clipGradNorm', 'warmupIterations'] as const) {
+      if (typeof o[k] !== 'number' || !Number.isFinite(o[k]) || o[k] < 0) throw new RangeError(`${k}: expected a finite number >= 0, got ${o[k]}`);
+    }
+    this.options = o;
+  }
+
+  /** The next iteration to run (0 for a new trainer). */
+  get iteration(): number {
+    return this.iter;
   }
 
   /** The learning rate at an iteration. */
   learningRateAt(it: number): number {
-    const { learningRate: lr, iterations, warmupIterations, warmupFactor } = this.o;
+    const { learningRate: lr, iterations, warmupIterations, warmupFactor } = this.options;
     const warm = it < warmupIterations ? warmupFactor + (1 - warmupFactor) * (it / warmupIterations) : 1;
     const decay = it >= Math.floor((8 * iterations) / 9) ? 0.01 : it >= Math.floor((2 * iterations) / 3) ? 0.1 : 1;
     return lr * warm * decay;
@@ -46,25 +66,68 @@ export class Trainer {
 
   /** One step on a batch; ground truth per image. */
   step(images: tf.Tensor4D, gtBoxes: Float32Array[], gtLabels: Int32Array[]): StepResult {
-    const lr = this.learningRateAt(this.iteration);
-    this.optimizer.setLearningRate(lr);
-    const vars = this.model.params.trainable();
+    const lr = this.learningRateAt(this.iter);
+    const { momentum, weightDecay, clipGradNorm } = this.options;
+    const named = [...this.model.params.vars].filter(([, v]) => v.trainable);
     let parts: number[] = [];
     const { value, grads } = tf.variableGrads(() => {
       const l = this.model.loss(images, gtBoxes, gtLabels);
       parts = [l.classification.dataSync()[0], l.box.dataSync()[0]];
       tf.dispose([l.classification, l.box]);
       return l.total;
-    }, vars);
-    // Weight decay as an L2 term's gradient, added before momentum (as Detectron's SGD does).
-    const decayed = tf.tidy(() => vars.map((v) => ({ name: v.name, tensor: grads[v.name].add(v.mul(this.o.weightDecay)) })));
-    this.optimizer.applyGradients(decayed);
+    }, named.map(([, v]) => v));
     const loss = value.dataSync()[0];
-    tf.dispose([value, grads, decayed.map((d) => d.tensor)]);
-    return { iteration: this.iteration++, learningRate: lr, loss, classification: parts[0], box: parts[1] };
+    if (!Number.isFinite(loss)) {
+      tf.dispose([value, grads]);
+      throw new RangeError(`the loss is ${loss} at iteration ${this.iter}: lower the learning rate or set clipGradNorm`);
+    }
+    tf.tidy(() => {
+      let scale = 1;
+      if (clipGradNorm > 0) {
+        const norm = Math.sqrt(tf.addN(named.map(([, v]) => grads[v.name].square().sum())).dataSync()[0]);
+        if (norm > clipGradNorm) scale = clipGradNorm / norm;
+      }
+      for (const [name, v] of named) {
+        // Weight decay as an L2 term's gradient, added before momentum (as torch's and Detectron's SGD).
+        const g = grads[v.name].mul(scale).add(v.mul(weightDecay));
+        let vel = this.velocities.get(name);
+        if (!vel) {
+          vel = tf.variable(tf.zerosLike(v), false);
+          this.velocities.set(name, vel);
+        }
+        vel.assign(vel.mul(momentum).add(g));
+        v.assign(v.sub(vel.mul(lr)));
+      }
+    });
+    tf.dispose([value, grads]);
+    return { iteration: this.iter++, learningRate: lr, loss, classification: parts[0], box: parts[1] };
+  }
+
+  /** A copy of the state a resumed run needs. */
+  state(): TrainerState {
+    const velocities = new Map<string, { shape: number[]; data: Float32Array }>();
+    for (const [name, v] of this.velocities) velocities.set(name, { shape: v.shape.slice(), data: (v.dataSync() as Float32Array).slice() });
+    return { iteration: this.iter, velocities };
+  }
+
+  /** Restores a state from {@link state} (checked in full before anything changes). */
+  restore(state: TrainerState): void {
+    if (!Number.isInteger(state.iteration) || state.iteration < 0) throw new RangeError(`iteration: expected an integer >= 0, got ${state.iteration}`);
+    for (const [name, t] of state.velocities) {
+      const v = this.model.params.vars.get(name);
+      if (!v || !v.trainable) throw new RangeError(`momentum buffer '${name}' names no trainable parameter of this model`);
+      if (t.shape.length !== v.rank || t.shape.some((d, i) => d !== v.shape[i]) || t.data.length !== v.size) {
+        throw new RangeError(`momentum buffer '${name}': shape [${t.shape}] is not the parameter's [${v.shape}]`);
+      }
+    }
+    for (const v of this.velocities.values()) v.dispose();
+    this.velocities.clear();
+    for (const [name, t] of state.velocities) this.velocities.set(name, tf.variable(tf.tensor(t.data, t.shape), false));
+    this.iter = state.iteration;
   }
 
   dispose(): void {
-    this.optimizer.dispose();
+    for (const v of this.velocities.values()) v.dispose();
+    this.velocities.clear();
   }
 }

@@ -23,9 +23,9 @@ function permute4(data: Float32Array, shape: number[], order: number[]): NamedAr
 }
 
 /** HWIO → OIHW. */
-const toTorch = (d: Float32Array, s: number[]): NamedArray => permute4(d, s, [3, 2, 0, 1]);
+export const toTorch = (d: Float32Array, s: number[]): NamedArray => permute4(d, s, [3, 2, 0, 1]);
 /** OIHW → HWIO. */
-const fromTorch = (d: Float32Array, s: number[]): NamedArray => permute4(d, s, [2, 3, 1, 0]);
+export const fromTorch = (d: Float32Array, s: number[]): NamedArray => permute4(d, s, [2, 3, 1, 0]);
 
 /** Every parameter (trainable or not) under torchvision's name and layout. */
 export function exportWeights(model: RetinaNet): Map<string, NamedArray> {

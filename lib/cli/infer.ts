@@ -1,0 +1,61 @@
+// Detection on decoded images as the commands run it: resized by the training run's rule,
+// batched with padding, the native post-processing clipped to each unpadded image, and the boxes
+// mapped back to the source image's pixels.
+import * as tf from '@tensorflow/tfjs';
+import { makeBatch } from '../data/batch';
+import { RgbImage } from '../data/image';
+import { loadCheckpoint } from '../model/checkpoint';
+import { RetinaNet } from '../model/retinanet';
+import * as ops from '../ops';
+import { FlagSpec, Flags } from './args';
+
+export const INFERENCE_FLAGS: FlagSpec[] = [
+  { name: 'checkpoint', type: 'string', value: 'FILE', default: 'runs/train/checkpoint.safetensors', help: 'checkpoint written by train' },
+  { name: 'min-size', type: 'int', min: 8, help: 'shorter image side (default: the training run\'s)' },
+  { name: 'max-size', type: 'int', min: 8, help: 'cap on the longer side (default: the training run\'s)' },
+  { name: 'batch', type: 'int', min: 1, default: 4, help: 'images per forward pass' },
+];
+
+export interface Detector {
+  model: RetinaNet;
+  classNames: string[];
+  minSize: number;
+  maxSize: number;
+}
+
+export function openDetector(flags: Flags): Detector {
+  const ck = loadCheckpoint(flags.string('checkpoint'));
+  ck.trainer?.dispose();
+  const e = ck.extra as { classNames?: string[]; minSize?: number; maxSize?: number };
+  const k = ck.model.config.numClasses;
+  const classNames = Array.isArray(e.classNames) && e.classNames.length === k ? e.classNames : Array.from({ length: k }, (_, i) => `class ${i}`);
+  return {
+    model: ck.model, classNames,
+    minSize: flags.has('min-size') ? flags.int('min-size') : e.minSize ?? 800,
+    maxSize: flags.has('max-size') ? flags.int('max-size') : e.maxSize ?? 1333,
+  };
+}
+
+/** Detections of one batch of images, in each source image's pixels. */
+export function detectBatch(d: Detector, images: RgbImage[], post: ops.PostprocessOptions = {}): ops.Detections[] {
+  const b = makeBatch(images.map((image) => ({ image })), { minSize: d.minSize, maxSize: d.maxSize });
+  const x = tf.tensor4d(b.images, b.shape);
+  let dets: ops.Detections[];
+  try {
+    dets = d.model.detect(x, { ...post, imageSizes: b.sizes });
+  } finally {
+    x.dispose();
+  }
+  return dets.map((det, i) => {
+    const [h, w] = b.sizes[i];
+    const [oh, ow] = b.originalSizes[i];
+    const boxes = new Float32Array(det.boxes.length);
+    for (let j = 0; j < boxes.length; j += 4) {
+      boxes[j] = (det.boxes[j] * ow) / w;
+      boxes[j + 1] = (det.boxes[j + 1] * oh) / h;
+      boxes[j + 2] = (det.boxes[j + 2] * ow) / w;
+      boxes[j + 3] = (det.boxes[j + 3] * oh) / h;
+    }
+    return { boxes, scores: det.scores, classes: det.classes };
+  });
+}
