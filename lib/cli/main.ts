@@ -2,6 +2,7 @@
 // The `retinanet` command: one table of commands; each parses its own flags (and --help).
 // The native cpu kernels (convolutions, matmul, pooling) go over tfjs's own on import.
 import '../tfjs/cpu';
+import * as tf from '@tensorflow/tfjs';
 import { commandHelp, CommandSpec, Flags, parseFlags, UsageError } from './args';
 import { BENCH, benchCommand } from './bench';
 import { DEMO, demoCommand } from './demo';
@@ -30,6 +31,10 @@ function help(): string {
     ...COMMANDS.map(([s]) => `  ${s.name.padEnd(width)}${s.summary}`),
   ].join('\n');
 }
+
+// PROD only silences tfjs's warnings, here its banner advising tfjs-node (which cannot install
+// where TensorFlow's servers are unreachable; the native kernels stand in for it).
+tf.env().set('PROD', true);
 
 async function main(argv: string[]): Promise<number> {
   const [name, ...args] = argv;

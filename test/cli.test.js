@@ -1,0 +1,134 @@
+'use strict';
+// The `retinanet` command on tiny data: every command runs, resume reproduces an uninterrupted
+// run bit for bit, and bad arguments or a damaged checkpoint give clear errors.
+const test = require('ava');
+const fs = require('fs');
+const os = require('os');
+const path = require('path');
+const { spawnSync } = require('child_process');
+const { parseSafetensors } = require('../dist/model/safetensors');
+
+const MAIN = path.join(__dirname, '..', 'dist', 'cli', 'main.js');
+const root = fs.mkdtempSync(path.join(os.tmpdir(), 'retinanet-cli-'));
+test.after.always(() => fs.rmSync(root, { recursive: true, force: true }));
+
+function cli(...args) {
+  const r = spawnSync(process.execPath, [MAIN, ...args], { encoding: 'utf8', env: { ...process.env, RETINANET_NUM_THREADS: '2' } });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+}
+
+const data = path.join(root, 'data');
+const TINY = ['--min-size', '64', '--max-size', '64', '--batch', '2', '--quiet'];
+
+test.serial('make-dataset writes a COCO dataset', (t) => {
+  const r = cli('make-dataset', '--out', data, '--images', '6', '--size', '64', '--classes', '2', '--min-object', '12', '--max-object', '40', '--objects', '3', '--seed', '5');
+  t.is(r.code, 0, r.err);
+  const json = JSON.parse(fs.readFileSync(path.join(data, 'instances.json'), 'utf8'));
+  t.is(json.images.length, 6);
+  t.deepEqual(json.categories.map((c) => c.name), ['square', 'circle']);
+  t.true(json.annotations.length >= 6);
+  for (const im of json.images) t.true(fs.existsSync(path.join(data, 'images', im.file_name)));
+});
+
+test.serial('train writes a checkpoint, the loss CSV and its SVG; resume gives the same weights as an uninterrupted run', (t) => {
+  const a = path.join(root, 'a');
+  const b = path.join(root, 'b');
+  let r = cli('train', '--data', data, '--out', a, '--iterations', '4', '--checkpoint-every', '2', ...TINY);
+  t.is(r.code, 0, r.err);
+  t.regex(r.out, /trained 4 iterations/);
+  const csv = fs.readFileSync(path.join(a, 'loss.csv'), 'utf8').trim().split('\n');
+  t.is(csv[0], 'iteration,learning_rate,loss,classification,box,seconds');
+  t.deepEqual(csv.slice(1).map((l) => Number(l.split(',')[0])), [0, 1, 2, 3]);
+  t.true(csv.slice(1).every((l) => Number.isFinite(Number(l.split(',')[2]))));
+  t.regex(fs.readFileSync(path.join(a, 'loss.svg'), 'utf8'), /^<svg[\s\S]*<\/svg>\s*$/);
+
+  r = cli('train', '--data', data, '--out', b, '--iterations', '4', '--stop-at', '2', ...TINY);
+  t.is(r.code, 0, r.err);
+  t.regex(r.out, /now at 2\/4/);
+  // The resumed run takes its settings from the checkpoint, whatever the flags say.
+  r = cli('train', '--data', data, '--out', b, '--resume', '--iterations', '4', ...TINY);
+  t.is(r.code, 0, r.err);
+  t.regex(r.out, /trained 2 iterations .*now at 4\/4/);
+  const wa = parseSafetensors(fs.readFileSync(path.join(a, 'checkpoint.safetensors')));
+  const wb = parseSafetensors(fs.readFileSync(path.join(b, 'checkpoint.safetensors')));
+  t.is(wb.metadata.iteration, '4');
+  t.deepEqual([...wb.tensors.keys()], [...wa.tensors.keys()]);
+  t.true([...wa.tensors.keys()].some((k) => k.startsWith('optimizer.momentum.')), 'momentum buffers saved');
+  for (const [k, v] of wa.tensors) t.deepEqual(wb.tensors.get(k).data, v.data, k);
+  const csvB = fs.readFileSync(path.join(b, 'loss.csv'), 'utf8').trim().split('\n').slice(1);
+  t.deepEqual(csvB.map((l) => l.split(',').slice(0, 5)), csv.slice(1).map((l) => l.split(',').slice(0, 5)));
+});
+
+test.serial('eval prints the 12-line summary and writes the PR plot; detect writes pictures and JSON', (t) => {
+  const ck = path.join(root, 'a', 'checkpoint.safetensors');
+  let r = cli('eval', '--data', data, '--checkpoint', ck, '--out', path.join(root, 'eval'), '--quiet');
+  t.is(r.code, 0, r.err);
+  t.is(r.out.split('\n').filter((l) => /^ Average (Precision|Recall) /.test(l)).length, 12);
+  t.regex(r.out, /square/);
+  t.regex(fs.readFileSync(path.join(root, 'eval', 'pr.svg'), 'utf8'), /<svg[\s\S]*<\/svg>/);
+  const stats = JSON.parse(fs.readFileSync(path.join(root, 'eval', 'eval.json'), 'utf8')).stats;
+  t.is(stats.length, 12);
+  const img = path.join(data, 'images', fs.readdirSync(path.join(data, 'images'))[0]);
+  r = cli('detect', '--checkpoint', ck, '--out', path.join(root, 'det'), '--score-threshold', '0', img);
+  t.is(r.code, 0, r.err);
+  const base = path.basename(img, '.png');
+  const png = fs.readFileSync(path.join(root, 'det', `${base}.png`));
+  t.is(png.subarray(1, 4).toString(), 'PNG');
+  const json = JSON.parse(fs.readFileSync(path.join(root, 'det', `${base}.json`), 'utf8'));
+  t.true(Array.isArray(json.detections) && json.detections.length > 0);
+  for (const d of json.detections) {
+    t.true(d.box[0] >= 0 && d.box[1] >= 0 && d.box[2] <= 64 && d.box[3] <= 64 && d.box[0] <= d.box[2], JSON.stringify(d));
+    t.true(['square', 'circle'].includes(d.name));
+  }
+});
+
+test.serial('bad arguments and damaged files: clear errors, exit status 2 (usage) or 1', (t) => {
+  let r = cli('train', '--data', data, '--iterations', '0');
+  t.is(r.code, 2);
+  t.regex(r.err, /--iterations: expected >= 1, got 0/);
+  r = cli('train', '--data', data, '--bogus', '1');
+  t.is(r.code, 2);
+  t.regex(r.err, /unknown option --bogus/);
+  r = cli('train', '--data', data, '--lr', 'fast');
+  t.is(r.code, 2);
+  t.regex(r.err, /--lr: expected a number, got 'fast'/);
+  r = cli('frobnicate');
+  t.is(r.code, 2);
+  r = cli('train');
+  t.is(r.code, 2);
+  t.regex(r.err, /a dataset is needed/);
+  r = cli('train', '--data', path.join(root, 'nowhere'));
+  t.is(r.code, 1);
+  t.regex(r.err, /no dataset at/);
+  r = cli('detect', '--checkpoint', path.join(root, 'a', 'checkpoint.safetensors'));
+  t.is(r.code, 2);
+  t.regex(r.err, /no image given/);
+  // A truncated checkpoint and a file that is not one.
+  const good = fs.readFileSync(path.join(root, 'a', 'checkpoint.safetensors'));
+  const bad = path.join(root, 'bad.safetensors');
+  fs.writeFileSync(bad, good.subarray(0, good.length >> 1));
+  r = cli('eval', '--data', data, '--checkpoint', bad, '--quiet');
+  t.is(r.code, 1);
+  t.regex(r.err, /bad\.safetensors: not a readable checkpoint \(safetensors: .*truncated/);
+  fs.writeFileSync(bad, 'hello');
+  r = cli('detect', '--checkpoint', bad, path.join(data, 'images', '000000.png'));
+  t.is(r.code, 1);
+  t.regex(r.err, /not a readable checkpoint/);
+  // Resuming from a damaged checkpoint fails and leaves it in place.
+  const c = path.join(root, 'c');
+  fs.mkdirSync(c);
+  fs.writeFileSync(path.join(c, 'checkpoint.safetensors'), good.subarray(0, 100));
+  r = cli('train', '--data', data, '--out', c, '--resume', ...TINY);
+  t.is(r.code, 1);
+  t.regex(r.err, /not a readable checkpoint/);
+  t.is(fs.statSync(path.join(c, 'checkpoint.safetensors')).size, 100);
+});
+
+test('every command answers --help', (t) => {
+  for (const c of ['demo', 'make-dataset', 'train', 'eval', 'detect', 'bench', 'ops']) {
+    const r = cli(c, '--help');
+    t.is(r.code, 0, c);
+    t.regex(r.out, new RegExp(`^Usage: retinanet ${c}`), c);
+  }
+  t.regex(cli('--help').out, /Commands:/);
+});
