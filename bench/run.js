@@ -309,6 +309,54 @@ for (const [title, xs, ws, stride, pad] of CONV_SHAPES) {
   });
 }
 
+// ---------------------------------------------------------------- GroupNorm and max pool (native kernels)
+
+{
+  const title = 'GroupNorm 32 groups, 4 × 64×64×64 (ResNet stem, GN preset)';
+  if (want(title) || want('group norm')) {
+    const gr = prng(11);
+    const shape = [4, 64, 64, 64];
+    const x = tf.tensor4d(Float32Array.from({ length: 4 * 64 * 64 * 64 }, () => gr() - 0.5), shape);
+    const gamma = tf.tensor1d(Float32Array.from({ length: 64 }, () => 0.5 + gr()));
+    const beta = tf.tensor1d(Float32Array.from({ length: 64 }, () => gr() - 0.5));
+    const dy = tf.tensor4d(Float32Array.from({ length: 4 * 64 * 64 * 64 }, () => gr() - 0.5), shape);
+    const [, mean, rstd] = tf.engine().runKernel(R.GROUP_NORM, { x, gamma, beta }, { groups: 32, eps: 1e-5 });
+    // The backward kernels themselves, from the same dy (tf.grad would add a forward pass and the loss's ops).
+    const twinGrads = tf.grads((a, g, b) => ref.groupNormRef(a, g, b, 32));
+    groups.push({
+      title, timing,
+      cases: [
+        { name: 'native kernel, forward', fn: () => R.groupNorm(x, gamma, beta, 32).dispose() },
+        { name: 'native backward kernel (dx, dγ, dβ in one call)', fn: () => tf.dispose(tf.engine().runKernel(R.GROUP_NORM_GRAD, { dy, x, mean, rstd, gamma }, { groups: 32 })) },
+        { name: 'pure-tfjs twin, forward', fn: () => ref.groupNormRef(x, gamma, beta, 32).dispose(), slow: true },
+        { name: 'pure-tfjs twin, forward + tf.grads', fn: () => tf.dispose(twinGrads([x, gamma, beta], dy)), slow: true },
+      ],
+    });
+  }
+}
+{
+  const title = 'max pool 3×3 stride 2 pad 1, 4 × 128×128×64 (ResNet stem)';
+  if (want(title) || want('max pool')) {
+    const mr = prng(12);
+    const x = tf.tensor4d(Float32Array.from({ length: 4 * 128 * 128 * 64 }, () => mr() - 0.5), [4, 128, 128, 64]);
+    const y = tf.maxPool(x, 3, 2, 1);
+    const dy = tf.onesLike(y);
+    const attrs = { filterSize: 3, strides: 2, pad: 1, dimRoundingMode: undefined };
+    const fwd = () => tf.maxPool(x, 3, 2, 1).dispose();
+    const bwd = () => tf.engine().runKernel('MaxPoolGrad', { dy, input: x, output: y }, attrs).dispose();
+    const own = (fn) => () => { R.useNativeCpuKernels(false); try { fn(); } finally { R.useNativeCpuKernels(true); } };
+    groups.push({
+      title, timing,
+      cases: [
+        { name: 'native MaxPool', fn: fwd },
+        { name: 'native MaxPoolGrad', fn: bwd },
+        { name: "tfjs's own MaxPool", fn: own(fwd), slow: true },
+        { name: "tfjs's own MaxPoolGrad", fn: own(bwd), slow: true, once: true },
+      ],
+    });
+  }
+}
+
 // ---------------------------------------------------------------- torchvision
 
 let tv;

@@ -1,5 +1,6 @@
 // Named parameters (torchvision's names, so weights can be exchanged) and the layers built on them.
 import * as tf from '@tensorflow/tfjs';
+import { groupNorm } from '../tfjs/group-norm';
 import { prng } from '../util/prng';
 
 export type Norm = 'frozen-bn' | 'gn';
@@ -96,12 +97,10 @@ export class NormLayer {
       const scale = this.weight.div(this.variance.add(1e-5).sqrt());
       return x.mul(scale).add(this.bias.sub(this.mean.mul(scale)));
     }
-    const [b, h, w, c] = x.shape;
+    const c = x.shape[3];
     let groups = Math.min(32, c);
     while (c % groups !== 0) groups--;
-    const g = x.reshape([b, h, w, groups, c / groups]);
-    const { mean, variance } = tf.moments(g, [1, 2, 4], true);
-    const normed = g.sub(mean).div(variance.add(1e-5).sqrt()).reshape([b, h, w, c]) as tf.Tensor4D;
-    return normed.mul(this.weight).add(this.bias);
+    // The native fused kernel (lib/reference/group-norm.ts has the same formula in tfjs ops).
+    return groupNorm(x, this.weight as tf.Tensor1D, this.bias as tf.Tensor1D, groups, 1e-5);
   }
 }

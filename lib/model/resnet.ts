@@ -99,7 +99,8 @@ export class ResNet {
   /** images [B, H, W, 3] → [C3, C4, C5] (strides 8, 16, 32). */
   apply(images: tf.Tensor4D): [tf.Tensor4D, tf.Tensor4D, tf.Tensor4D] {
     let x = tf.relu(this.bn1.apply(this.conv1.apply(images)));
-    x = tf.maxPool(tf.pad(x, [[0, 0], [1, 1], [1, 1], [0, 0]], -Infinity), 3, 2, 'valid');
+    // torchvision's MaxPool2d(3, 2, padding=1): padded cells never win (numeric pad 1, no -Infinity pad copy).
+    x = tf.maxPool(x, 3, 2, 1);
     const feats: tf.Tensor4D[] = [];
     for (const stage of this.stages) {
       for (const block of stage) x = block.apply(x);

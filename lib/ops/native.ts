@@ -57,6 +57,16 @@ export interface NativeAddon {
     transposeA: boolean, transposeB: boolean, bias: Float32Array | null, activation: number, leakyreluAlpha: number,
     residual: Float32Array | null,
   ): Float32Array;
+  groupNorm(
+    x: Float32Array, gamma: Float32Array, beta: Float32Array, batch: number, spatial: number, channels: number,
+    groups: number, eps: number,
+  ): [Float32Array, Float32Array, Float32Array];
+  groupNormBackward(
+    dy: Float32Array, x: Float32Array, mean: Float32Array, rstd: Float32Array, gamma: Float32Array, batch: number,
+    spatial: number, channels: number, groups: number,
+  ): [Float32Array, Float32Array, Float32Array];
+  maxPool(x: Float32Array, shape: Float64Array): Float32Array;
+  maxPoolGrad(x: Float32Array, dy: Float32Array, shape: Float64Array): Float32Array;
 }
 
 let addon: NativeAddon | undefined;

@@ -6,3 +6,4 @@ export { matchAnchorsRef, retinanetTargetsRef } from './match';
 export type { ReferenceMatchOptions } from './match';
 export { batchedNmsRef, postprocessRef } from './nms';
 export type { ReferenceLevel } from './nms';
+export { groupNormRef } from './group-norm';

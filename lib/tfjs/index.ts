@@ -13,5 +13,6 @@ export type { TensorTargets } from './targets';
 export { nms, batchedNms, BATCHED_NMS } from './nms';
 export { postprocess, POSTPROCESS } from './postprocess';
 export type { TensorLevelOutput, TensorDetections } from './postprocess';
+export { groupNorm, GROUP_NORM, GROUP_NORM_GRAD } from './group-norm';
 export { KERNEL_BACKENDS } from './kernel';
 export { useNativeCpuKernels, nativeCpuKernels } from './cpu';

@@ -14,6 +14,8 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   init_nms(env, exports);
   init_postprocess(env, exports);
   init_conv2d(env, exports);
+  init_group_norm(env, exports);
+  init_max_pool(env, exports);
   return exports;
 }
 

@@ -2,6 +2,8 @@
 // brute-force references written here. Built and run under AddressSanitizer and
 // UndefinedBehaviorSanitizer by CI (ctest); prints "N passed, N failed".
 #include <algorithm>
+#include <cstring>
+#include <limits>
 #include <cmath>
 #include <cstdio>
 #include <functional>
@@ -16,7 +18,9 @@
 #include "../core/conv2d.h"
 #include "../core/focal_loss.h"
 #include "../core/gemm.h"
+#include "../core/group_norm.h"
 #include "../core/match.h"
+#include "../core/max_pool.h"
 #include "../core/nms.h"
 #include "../core/postprocess.h"
 #include "../core/targets.h"
@@ -277,6 +281,122 @@ void test_anchors_postprocess() {
   check(!postprocess_cpu(lv, k, {{20.0f, 40.0f}, {10.0f, 10.0f}}, p, out).is_ok(), "postprocess rejects NaN");
 }
 
+
+void test_group_norm() {
+  struct Case { int64_t b, h, w, c, g; };
+  const std::vector<Case> cases = {{1, 1, 1, 1, 1}, {2, 3, 5, 6, 3}, {1, 1, 1, 8, 8}, {3, 4, 4, 7, 1},
+                                   {2, 9, 7, 32, 16}, {1, 40, 33, 24, 8}, {2, 2, 2, 130, 65}, {0, 3, 3, 4, 2}, {2, 0, 3, 4, 2}};
+  for (const Case& k : cases) {
+    const GroupNormShape s{k.b, k.h * k.w, k.c, k.g};
+    const int64_t n = k.b * k.h * k.w * k.c, cg = k.c / k.g, per = k.h * k.w * cg;
+    std::vector<float> x(n), dy(n), gamma(k.c), beta(k.c), y(n), dx(n), mean(k.b * k.g), rstd(k.b * k.g), dg(k.c), db(k.c);
+    const float offset = uniform(-3, 3);
+    for (auto& v : x) v = offset + uniform(-1, 1) * uniform(0.1f, 2);
+    for (auto& v : dy) v = uniform(-1, 1);
+    for (auto& v : gamma) v = uniform(-2, 2);
+    for (auto& v : beta) v = uniform(-1, 1);
+    const double eps = 1e-5;
+    group_norm_forward(s, x.data(), gamma.data(), beta.data(), eps, y.data(), mean.data(), rstd.data());
+    group_norm_backward(s, dy.data(), x.data(), mean.data(), rstd.data(), gamma.data(), dx.data(), dg.data(), db.data());
+    // Brute force in double, straight from the definitions.
+    double ey = 0, estat = 0, edx = 0, edgb = 0;
+    std::vector<double> rdg(k.c, 0), rdb(k.c, 0);
+    auto at = [&](int64_t b, int64_t p, int64_t ch) { return (b * k.h * k.w + p) * k.c + ch; };
+    for (int64_t b = 0; b < k.b; ++b) {
+      for (int64_t g = 0; g < k.g; ++g) {
+        double m = 0, v = 0;
+        for (int64_t p = 0; p < k.h * k.w; ++p) for (int64_t ch = g * cg; ch < (g + 1) * cg; ++ch) m += x[at(b, p, ch)];
+        m /= per;
+        for (int64_t p = 0; p < k.h * k.w; ++p) for (int64_t ch = g * cg; ch < (g + 1) * cg; ++ch) v += (x[at(b, p, ch)] - m) * (x[at(b, p, ch)] - m);
+        v /= per;
+        const double r = 1 / std::sqrt(v + eps);
+        estat = std::max({estat, std::fabs(m - mean[b * k.g + g]), std::fabs(r - rstd[b * k.g + g]) / r});
+        double a = 0, q = 0;
+        for (int64_t p = 0; p < k.h * k.w; ++p) for (int64_t ch = g * cg; ch < (g + 1) * cg; ++ch) {
+          const int64_t i = at(b, p, ch);
+          const double xh = (x[i] - m) * r;
+          ey = std::max(ey, std::fabs(xh * gamma[ch] + beta[ch] - y[i]));
+          a += double(gamma[ch]) * dy[i];
+          q += double(gamma[ch]) * dy[i] * xh;
+          rdg[ch] += double(dy[i]) * xh;
+          rdb[ch] += dy[i];
+        }
+        for (int64_t p = 0; p < k.h * k.w; ++p) for (int64_t ch = g * cg; ch < (g + 1) * cg; ++ch) {
+          const int64_t i = at(b, p, ch);
+          const double xh = (x[i] - m) * r;
+          edx = std::max(edx, std::fabs(r * (gamma[ch] * dy[i] - a / per - xh * q / per) - dx[i]));
+        }
+      }
+    }
+    for (int64_t ch = 0; ch < k.c; ++ch) edgb = std::max({edgb, std::fabs(rdg[ch] - dg[ch]), std::fabs(rdb[ch] - db[ch])});
+    const std::string name = "group_norm B" + std::to_string(k.b) + " HW" + std::to_string(k.h * k.w) + " C" +
+                             std::to_string(k.c) + " G" + std::to_string(k.g);
+    check(ey < 2e-4 && estat < 1e-5, name + " forward (err " + std::to_string(ey) + ")");
+    check(edx < 1e-3 && edgb < 1e-5 * std::max<double>(1, std::sqrt(double(k.b * k.h * k.w))) * 10,
+          name + " backward (dx err " + std::to_string(edx) + ", dgamma/dbeta err " + std::to_string(edgb) + ")");
+    // The same bits with one thread and with three.
+    const int saved = num_threads();
+    std::vector<float> y1(n), dx1(n), m1(mean.size()), r1(rstd.size()), dg1(k.c), db1(k.c);
+    set_num_threads(saved == 1 ? 3 : 1);
+    group_norm_forward(s, x.data(), gamma.data(), beta.data(), eps, y1.data(), m1.data(), r1.data());
+    group_norm_backward(s, dy.data(), x.data(), mean.data(), rstd.data(), gamma.data(), dx1.data(), dg1.data(), db1.data());
+    set_num_threads(saved);
+    auto same = [](const std::vector<float>& a, const std::vector<float>& b) {
+      return a.size() == b.size() && (a.empty() || std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0);
+    };
+    check(same(y, y1) && same(mean, m1) && same(rstd, r1) && same(dx, dx1) && same(dg, dg1) && same(db, db1),
+          name + " independent of the thread count");
+  }
+}
+
+void test_max_pool() {
+  const float inf = std::numeric_limits<float>::infinity();
+  for (int trial = 0; trial < 60; ++trial) {
+    Pool2DShape s{randint(1, 3), randint(1, 11), randint(1, 11), randint(1, 20), randint(1, 6), randint(1, 6),
+                  randint(1, 4), randint(1, 4), 0, 0, 0, 0};
+    s.pad_top = randint(0, s.filter_h + 1);
+    s.pad_left = randint(0, s.filter_w + 1);
+    const int64_t bottom = randint(0, s.filter_h + 1), right = randint(0, s.filter_w + 1);
+    s.out_h = (s.in_h + s.pad_top + bottom - s.filter_h) / s.stride_h + 1;
+    s.out_w = (s.in_w + s.pad_left + right - s.filter_w) / s.stride_w + 1;
+    if (s.in_h + s.pad_top + bottom < s.filter_h || s.in_w + s.pad_left + right < s.filter_w) continue;
+    const int64_t xs = s.batch * s.in_h * s.in_w * s.channels, ys = s.batch * s.out_h * s.out_w * s.channels;
+    std::vector<float> x(xs), y(ys), dy(ys), dx(xs);
+    // Few distinct values (ties), and some NaN, -inf and signed zeros.
+    for (auto& v : x) {
+      const int r = randint(0, 40);
+      v = r == 0 ? NAN : r == 1 ? -inf : r == 2 ? -0.0f : r == 3 ? 0.0f : float(randint(-4, 5)) * 0.5f;
+    }
+    for (auto& v : dy) v = uniform(-1, 1);
+    max_pool_forward(s, x.data(), y.data());
+    max_pool_backward(s, x.data(), dy.data(), dx.data());
+    std::vector<double> rdx(xs, 0.0);
+    bool fwd = true;
+    for (int64_t b = 0; b < s.batch; ++b) for (int64_t oy = 0; oy < s.out_h; ++oy) for (int64_t ox = 0; ox < s.out_w; ++ox)
+      for (int64_t c = 0; c < s.channels; ++c) {
+        float best = -inf;
+        int64_t arg = -1;
+        for (int64_t ky = 0; ky < s.filter_h; ++ky) for (int64_t kx = 0; kx < s.filter_w; ++kx) {
+          const int64_t iy = oy * s.stride_h - s.pad_top + ky, ix = ox * s.stride_w - s.pad_left + kx;
+          if (iy < 0 || iy >= s.in_h || ix < 0 || ix >= s.in_w) continue;
+          const int64_t i = ((b * s.in_h + iy) * s.in_w + ix) * s.channels + c;
+          if (x[i] > best) { best = x[i]; arg = i; }
+        }
+        const int64_t o = ((b * s.out_h + oy) * s.out_w + ox) * s.channels + c;
+        fwd &= std::memcmp(&best, &y[o], sizeof(float)) == 0;
+        if (arg >= 0) rdx[arg] += dy[o];  // windows in (oy, ox) order, as the kernel sums
+      }
+    bool bwd = true;
+    for (int64_t i = 0; i < xs; ++i) {
+      const float want = static_cast<float>(rdx[i]);
+      bwd &= std::memcmp(&want, &dx[i], sizeof(float)) == 0;
+    }
+    const std::string name = "max_pool trial " + std::to_string(trial);
+    check(fwd, name + " forward");
+    check(bwd, name + " backward");
+  }
+}
+
 }  // namespace
 
 int main() {
@@ -287,6 +407,8 @@ int main() {
     test_nms();
     test_gemm_conv();
     test_anchors_postprocess();
+    test_group_norm();
+    test_max_pool();
   }
   std::printf("%d passed, %d failed\n", passed, failed);
   return failed == 0 ? 0 : 1;

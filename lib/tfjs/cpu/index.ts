@@ -1,8 +1,9 @@
-// Native convolution and matrix kernels for tfjs's cpu backend, on by default.
+// Native convolution, matrix and max-pool kernels for tfjs's cpu backend, on by default.
 import './conv2d';
 import './conv2d-backprop-input';
 import './conv2d-backprop-filter';
 import './batch-matmul';
+import './max-pool';
 import { useNativeCpuKernels } from './override';
 
 useNativeCpuKernels(true);
