@@ -89,7 +89,7 @@ export class Trainer {
       }
       for (const [name, v] of named) {
         // Weight decay as an L2 term's gradient, added before momentum (as torch's and Detectron's SGD).
-        const g = grads[v.name].mul(scale).add(v.mul(weightDecay));
+        const g = (scale === 1 ? grads[v.name] : grads[v.name].mul(scale)).add(v.mul(weightDecay));
         let vel = this.velocities.get(name);
         if (!vel) {
           vel = tf.variable(tf.zerosLike(v), false);
