@@ -12,7 +12,7 @@ const fs = require('fs');
 const path = require('path');
 const tf = require('@tensorflow/tfjs');
 const { Params, NormLayer } = require('../dist/model/params');
-const { ResNet } = require('../dist/model/resnet');
+const { ResNet, BasicBlock, Bottleneck } = require('../dist/model/resnet');
 const { Fpn } = require('../dist/model/fpn');
 const { Subnet } = require('../dist/model/head');
 const { createRetinaNet } = require('../dist/model/retinanet');
@@ -34,15 +34,6 @@ function load(name) {
 
 const tensor = ({ data, shape }) => tf.tensor(data, shape);
 
-/** BasicBlock / Bottleneck are not exported: reached through a ResNet's (private) stages. */
-function blockClass(kind) {
-  const p = new Params(0);
-  const cls = new ResNet(p, kind === 'Bottleneck' ? 50 : 18, 0.125, 'frozen-bn').stages[1][0].constructor;
-  p.dispose();
-  if (cls.name !== kind) throw new Error(`expected ${kind}, found ${cls.name}`);
-  return cls;
-}
-
 /** The piece of our model a fixture describes: { params, run(io) → Map(output name → tensor), dispose }. */
 function build(spec) {
   if (spec.kind === 'retinanet') {
@@ -60,21 +51,19 @@ function build(spec) {
   const p = new Params(1);
   const piece = { params: p, dispose: () => p.dispose() };
   if (spec.kind === 'block') {
-    const Block = blockClass(spec.block);
+    const Block = { BasicBlock, Bottleneck }[spec.block];
     const block = new Block(p, spec.name, spec.inC, spec.width, spec.stride, spec.norm);
     piece.run = (io) => new Map([['output', block.apply(tensor(io.get('input')))]]);
   } else if (spec.kind === 'stem') {
-    // The stem runs inside ResNet.apply: a ResNet without its stages (emptied at runtime, they
-    // are private) returns the stem's output; the stages' parameters are dropped.
+    // A ResNet whose stages' parameters are dropped: only the stem's names must match.
     const resnet = new ResNet(p, spec.depth, spec.widthMultiplier, spec.norm);
-    for (const stage of resnet.stages) stage.length = 0;
     for (const [name, v] of [...p.vars]) {
       if (!/^backbone\.body\.(conv1|bn1)\./.test(name)) {
         v.dispose();
         p.vars.delete(name);
       }
     }
-    piece.run = (io) => new Map([['output', resnet.apply(tensor(io.get('input')))[0]]]);
+    piece.run = (io) => new Map([['output', resnet.stem(tensor(io.get('input')))]]);
   } else if (spec.kind === 'fpn') {
     const fpn = new Fpn(p, spec.inChannels, spec.channels, spec.p6FromP5);
     piece.run = (io) => {

@@ -64,13 +64,16 @@ export class Conv {
     if (bias) this.b = p.constant(`${name}.bias`, [outC], biasInit);
   }
 
-  apply(x: tf.Tensor4D, activation: 'linear' | 'relu' = 'linear'): tf.Tensor4D {
+  /** With `scale` / `shift` (per output channel): conv(x, w · scale) + shift, a folded affine norm. */
+  apply(x: tf.Tensor4D, activation: 'linear' | 'relu' = 'linear', scale?: tf.Tensor1D, shift?: tf.Tensor1D): tf.Tensor4D {
     // Explicit symmetric padding k // 2, as torchvision's convs (not tfjs's asymmetric 'same').
     const pad = Math.floor(this.k / 2);
+    const filter = (scale ? this.w.mul(scale) : this.w) as tf.Tensor4D;
+    const bias = shift ? (this.b ? this.b.mul(scale as tf.Tensor1D).add(shift) : shift) : this.b;
     return tf.fused.conv2d({
-      x, filter: this.w as tf.Tensor4D, strides: this.stride,
+      x, filter, strides: this.stride,
       pad: pad === 0 ? 'valid' : [[0, 0], [pad, pad], [pad, pad], [0, 0]],
-      bias: this.b, activation,
+      bias, activation,
     });
   }
 }
@@ -92,15 +95,43 @@ export class NormLayer {
     }
   }
 
+  /** Frozen BN as a per-channel affine y = x · scale + shift; undefined for GroupNorm. */
+  folded(): { scale: tf.Tensor1D; shift: tf.Tensor1D } | undefined {
+    if (this.kind !== 'frozen-bn' || !this.mean || !this.variance) return undefined;
+    const scale = this.weight.div(this.variance.add(1e-5).sqrt()) as tf.Tensor1D;
+    return { scale, shift: this.bias.sub(this.mean.mul(scale)) as tf.Tensor1D };
+  }
+
   apply(x: tf.Tensor4D): tf.Tensor4D {
-    if (this.kind === 'frozen-bn' && this.mean && this.variance) {
-      const scale = this.weight.div(this.variance.add(1e-5).sqrt());
-      return x.mul(scale).add(this.bias.sub(this.mean.mul(scale)));
-    }
+    const f = this.folded();
+    if (f) return tf.tidy(() => x.mul(f.scale).add(f.shift));
     const c = x.shape[3];
     let groups = Math.min(32, c);
     while (c % groups !== 0) groups--;
     // The native fused kernel (lib/reference/group-norm.ts has the same formula in tfjs ops).
     return groupNorm(x, this.weight as tf.Tensor1D, this.bias as tf.Tensor1D, groups, 1e-5);
+  }
+}
+
+/**
+ * A convolution followed by its norm layer, as the backbone uses them. Frozen BN is folded into
+ * the convolution (filter × scale, bias − mean × scale) so it runs as one fused native
+ * convolution with bias and ReLU instead of two extra elementwise passes over the activations;
+ * GroupNorm runs as its own native kernel after the convolution.
+ */
+export class ConvNorm {
+  readonly conv: Conv;
+  readonly norm: NormLayer;
+
+  constructor(p: Params, convName: string, normName: string, inC: number, outC: number, k: number, stride: number, kind: Norm) {
+    this.conv = new Conv(p, convName, inC, outC, k, stride);
+    this.norm = new NormLayer(p, normName, outC, kind);
+  }
+
+  apply(x: tf.Tensor4D, activation: 'linear' | 'relu' = 'linear'): tf.Tensor4D {
+    const folded = this.norm.folded();
+    if (folded) return tf.tidy(() => this.conv.apply(x, activation, folded.scale, folded.shift));
+    const y = this.norm.apply(this.conv.apply(x));
+    return activation === 'relu' ? tf.tidy(() => tf.relu(y)) : y;
   }
 }

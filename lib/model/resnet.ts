@@ -1,59 +1,56 @@
 // ResNet backbone (torchvision layout and names: conv1/bn1, layer1…layer4), returning C3, C4, C5.
 import * as tf from '@tensorflow/tfjs';
-import { Conv, Norm, NormLayer, Params } from './params';
+import { ConvNorm, Norm, Params } from './params';
 
-interface Block {
+export interface Block {
   apply(x: tf.Tensor4D): tf.Tensor4D;
 }
 
-class BasicBlock implements Block {
+export class BasicBlock implements Block {
   static readonly expansion = 1;
-  private readonly conv1: Conv; private readonly bn1: NormLayer;
-  private readonly conv2: Conv; private readonly bn2: NormLayer;
-  private readonly down?: [Conv, NormLayer];
+  private readonly c1: ConvNorm;
+  private readonly c2: ConvNorm;
+  private readonly down?: ConvNorm;
 
   constructor(p: Params, name: string, inC: number, width: number, stride: number, norm: Norm) {
-    this.conv1 = new Conv(p, `${name}.conv1`, inC, width, 3, stride);
-    this.bn1 = new NormLayer(p, `${name}.bn1`, width, norm);
-    this.conv2 = new Conv(p, `${name}.conv2`, width, width, 3);
-    this.bn2 = new NormLayer(p, `${name}.bn2`, width, norm);
+    this.c1 = new ConvNorm(p, `${name}.conv1`, `${name}.bn1`, inC, width, 3, stride, norm);
+    this.c2 = new ConvNorm(p, `${name}.conv2`, `${name}.bn2`, width, width, 3, 1, norm);
     if (stride !== 1 || inC !== width) {
-      this.down = [new Conv(p, `${name}.downsample.0`, inC, width, 1, stride), new NormLayer(p, `${name}.downsample.1`, width, norm)];
+      this.down = new ConvNorm(p, `${name}.downsample.0`, `${name}.downsample.1`, inC, width, 1, stride, norm);
     }
   }
 
   apply(x: tf.Tensor4D): tf.Tensor4D {
-    const y = this.bn2.apply(this.conv2.apply(tf.relu(this.bn1.apply(this.conv1.apply(x)))));
-    const identity = this.down ? this.down[1].apply(this.down[0].apply(x)) : x;
+    const y = this.c2.apply(this.c1.apply(x, 'relu'));
+    const identity = this.down ? this.down.apply(x) : x;
     return tf.relu(y.add(identity)) as tf.Tensor4D;
   }
 }
 
-class Bottleneck implements Block {
+export class Bottleneck implements Block {
   static readonly expansion = 4;
-  private readonly convs: [Conv, NormLayer][];
-  private readonly down?: [Conv, NormLayer];
+  private readonly convs: ConvNorm[];
+  private readonly down?: ConvNorm;
 
   constructor(p: Params, name: string, inC: number, width: number, stride: number, norm: Norm) {
     const out = width * 4;
     // torchvision v1.5: the stride sits on the 3x3 conv.
     this.convs = [
-      [new Conv(p, `${name}.conv1`, inC, width, 1), new NormLayer(p, `${name}.bn1`, width, norm)],
-      [new Conv(p, `${name}.conv2`, width, width, 3, stride), new NormLayer(p, `${name}.bn2`, width, norm)],
-      [new Conv(p, `${name}.conv3`, width, out, 1), new NormLayer(p, `${name}.bn3`, out, norm)],
+      new ConvNorm(p, `${name}.conv1`, `${name}.bn1`, inC, width, 1, 1, norm),
+      new ConvNorm(p, `${name}.conv2`, `${name}.bn2`, width, width, 3, stride, norm),
+      new ConvNorm(p, `${name}.conv3`, `${name}.bn3`, width, out, 1, 1, norm),
     ];
     if (stride !== 1 || inC !== out) {
-      this.down = [new Conv(p, `${name}.downsample.0`, inC, out, 1, stride), new NormLayer(p, `${name}.downsample.1`, out, norm)];
+      this.down = new ConvNorm(p, `${name}.downsample.0`, `${name}.downsample.1`, inC, out, 1, stride, norm);
     }
   }
 
   apply(x: tf.Tensor4D): tf.Tensor4D {
     let y = x;
-    this.convs.forEach(([conv, bn], i) => {
-      y = bn.apply(conv.apply(y));
-      if (i < 2) y = tf.relu(y);
+    this.convs.forEach((c, i) => {
+      y = c.apply(y, i < 2 ? 'relu' : 'linear');
     });
-    const identity = this.down ? this.down[1].apply(this.down[0].apply(x)) : x;
+    const identity = this.down ? this.down.apply(x) : x;
     return tf.relu(y.add(identity)) as tf.Tensor4D;
   }
 }
@@ -66,8 +63,7 @@ const LAYOUT: Record<number, { blocks: number[]; bottleneck: boolean }> = {
 };
 
 export class ResNet {
-  private readonly conv1: Conv;
-  private readonly bn1: NormLayer;
+  private readonly stemConv: ConvNorm;
   private readonly stages: Block[][] = [];
   /** Channels of C3, C4, C5. */
   readonly channels: [number, number, number];
@@ -76,8 +72,7 @@ export class ResNet {
     const layout = LAYOUT[depth];
     if (!layout) throw new RangeError(`depth: expected 18, 34, 50 or 101, got ${depth}`);
     const base = Math.max(8, Math.round(64 * widthMultiplier));
-    this.conv1 = new Conv(p, `${prefix}.conv1`, 3, base, 7, 2);
-    this.bn1 = new NormLayer(p, `${prefix}.bn1`, base, norm);
+    this.stemConv = new ConvNorm(p, `${prefix}.conv1`, `${prefix}.bn1`, 3, base, 7, 2, norm);
     const expansion = layout.bottleneck ? 4 : 1;
     let inC = base;
     const outs: number[] = [];
@@ -97,10 +92,15 @@ export class ResNet {
   }
 
   /** images [B, H, W, 3] → [C3, C4, C5] (strides 8, 16, 32). */
-  apply(images: tf.Tensor4D): [tf.Tensor4D, tf.Tensor4D, tf.Tensor4D] {
-    let x = tf.relu(this.bn1.apply(this.conv1.apply(images)));
+  /** conv1, bn1, ReLU and the 3×3 / 2 max pool (stride 4). */
+  stem(images: tf.Tensor4D): tf.Tensor4D {
+    const x = this.stemConv.apply(images, 'relu');
     // torchvision's MaxPool2d(3, 2, padding=1): padded cells never win (numeric pad 1, no -Infinity pad copy).
-    x = tf.maxPool(x, 3, 2, 1);
+    return tf.tidy(() => tf.maxPool(x, 3, 2, 1));
+  }
+
+  apply(images: tf.Tensor4D): [tf.Tensor4D, tf.Tensor4D, tf.Tensor4D] {
+    let x = this.stem(images);
     const feats: tf.Tensor4D[] = [];
     for (const stage of this.stages) {
       for (const block of stage) x = block.apply(x);
