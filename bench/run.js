@@ -464,7 +464,11 @@ if (!quick && only === undefined) {
       ...(flops ? { gflops: flops / medianMs / 1e6 } : {}),
     })),
   }, null, 2)}\n`);
-  fs.writeFileSync(path.join(__dirname, 'RESULTS.md'), `# Benchmark results
+  // The model benchmark (bench/model.js) keeps its own section at the end.
+  const resultsFile = path.join(__dirname, 'RESULTS.md');
+  const previous = fs.existsSync(resultsFile) ? fs.readFileSync(resultsFile, 'utf8') : '';
+  const modelSection = previous.includes('<!-- model-benchmark -->') ? `\n${previous.slice(previous.indexOf('<!-- model-benchmark -->'))}` : '';
+  fs.writeFileSync(resultsFile, `# Benchmark results
 
 Latest \`npm run bench${tv ? ':torchvision' : ''}\` (${new Date().toISOString().slice(0, 10)}): every variant measured side by side in one
 run with benchmark.js (median of the samples; "× vs first" divides by the group's first row)${tv ? `, torchvision ${tv.torchvision} / torch ${tv.torch} timed by bench/torchvision.py on the same inputs with the same thread count` : ''}.
@@ -475,6 +479,6 @@ Machine: ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, ${m.platform}, Node ${m
 ${table(rows)}
 
 ${summary.join('\n')}
-${agreement.length ? `\nSame inputs through torchvision:\n\n${agreement.join('\n')}\n` : ''}`);
+${agreement.length ? `\nSame inputs through torchvision:\n\n${agreement.join('\n')}\n` : ''}${modelSection}`);
   console.log('\nwrote bench/results.json and bench/RESULTS.md');
 }

@@ -58,10 +58,10 @@ export class RetinaNet {
   readonly params: Params;
   readonly config: Required<Omit<RetinaNetConfig, 'anchors'>> & { anchors: RetinaNetConfig['anchors'] };
   readonly anchorsPerLocation: number;
-  private readonly backbone: ResNet;
-  private readonly fpn: Fpn;
-  private readonly classHead: Subnet;
-  private readonly boxHead: Subnet;
+  readonly backbone: ResNet;
+  readonly fpn: Fpn;
+  readonly classHead: Subnet;
+  readonly boxHead: Subnet;
   private readonly anchorCache = new Map<string, ops.Anchors>();
 
   constructor(config: RetinaNetConfig) {

@@ -1,0 +1,137 @@
+'use strict';
+// The model benchmark: per preset at 600 px on tfjs's cpu backend with the native kernels —
+// inference per image (detections included) split into backbone / FPN / heads /
+// post-processing, and a training step (2 images) with the targets' and the loss kernels'
+// shares — next to tfjs's own cpu kernels, the WebAssembly backend's forward, and torchvision's
+// retinanet_resnet50_fpn (min_size=600) on the CPU, all in one run. Writes its section of
+// bench/RESULTS.md and bench/model-results.json.
+//
+//   node bench/model.js [--presets a,b] [--size 600] [--slow] [--no-torchvision] [--no-wasm]
+const fs = require('fs');
+const os = require('os');
+const path = require('path');
+const { spawnSync } = require('child_process');
+const tf = require('@tensorflow/tfjs');
+const R = require('..');
+const { medianMs } = require('../dist/cli/bench');
+
+const args = process.argv.slice(2);
+const opt = (name, fallback) => {
+  const i = args.indexOf(`--${name}`);
+  return i < 0 ? fallback : args[i + 1];
+};
+const size = Number(opt('size', '600'));
+const presets = opt('presets', 'retinanet-r50-fpn,retinanet-r18-small,retinanet-r18-tiny').split(',');
+const slow = args.includes('--slow');
+const MARK = '<!-- model-benchmark -->';
+
+function log(s) {
+  process.stderr.write(`${s}\n`);
+}
+
+function time(fn, runs) {
+  return medianMs(fn, runs);
+}
+
+const rows = [];
+const image = tf.randomNormal([1, size, size, 3], 0, 1, 'float32', 1);
+const batch2 = tf.concat([image, image]);
+const s = size;
+const gtBoxes = [0, 1].map(() => new Float32Array([0.1 * s, 0.1 * s, 0.4 * s, 0.5 * s, 0.5 * s, 0.3 * s, 0.9 * s, 0.8 * s]));
+const gtLabels = [0, 1].map(() => new Int32Array([0, 1]));
+
+for (const preset of presets) {
+  const big = preset.includes('r50') || preset.includes('r101');
+  const runs = big ? 3 : 5;
+  log(`${preset} at ${size} px …`);
+  const m = R.createRetinaNet({ preset, numClasses: 80 });
+  const row = { preset, size };
+  row.inferenceMs = time(() => m.detect(image), runs);
+  // Parts of inference, each forced to finish (dataSync) before the next starts.
+  let feats, pyramid, heads;
+  row.backboneMs = time(() => { tf.dispose(feats); feats = m.backbone.apply(image); feats.forEach((f) => f.dataSync()); }, runs);
+  row.fpnMs = time(() => { tf.dispose(pyramid); pyramid = m.fpn.apply(feats); pyramid.forEach((f) => f.dataSync()); }, runs);
+  row.headsMs = time(() => {
+    if (heads) tf.dispose(heads.flatMap((h) => [h.logits, h.deltas]));
+    heads = pyramid.map((f) => ({ logits: m.classHead.apply(f), deltas: m.boxHead.apply(f) }));
+    heads.forEach((h) => { h.logits.dataSync(); h.deltas.dataSync(); });
+  }, runs);
+  const { anchors, levels } = m.anchors(size, size);
+  const lv = levels.map((l, i) => ({ logits: heads[i].logits.dataSync(), deltas: heads[i].deltas.dataSync(), anchors: anchors.subarray(l.start * 4, (l.start + l.count) * 4) }));
+  row.postprocessMs = time(() => R.ops.postprocess(lv, 80, [[size, size]]), runs);
+  tf.dispose([...feats, ...pyramid, ...heads.flatMap((h) => [h.logits, h.deltas])]);
+
+  const trainer = new R.Trainer(m, { iterations: 1e6, learningRate: 1e-5 });
+  row.trainStepMs = time(() => trainer.step(batch2, gtBoxes, gtLabels), big ? 1 : 3);
+  row.targetsMs = time(() => R.ops.retinanetTargetsBatch(anchors, gtBoxes, gtLabels, { numClasses: 80 }), 5);
+  // The focal loss (forward + gradient, one native pass) over the step's 2 × anchors × 80 logits.
+  const n = anchors.length / 4;
+  const logits = Float32Array.from({ length: 2 * n * 80 }, (_, i) => ((i * 7919) % 1000) / 125 - 6);
+  const labels = Int32Array.from({ length: 2 * n }, (_, i) => (i % 97 === 0 ? i % 80 : -1));
+  row.lossKernelsMs = time(() => R.ops.sigmoidFocalLoss(logits, labels, 80), 5);
+  trainer.dispose();
+
+  if (!big || slow) {
+    R.useNativeCpuKernels(false);
+    row.tfjsOwnInferenceMs = time(() => tf.tidy(() => m.forward(image).forEach((h) => h.logits.dataSync())), big ? 0 : 1);
+    R.useNativeCpuKernels(true);
+  }
+  m.dispose();
+  rows.push(row);
+  log(`  ${JSON.stringify(row)}`);
+}
+tf.dispose([image, batch2]);
+
+(async () => {
+  if (!args.includes('--no-wasm')) {
+    try {
+      require('@tensorflow/tfjs-backend-wasm');
+      await tf.setBackend('wasm');
+      for (const row of rows) {
+        if (row.preset.includes('r101')) continue;
+        log(`${row.preset} forward on the wasm backend …`);
+        const m = R.createRetinaNet({ preset: row.preset, numClasses: 80 });
+        const x = tf.randomNormal([1, size, size, 3], 0, 1, 'float32', 1);
+        row.wasmForwardMs = time(() => tf.tidy(() => m.forward(x).forEach((h) => h.logits.dataSync())), 1);
+        x.dispose();
+        m.dispose();
+      }
+      await tf.setBackend('cpu');
+    } catch (e) {
+      log(`wasm backend: not measured (${e.message})`);
+    }
+  }
+  let tv = null;
+  if (!args.includes('--no-torchvision')) {
+    const py = process.env.PYTHON || (fs.existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3');
+    log(`torchvision retinanet_resnet50_fpn with ${py} …`);
+    const r = spawnSync(py, [path.join(__dirname, 'torchvision_model.py'), String(size), String(R.ops.numThreads())], { encoding: 'utf8' });
+    if (r.status === 0) tv = JSON.parse(r.stdout.trim().split('\n').pop());
+    else log(`torchvision: not measured (${(r.stderr || '').trim().split('\n').pop()})`);
+  }
+  const f = (v) => (v === undefined ? '—' : v >= 100 ? v.toFixed(0) : v.toFixed(1));
+  const pct = (part, whole) => `${f(part)} (${((100 * part) / whole).toFixed(0)} %)`;
+  const lines = [
+    MARK,
+    '## Model benchmark',
+    '',
+    `Latest \`npm run bench:model\` (${new Date().toISOString().slice(0, 10)}), ${os.cpus()[0].model}, ${os.cpus().length} cores, addon threads ${R.ops.numThreads()}, ${size}×${size} images, 80 classes, random weights. Times in ms (median).`,
+    '',
+    '| preset | inference / image | backbone | FPN | heads | post-processing | training step (2 images) | targets | focal-loss kernels | tfjs own kernels, forward | wasm backend, forward |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+    ...rows.map((r) => `| ${r.preset} | ${f(r.inferenceMs)} | ${pct(r.backboneMs, r.inferenceMs)} | ${pct(r.fpnMs, r.inferenceMs)} | ${pct(r.headsMs, r.inferenceMs)} | ${pct(r.postprocessMs, r.inferenceMs)} | ${f(r.trainStepMs)} | ${pct(r.targetsMs, r.trainStepMs)} | ${pct(r.lossKernelsMs, r.trainStepMs)} | ${f(r.tfjsOwnInferenceMs)} | ${f(r.wasmForwardMs)} |`),
+  ];
+  if (tv) {
+    const r50 = rows.find((r) => r.preset === 'retinanet-r50-fpn');
+    lines.push('', `torchvision ${tv.torchvision} / torch ${tv.torch} (${tv.threads} threads), \`retinanet_resnet50_fpn(min_size=${size})\`, same machine, same run: inference ${f(tv.inferenceMs)} ms per image, training step (2 images) ${f(tv.trainStepMs)} ms.`
+      + (r50 ? ` Ours / torchvision: inference ${(r50.inferenceMs / tv.inferenceMs).toFixed(2)}×, training step ${(r50.trainStepMs / tv.trainStepMs).toFixed(2)}×.` : ''));
+  }
+  const text = `${lines.join('\n')}\n`;
+  console.log(text);
+  const file = path.join(__dirname, 'RESULTS.md');
+  const old = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '# Benchmark results\n';
+  const at = old.indexOf(MARK);
+  fs.writeFileSync(file, `${(at < 0 ? old : old.slice(0, at)).trimEnd()}\n\n${text}`);
+  fs.writeFileSync(path.join(__dirname, 'model-results.json'), `${JSON.stringify({ date: new Date().toISOString(), size, rows, torchvision: tv }, null, 2)}\n`);
+  log('wrote bench/RESULTS.md (model section) and bench/model-results.json');
+})();

@@ -1,0 +1,55 @@
+"""Times torchvision's retinanet_resnet50_fpn on the CPU (random weights, min_size=600) for
+bench/model.js: inference per image (detections included) and a training step (2 images).
+
+    python3 bench/torchvision_model.py <size> <threads>   -> JSON on stdout
+"""
+import json
+import os
+import statistics
+import sys
+import time
+
+_here = os.path.dirname(os.path.abspath(__file__))
+sys.path = [p for p in sys.path if os.path.abspath(p or ".") != _here]
+
+import torch
+import torchvision
+from torchvision.models.detection import retinanet_resnet50_fpn
+
+size, threads = int(sys.argv[1]), int(sys.argv[2])
+torch.set_num_threads(threads)
+torch.manual_seed(0)
+
+
+def timed(fn, runs):
+    fn()
+    samples = []
+    for _ in range(runs):
+        t = time.perf_counter()
+        fn()
+        samples.append((time.perf_counter() - t) * 1e3)
+    return statistics.median(samples)
+
+
+model = retinanet_resnet50_fpn(weights=None, weights_backbone=None, num_classes=91, min_size=size, max_size=max(size, 1000))
+image = torch.rand(3, size, size)
+model.eval()
+with torch.no_grad():
+    infer = timed(lambda: model([image]), 3)
+model.train()
+opt = torch.optim.SGD(model.parameters(), lr=1e-4, momentum=0.9, weight_decay=1e-4)
+s = float(size)
+targets = [{"boxes": torch.tensor([[0.1 * s, 0.1 * s, 0.4 * s, 0.5 * s], [0.5 * s, 0.3 * s, 0.9 * s, 0.8 * s]]),
+            "labels": torch.tensor([1, 2])} for _ in range(2)]
+
+
+def step():
+    opt.zero_grad()
+    losses = model([image, image], targets)
+    sum(losses.values()).backward()
+    opt.step()
+
+
+train = timed(step, 2)
+print(json.dumps({"torch": torch.__version__, "torchvision": torchvision.__version__, "threads": threads,
+                  "inferenceMs": infer, "trainStepMs": train}))
