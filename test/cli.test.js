@@ -5,8 +5,9 @@ const test = require('ava');
 const fs = require('fs');
 const os = require('os');
 const path = require('path');
-const { spawnSync } = require('child_process');
+const { spawn, spawnSync } = require('child_process');
 const { parseSafetensors } = require('../dist/model/safetensors');
+const { loadCheckpoint } = require('../dist/model/checkpoint');
 
 const MAIN = path.join(__dirname, '..', 'dist', 'cli', 'main.js');
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'retinanet-cli-'));
@@ -122,6 +123,35 @@ test.serial('bad arguments and damaged files: clear errors, exit status 2 (usage
   t.is(r.code, 1);
   t.regex(r.err, /not a readable checkpoint/);
   t.is(fs.statSync(path.join(c, 'checkpoint.safetensors')).size, 100);
+});
+
+test.serial('a training run killed (SIGKILL) while checkpointing every iteration leaves a loadable checkpoint, and resumes', async (t) => {
+  const out = path.join(root, 'killed');
+  const file = path.join(out, 'checkpoint.safetensors');
+  const child = spawn(process.execPath, [MAIN, 'train', '--data', data, '--out', out, '--iterations', '400', '--checkpoint-every', '1', ...TINY]);
+  // Wait for a few checkpoints, then kill at an arbitrary moment (often mid-write).
+  await new Promise((resolve, reject) => {
+    const started = Date.now();
+    const poll = setInterval(() => {
+      if (fs.existsSync(file) && Date.now() - started > 4000) {
+        clearInterval(poll);
+        setTimeout(() => { child.kill('SIGKILL'); resolve(); }, 137);
+      } else if (Date.now() - started > 120000) {
+        clearInterval(poll);
+        child.kill('SIGKILL');
+        reject(new Error('no checkpoint within 2 minutes'));
+      }
+    }, 50);
+  });
+  await new Promise((resolve) => child.on('exit', resolve));
+  const ck = loadCheckpoint(file);
+  const at = ck.trainer.iteration;
+  t.true(at >= 1 && at < 400, `checkpoint at iteration ${at}`);
+  ck.trainer.dispose();
+  ck.model.dispose();
+  const r = cli('train', '--data', data, '--out', out, '--resume', '--stop-at', String(at + 1), ...TINY);
+  t.is(r.code, 0, r.err);
+  t.regex(r.out, new RegExp(`trained 1 iterations .*now at ${at + 1}/400`));
 });
 
 test('every command answers --help', (t) => {
