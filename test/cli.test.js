@@ -38,7 +38,7 @@ test.serial('train writes a checkpoint, the loss CSV and its SVG; resume gives t
   t.is(r.code, 0, r.err);
   t.regex(r.out, /trained 4 iterations/);
   const csv = fs.readFileSync(path.join(a, 'loss.csv'), 'utf8').trim().split('\n');
-  t.is(csv[0], 'iteration,learning_rate,loss,classification,box,seconds');
+  t.is(csv[0], 'iteration,learning_rate,loss,classification,box,grad_norm,seconds');
   t.deepEqual(csv.slice(1).map((l) => Number(l.split(',')[0])), [0, 1, 2, 3]);
   t.true(csv.slice(1).every((l) => Number.isFinite(Number(l.split(',')[2]))));
   t.regex(fs.readFileSync(path.join(a, 'loss.svg'), 'utf8'), /^<svg[\s\S]*<\/svg>\s*$/);
@@ -57,7 +57,7 @@ test.serial('train writes a checkpoint, the loss CSV and its SVG; resume gives t
   t.true([...wa.tensors.keys()].some((k) => k.startsWith('optimizer.momentum.')), 'momentum buffers saved');
   for (const [k, v] of wa.tensors) t.deepEqual(wb.tensors.get(k).data, v.data, k);
   const csvB = fs.readFileSync(path.join(b, 'loss.csv'), 'utf8').trim().split('\n').slice(1);
-  t.deepEqual(csvB.map((l) => l.split(',').slice(0, 5)), csv.slice(1).map((l) => l.split(',').slice(0, 5)));
+  t.deepEqual(csvB.map((l) => l.split(',').slice(0, 6)), csv.slice(1).map((l) => l.split(',').slice(0, 6)));
 });
 
 test.serial('eval prints the 12-line summary and writes the PR plot; detect writes pictures and JSON', (t) => {

@@ -31,6 +31,7 @@ export const DEMO: CommandSpec = {
     { name: 'iterations', type: 'int', min: 1, default: 500, help: 'training iterations' },
     { name: 'batch', type: 'int', min: 1, default: 4, help: 'images per iteration' },
     { name: 'lr', type: 'number', min: 0, default: 0.01, help: 'base learning rate' },
+    { name: 'clip-grad-norm', type: 'number', min: 0, default: 0, help: 'scale gradients down to this global L2 norm (0: off)' },
     { name: 'bench', type: 'boolean', default: true, help: 'measure the native speed-up at the end' },
     { name: 'seed', type: 'int', min: 0, default: 1, help: 'seed of data, weights and order' },
     { name: 'quiet', type: 'boolean', default: false, help: 'no progress output' },
@@ -56,7 +57,7 @@ export function demoCommand(flags: Flags): number {
   const quiet = flags.boolean('quiet');
   const run = runTraining({
     dataset: train, source: trainDir, out: path.join(out, 'train'), preset: flags.string('preset'), iterations: flags.int('iterations'),
-    batch: flags.int('batch'), learningRate: flags.number('lr'), minSize: shapes.size, maxSize: shapes.size, flip: true,
+    batch: flags.int('batch'), learningRate: flags.number('lr'), clipGradNorm: flags.number('clip-grad-norm'), minSize: shapes.size, maxSize: shapes.size, flip: true,
     checkpointEvery: 100, resume: false, seed, quiet,
   });
   console.log(`2/4 trained ${flags.string('preset')} for ${run.steps} iterations in ${(run.seconds / 60).toFixed(1)} min (last loss ${run.lastLoss.toFixed(3)}; ${path.join(out, 'train', 'loss.svg')})`);

@@ -6,7 +6,7 @@ import { writeFileAtomic } from '../data/atomic-write';
 import { lineChartSvg } from '../plot/line-chart';
 import type { StepResult } from '../model/trainer';
 
-const HEADER = 'iteration,learning_rate,loss,classification,box,seconds';
+const HEADER = 'iteration,learning_rate,loss,classification,box,grad_norm,seconds';
 
 export interface LossRow extends StepResult {
   seconds: number;
@@ -19,8 +19,8 @@ export class LossLog {
     if (resumeAt > 0 && fs.existsSync(csvFile)) {
       for (const line of fs.readFileSync(csvFile, 'utf8').split('\n').slice(1)) {
         const v = line.split(',').map(Number);
-        if (v.length === 6 && v.every(Number.isFinite) && v[0] < resumeAt) {
-          this.rows.push({ iteration: v[0], learningRate: v[1], loss: v[2], classification: v[3], box: v[4], seconds: v[5] });
+        if (v.length === 7 && v.every(Number.isFinite) && v[0] < resumeAt) {
+          this.rows.push({ iteration: v[0], learningRate: v[1], loss: v[2], classification: v[3], box: v[4], gradNorm: v[5], seconds: v[6] });
         }
       }
     }
@@ -32,7 +32,7 @@ export class LossLog {
 
   /** Writes the CSV and the plot (raw losses and a moving average). */
   flush(): void {
-    const csv = [HEADER, ...this.rows.map((r) => [r.iteration, r.learningRate, r.loss, r.classification, r.box, r.seconds.toFixed(3)].join(','))];
+    const csv = [HEADER, ...this.rows.map((r) => [r.iteration, r.learningRate, r.loss, r.classification, r.box, r.gradNorm, r.seconds.toFixed(3)].join(','))];
     writeFileAtomic(this.csvFile, `${csv.join('\n')}\n`);
     const smooth = (key: 'loss' | 'classification' | 'box'): [number, number][] => {
       const w = Math.max(1, Math.round(this.rows.length / 50));

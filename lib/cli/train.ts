@@ -28,6 +28,7 @@ export const TRAIN: CommandSpec = {
     { name: 'batch', type: 'int', min: 1, default: 4, help: 'images per iteration' },
     { name: 'lr', type: 'number', min: 0, default: 0.01, help: 'base learning rate (SGD, momentum 0.9, weight decay 1e-4)' },
     { name: 'warmup', type: 'int', min: 0, help: 'warm-up iterations (default min(500, iterations/10))' },
+    { name: 'clip-grad-norm', type: 'number', min: 0, default: 0, help: 'scale gradients down to this global L2 norm (0: off)' },
     { name: 'min-size', type: 'int', min: 8, default: 800, help: 'shorter image side after resizing (the paper: 800; 600 for speed)' },
     { name: 'max-size', type: 'int', min: 8, default: 1333, help: 'cap on the longer side' },
     { name: 'flip', type: 'boolean', default: true, help: 'random horizontal flips' },
@@ -47,6 +48,7 @@ export interface TrainRunOptions {
   batch: number;
   learningRate: number;
   warmup?: number;
+  clipGradNorm?: number;
   minSize: number;
   maxSize: number;
   flip: boolean;
@@ -120,7 +122,8 @@ export function runTraining(options: TrainRunOptions): TrainRunResult {
     if (o.resume && !o.quiet) console.error(`no checkpoint at ${checkpoint}: starting a new run`);
     model = createRetinaNet({ preset: o.preset, numClasses: classNames.length, seed: o.seed });
     trainer = new Trainer(model, {
-      iterations: o.iterations, learningRate: o.learningRate, ...(o.warmup !== undefined ? { warmupIterations: o.warmup } : {}),
+      iterations: o.iterations, learningRate: o.learningRate, clipGradNorm: o.clipGradNorm ?? 0,
+      ...(o.warmup !== undefined ? { warmupIterations: o.warmup } : {}),
     });
   }
   const total = trainer.options.iterations;
@@ -153,7 +156,7 @@ export function runTraining(options: TrainRunOptions): TrainRunResult {
     }
     lastLoss = r.loss;
     log.add({ ...r, seconds: (Date.now() - ts) / 1000 });
-    progress.update(it + 1, { loss: r.loss.toFixed(4), cls: r.classification.toFixed(4), box: r.box.toFixed(4), lr: r.learningRate.toPrecision(3) });
+    progress.update(it + 1, { loss: r.loss.toFixed(4), cls: r.classification.toFixed(4), box: r.box.toFixed(4), '|grad|': r.gradNorm.toPrecision(3), lr: r.learningRate.toPrecision(3) });
     if ((it + 1) % o.checkpointEvery === 0 || it + 1 === stop) {
       saveCheckpoint(checkpoint, model, trainer, extra);
       log.flush();
@@ -170,7 +173,7 @@ export function trainCommand(flags: Flags): number {
   const r = runTraining({
     dataset, source: paths.annotations,
     out: flags.string('out'), preset: flags.string('preset'), iterations: flags.int('iterations'), batch: flags.int('batch'),
-    learningRate: flags.number('lr'), warmup: flags.has('warmup') ? flags.int('warmup') : undefined,
+    learningRate: flags.number('lr'), warmup: flags.has('warmup') ? flags.int('warmup') : undefined, clipGradNorm: flags.number('clip-grad-norm'),
     minSize: flags.int('min-size'), maxSize: flags.int('max-size'), flip: flags.boolean('flip'),
     checkpointEvery: flags.int('checkpoint-every'), resume: flags.boolean('resume'),
     stopAt: flags.has('stop-at') ? flags.int('stop-at') : undefined, seed: flags.int('seed'), quiet: flags.boolean('quiet'),

@@ -23,6 +23,8 @@ export interface StepResult {
   loss: number;
   classification: number;
   box: number;
+  /** Global L2 norm of the loss gradient (before clipping). */
+  gradNorm: number;
 }
 
 /** What a checkpoint keeps of a trainer: the next iteration and the momentum buffers. */
@@ -84,13 +86,10 @@ export class Trainer {
     // The update in one pass over typed arrays per parameter (torch.optim.SGD's: g += wd·p;
     // v = μ·v + g; p -= lr·v): seven tfjs ops per parameter cost far more in dispatch than the
     // arithmetic, and the buffers stay plain arrays for checkpoints.
-    let scale = 1;
-    if (clipGradNorm > 0) {
-      let sq = 0;
-      for (const [, v] of named) for (const g of grads[v.name].dataSync() as Float32Array) sq += g * g;
-      const norm = Math.sqrt(sq);
-      if (norm > clipGradNorm) scale = clipGradNorm / norm;
-    }
+    let sq = 0;
+    for (const [, v] of named) for (const g of grads[v.name].dataSync() as Float32Array) sq += g * g;
+    const gradNorm = Math.sqrt(sq);
+    const scale = clipGradNorm > 0 && gradNorm > clipGradNorm ? clipGradNorm / gradNorm : 1;
     for (const [name, v] of named) {
       const g = grads[v.name].dataSync() as Float32Array;
       const p = v.dataSync() as Float32Array;
@@ -109,7 +108,7 @@ export class Trainer {
       t.dispose();
     }
     tf.dispose([value, grads]);
-    return { iteration: this.iter++, learningRate: lr, loss, classification: parts[0], box: parts[1] };
+    return { iteration: this.iter++, learningRate: lr, loss, classification: parts[0], box: parts[1], gradNorm };
   }
 
   /** A copy of the state a resumed run needs. */
