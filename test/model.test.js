@@ -85,3 +85,55 @@ test('bad configs are refused', (t) => {
   t.throws(() => R.createRetinaNet({ preset: 'yolo', numClasses: 2 }), { instanceOf: RangeError, message: /preset/ });
   t.throws(() => R.createRetinaNet({ numClasses: 2, depth: 20 }), { instanceOf: RangeError, message: /depth/ });
 });
+
+test('trainable batch norm: batch statistics and torch\'s running-statistics update while training, running statistics otherwise; gradients equal the plain formula\'s', (t) => {
+  const { Params, NormLayer } = require('../dist/model/params');
+  const p = new Params(3);
+  const bn = new NormLayer(p, 'bn', 5, 'bn');
+  p.get('bn.weight').assign(tf.tensor1d([1, 2, 0.5, -1, 3]));
+  p.get('bn.bias').assign(tf.tensor1d([0, 1, -1, 0.5, 2]));
+  const x = tf.randomNormal([2, 3, 4, 5], 1.5, 2, 'float32', 9);
+  const formula = (input, mean, variance) => tf.tidy(() => input.sub(mean).div(variance.add(1e-5).sqrt()).mul(p.get('bn.weight')).add(p.get('bn.bias')));
+  const close = (a, b, tol, what) => {
+    const d = tf.tidy(() => a.sub(b).abs().max().dataSync()[0]);
+    t.true(d <= tol, `${what}: max diff ${d}`);
+  };
+  p.training = true;
+  const y = bn.apply(x);
+  const { mean, variance } = tf.moments(x, [0, 1, 2]);
+  close(y, formula(x, mean, variance), 1e-5, 'training output');
+  close(p.get('bn.running_mean'), mean.mul(0.1), 1e-6, 'running mean');
+  close(p.get('bn.running_var'), variance.mul(0.1 * 24 / 23).add(0.9), 1e-6, 'running variance (unbiased)');
+  // Gradient through the batch statistics, against the same formula in plain tfjs ops.
+  const r = tf.randomNormal([2, 3, 4, 5], 0, 1, 'float32', 4);
+  const g1 = tf.grad((v) => bn.apply(v).mul(r).sum())(x);
+  const g2 = tf.grad((v) => { const m = tf.moments(v, [0, 1, 2]); return formula(v, m.mean, m.variance).mul(r).sum(); })(x);
+  close(g1, g2, 1e-4, 'dx');
+  p.training = false;
+  const runningMean = p.get('bn.running_mean').clone();
+  const runningVar = p.get('bn.running_var').clone();
+  close(bn.apply(x), formula(x, runningMean, runningVar), 1e-5, 'eval output uses the running statistics');
+  close(p.get('bn.running_mean'), runningMean, 0, 'no update outside training');
+  t.throws(() => new NormLayer(p, 'x', 4, 'batch'), { instanceOf: RangeError, message: /norm: expected one of/ });
+  tf.dispose([x, y, mean, variance, r, g1, g2, runningMean, runningVar]);
+  p.dispose();
+});
+
+test('a RetinaNet with trainable batch norm trains (its running statistics move) and detects', (t) => {
+  const m = R.createRetinaNet({ preset: 'retinanet-r18-tiny', norm: 'bn', numClasses: 2 });
+  const trainer = new R.Trainer(m, { iterations: 3, learningRate: 0.01, warmupIterations: 0 });
+  const x = tf.randomNormal([2, 64, 64, 3], 0, 1, 'float32', 5);
+  const before = m.params.get('backbone.body.bn1.running_mean').dataSync().slice();
+  const boxes = [new Float32Array([4, 4, 40, 40]), new Float32Array([10, 20, 60, 50])];
+  const labels = [new Int32Array([0]), new Int32Array([1])];
+  const losses = [0, 1, 2].map(() => trainer.step(x, boxes, labels).loss);
+  t.true(losses.every(Number.isFinite), `losses ${losses}`);
+  t.notDeepEqual(Array.from(m.params.get('backbone.body.bn1.running_mean').dataSync()), Array.from(before));
+  t.false(m.params.get('backbone.body.bn1.running_mean').trainable);
+  t.true(m.params.get('backbone.body.bn1.weight').trainable);
+  const [d] = m.detect(x.slice([0], [1]));
+  t.true(d.scores.every((s) => s > 0.05 && s <= 1));
+  trainer.dispose();
+  m.dispose();
+  x.dispose();
+});

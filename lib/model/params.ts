@@ -3,10 +3,19 @@ import * as tf from '@tensorflow/tfjs';
 import { groupNorm } from '../tfjs/group-norm';
 import { prng } from '../util/prng';
 
-export type Norm = 'frozen-bn' | 'gn';
+/**
+ * 'frozen-bn': a fixed per-channel affine from imported statistics; 'bn': trainable batch norm
+ * (batch statistics while training, running statistics otherwise, as torch.nn.BatchNorm2d);
+ * 'gn': GroupNorm (native kernel).
+ */
+export type Norm = 'frozen-bn' | 'bn' | 'gn';
+
+export const NORMS: readonly Norm[] = ['frozen-bn', 'bn', 'gn'];
 
 export class Params {
   readonly vars = new Map<string, tf.Variable>();
+  /** Training mode: trainable batch norm uses (and records) batch statistics. */
+  training = false;
   private readonly random: () => number;
 
   constructor(seed: number) {
@@ -78,26 +87,31 @@ export class Conv {
   }
 }
 
-/** Frozen batch norm (a per-channel affine from imported statistics) or GroupNorm (32 groups). */
+/** Frozen batch norm, trainable batch norm, or GroupNorm (32 groups, fewer when C is small). */
 export class NormLayer {
   private readonly weight: tf.Variable;
   private readonly bias: tf.Variable;
   private readonly mean?: tf.Variable;
   private readonly variance?: tf.Variable;
 
-  constructor(p: Params, name: string, readonly channels: number, readonly kind: Norm) {
+  constructor(private readonly p: Params, name: string, readonly channels: number, readonly kind: Norm) {
+    if (!NORMS.includes(kind)) throw new RangeError(`norm: expected one of ${NORMS.join(', ')}, got ${String(kind)}`);
     const frozen = kind === 'frozen-bn';
     this.weight = p.constant(`${name}.weight`, [channels], 1, !frozen);
     this.bias = p.constant(`${name}.bias`, [channels], 0, !frozen);
-    if (frozen) {
+    if (kind !== 'gn') {
       this.mean = p.constant(`${name}.running_mean`, [channels], 0, false);
       this.variance = p.constant(`${name}.running_var`, [channels], 1, false);
     }
   }
 
-  /** Frozen BN as a per-channel affine y = x · scale + shift; undefined for GroupNorm. */
+  /**
+   * A batch norm as a per-channel affine y = x · scale + shift from the running statistics
+   * (frozen BN always, trainable BN outside training); undefined for GroupNorm and for
+   * trainable BN while training.
+   */
   folded(): { scale: tf.Tensor1D; shift: tf.Tensor1D } | undefined {
-    if (this.kind !== 'frozen-bn' || !this.mean || !this.variance) return undefined;
+    if (!this.mean || !this.variance || (this.kind === 'bn' && this.p.training)) return undefined;
     const scale = this.weight.div(this.variance.add(1e-5).sqrt()) as tf.Tensor1D;
     return { scale, shift: this.bias.sub(this.mean.mul(scale)) as tf.Tensor1D };
   }
@@ -105,11 +119,30 @@ export class NormLayer {
   apply(x: tf.Tensor4D): tf.Tensor4D {
     const f = this.folded();
     if (f) return tf.tidy(() => x.mul(f.scale).add(f.shift));
+    if (this.kind === 'bn') return this.batchNorm(x);
     const c = x.shape[3];
     let groups = Math.min(32, c);
     while (c % groups !== 0) groups--;
     // The native fused kernel (lib/reference/group-norm.ts has the same formula in tfjs ops).
     return groupNorm(x, this.weight as tf.Tensor1D, this.bias as tf.Tensor1D, groups, 1e-5);
+  }
+
+  /**
+   * Training-mode batch norm: normalized by the batch's mean and biased variance over N, H, W;
+   * the running statistics move by momentum 0.1 towards the batch mean and the unbiased
+   * variance, as torch.nn.BatchNorm2d's.
+   */
+  private batchNorm(x: tf.Tensor4D): tf.Tensor4D {
+    const [b, h, w] = x.shape;
+    const n = b * h * w;
+    const { mean, variance } = tf.moments(x, [0, 1, 2]);
+    const running = this.mean as tf.Variable;
+    const runningVar = this.variance as tf.Variable;
+    tf.tidy(() => {
+      running.assign(running.mul(0.9).add(mean.mul(0.1)));
+      runningVar.assign(runningVar.mul(0.9).add(variance.mul(0.1 * (n > 1 ? n / (n - 1) : 1))));
+    });
+    return tf.batchNorm(x, mean, variance, this.bias as tf.Tensor1D, this.weight as tf.Tensor1D, 1e-5) as tf.Tensor4D;
   }
 }
 

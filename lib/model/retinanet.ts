@@ -18,7 +18,7 @@ export interface RetinaNetConfig {
   channels?: number;
   /** [3x3 conv, ReLU] layers per subnet. Default 4. */
   headDepth?: number;
-  /** 'frozen-bn' (for imported weights) or 'gn' (GroupNorm, from scratch). Default 'frozen-bn'. */
+  /** 'frozen-bn' (for imported weights), 'bn' (trainable batch norm) or 'gn' (GroupNorm, from scratch). Default 'frozen-bn'. */
   norm?: Norm;
   /** P6 from P5 (torchvision's v1 model) instead of C5 (the paper). Default false. */
   p6FromP5?: boolean;
@@ -108,6 +108,17 @@ export class RetinaNet {
     const { anchors, levels } = this.anchors(h, w);
     const t = ops.retinanetTargetsBatch(anchors, gtBoxes, gtLabels, { numClasses: this.config.numClasses });
     const n = anchors.length / 4;
+    // Training mode for the forward pass (trainable batch norm uses batch statistics).
+    this.params.training = true;
+    try {
+      return this.lossOf(images, t, levels, n);
+    } finally {
+      this.params.training = false;
+    }
+  }
+
+  private lossOf(images: tf.Tensor4D, t: ops.BatchTargets, levels: ops.AnchorLevel[], n: number): Losses {
+    const b = images.shape[0];
     const normalizer = Math.max(1, t.numForeground);
     const beta = this.config.smoothL1Beta;
     return tf.tidy(() => {
