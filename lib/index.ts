@@ -5,3 +5,15 @@ import * as ops from './ops';
 export { ops };
 export * from './tfjs';
 export * from './model';
+// The evaluator, datasets, image I/O and drawing (also under dist/eval, dist/data, dist/draw).
+export { evaluateCoco, formatSummary, prCurveSvg } from './eval';
+export type { GroundTruth, Detection, CocoEvalOptions, CocoEvalResult, CocoStats, CategoryAp, PrCurve } from './eval';
+export {
+  loadCocoDataset, cocoGroundTruth, makeShapesDataset, generateShapesImage, readImage, decodeImage, writePng, encodePng,
+  makeBatch, resizeScale, resizeImage, toTensorInput,
+} from './data';
+export type { CocoDataset, CocoImageEntry, CocoLoadOptions, RgbImage, Batch, BatchItem, BatchOptions } from './data';
+export { drawDetections } from './draw';
+export type { DrawOptions } from './draw';
+export { lineChartSvg } from './plot/line-chart';
+export type { LineChartOptions, LineSeries } from './plot/line-chart';
