@@ -47,7 +47,9 @@ function run(c: NmsCall): Int32Array {
 }
 
 function runAsync(c: NmsCall): Promise<Int32Array> {
-  return native().batchedNmsAsync(c.boxes, c.scores, c.groups, c.iou, c.maxOutput, c.useScore, c.scoreThreshold);
+  // The worker reads its inputs off the main thread: it gets private copies, so a caller that
+  // detaches (transfers) or rewrites its buffers meanwhile changes nothing and frees nothing.
+  return native().batchedNmsAsync(c.boxes.slice(), c.scores.slice(), c.groups ? c.groups.slice() : c.groups, c.iou, c.maxOutput, c.useScore, c.scoreThreshold);
 }
 
 /**

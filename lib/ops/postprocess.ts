@@ -112,5 +112,9 @@ export function postprocess(
 export async function postprocessAsync(
   levels: LevelOutput[], numClasses: number, imageSizes: [number, number][], options?: PostprocessOptions,
 ): Promise<Detections[]> {
-  return detections(await native().postprocessAsync(...args(checked(levels, numClasses, imageSizes, options))));
+  const c = checked(levels, numClasses, imageSizes, options);
+  // The worker reads its inputs off the main thread: it gets private copies, so a caller that
+  // detaches (transfers) or rewrites its buffers meanwhile changes nothing and frees nothing.
+  const own: PostprocessCall = { ...c, levels: c.levels.map((lv) => lv.map((a) => a.slice()) as NativeLevels[number]) };
+  return detections(await native().postprocessAsync(...args(own)));
 }
