@@ -357,6 +357,34 @@ for (const [title, xs, ws, stride, pad] of CONV_SHAPES) {
   }
 }
 
+{
+  const title = 'elementwise and sum, 4 × 64×64×64 (a ResNet stage in training)';
+  if (want(title) || want('elementwise')) {
+    const er = prng(13);
+    const shape = [4, 64, 64, 64];
+    const rand = (n) => Float32Array.from({ length: n }, () => er() - 0.5);
+    const x = tf.tensor4d(rand(4 * 64 * 64 * 64), shape);
+    const y = tf.tensor4d(rand(4 * 64 * 64 * 64), shape);
+    const c = tf.tensor1d(rand(64));
+    const cases = [
+      ['Multiply, equal shapes', () => tf.mul(x, y).dispose()],
+      ['Add of a per-channel [64]', () => tf.add(x, c).dispose()],
+      ['Relu', () => tf.relu(x).dispose()],
+      ["Step (ReLU's gradient)", () => tf.step(x).dispose()],
+      ['Sum over [0, 1, 2] (bias gradient)', () => tf.sum(x, [0, 1, 2]).dispose()],
+      ['Sum of everything', () => tf.sum(x).dispose()],
+    ];
+    const own = (fn) => () => { R.useNativeCpuKernels(false); try { fn(); } finally { R.useNativeCpuKernels(true); } };
+    groups.push({
+      title, timing,
+      cases: [
+        ...cases.map(([name, fn]) => ({ name: `native ${name}`, fn })),
+        ...cases.map(([name, fn]) => ({ name: `tfjs's own ${name}`, fn: own(fn), slow: true })),
+      ],
+    });
+  }
+}
+
 // ---------------------------------------------------------------- torchvision
 
 let tv;
@@ -445,8 +473,9 @@ for (const title of new Set(rows.filter((x) => !groups.find((g) => g.title === x
   const [first] = inGroup;
   const by = (prefix) => inGroup.find((x) => x.name.startsWith(prefix));
   const parts = [];
-  const base = by('JS') || by('pure-tfjs');
-  if (base) parts.push(`${(base.medianMs / first.medianMs).toFixed(1)}× faster than the ${base.name.startsWith('JS') ? 'JS version' : 'pure-tfjs twin'}`);
+  const base = by('JS') || by('pure-tfjs') || by("tfjs's own");
+  const baseName = base && (base.name.startsWith('JS') ? 'JS version' : base.name.startsWith('pure-tfjs') ? 'pure-tfjs twin' : 'tfjs kernel');
+  if (base) parts.push(`${(base.medianMs / first.medianMs).toFixed(1)}× faster than the ${baseName}`);
   const torch = by('torchvision');
   if (torch) parts.push(`${(torch.medianMs / first.medianMs).toFixed(1)}× faster than torchvision`);
   const copy = by('copy');

@@ -16,6 +16,8 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   init_conv2d(env, exports);
   init_group_norm(env, exports);
   init_max_pool(env, exports);
+  init_elementwise(env, exports);
+  init_reduce_sum(env, exports);
   return exports;
 }
 

@@ -15,6 +15,7 @@
 #include "../core/box_coding.h"
 #include "../core/box_geometry.h"
 #include "../core/box_iou.h"
+#include "../core/elementwise.h"
 #include "../core/conv2d.h"
 #include "../core/focal_loss.h"
 #include "../core/gemm.h"
@@ -23,6 +24,7 @@
 #include "../core/max_pool.h"
 #include "../core/nms.h"
 #include "../core/postprocess.h"
+#include "../core/reduce_sum.h"
 #include "../core/targets.h"
 #include "../core/thread_pool.h"
 
@@ -397,6 +399,174 @@ void test_max_pool() {
   }
 }
 
+
+uint32_t bits_of(float f) {
+  uint32_t u;
+  std::memcpy(&u, &f, sizeof u);
+  return u;
+}
+
+// JavaScript's result for one element: the exact op in double, rounded once to float32;
+// Math.max / Math.min with V8's default NaN (0xffc00000).
+float js_binary(BinaryOp op, float a, float b) {
+  const double x = a, y = b;
+  float nan;
+  const uint32_t nan_bits = 0xffc00000u;
+  std::memcpy(&nan, &nan_bits, sizeof nan);
+  switch (op) {
+    case BinaryOp::kAdd: return static_cast<float>(x + y);
+    case BinaryOp::kSub: return static_cast<float>(x - y);
+    case BinaryOp::kMul: return static_cast<float>(x * y);
+    case BinaryOp::kDiv: return static_cast<float>(x / y);
+    case BinaryOp::kMax:
+      if (std::isnan(a) || std::isnan(b)) return nan;
+      if (a == b) return std::signbit(a) ? b : a;  // +0 beats -0
+      return a > b ? a : b;
+    case BinaryOp::kMin:
+      if (std::isnan(a) || std::isnan(b)) return nan;
+      if (a == b) return std::signbit(a) ? a : b;  // -0 beats +0
+      return a < b ? a : b;
+  }
+  return 0;
+}
+
+float special_value() {
+  const float inf = std::numeric_limits<float>::infinity();
+  const int r = randint(0, 24);
+  if (r == 0) return NAN;
+  if (r == 1) return inf;
+  if (r == 2) return -inf;
+  if (r == 3) return -0.0f;
+  if (r == 4) return 0.0f;
+  if (r == 5) return 3e38f;  // products and sums overflow
+  if (r == 6) return 1e-40f;  // subnormal
+  return uniform(-3, 3);
+}
+
+void test_elementwise() {
+  const BinaryOp all[] = {BinaryOp::kAdd, BinaryOp::kSub, BinaryOp::kMul, BinaryOp::kDiv, BinaryOp::kMax, BinaryOp::kMin};
+  for (int trial = 0; trial < 300; ++trial) {
+    // An output shape, then a and b as its suffixes with some dimensions set to 1.
+    const int rank = randint(0, 6);
+    std::vector<int64_t> out_shape(rank);
+    for (auto& d : out_shape) d = randint(0, 12) == 0 ? 0 : randint(1, 7);
+    auto side = [&]() {
+      std::vector<int64_t> s(out_shape.begin() + randint(0, rank + 1), out_shape.end());
+      for (auto& d : s) if (randint(0, 3) == 0) d = 1;
+      return s;
+    };
+    const std::vector<int64_t> as = side(), bs = side();
+    std::vector<int64_t> shape;
+    check(broadcast_shape(as, bs, &shape), "broadcast_shape of suffixes");
+    int64_t na = 1, nb = 1, n = 1;
+    for (int64_t d : as) na *= d;
+    for (int64_t d : bs) nb *= d;
+    for (int64_t d : shape) n *= d;
+    std::vector<float> a(na), b(nb), out(n);
+    for (auto& v : a) v = special_value();
+    for (auto& v : b) v = special_value();
+    const BinaryOp op = all[trial % 6];
+    check(binary_op(op, as, a.data(), bs, b.data(), out.data()).is_ok(), "binary_op ok");
+    // Reference: each output index mapped back to a and b by brute force.
+    bool same = true;
+    const int r = static_cast<int>(shape.size());
+    for (int64_t e = 0; e < n; ++e) {
+      std::vector<int64_t> idx(r);
+      int64_t rest = e;
+      for (int d = r - 1; d >= 0; --d) {
+        idx[d] = rest % shape[d];
+        rest /= shape[d];
+      }
+      auto offset = [&](const std::vector<int64_t>& s) {
+        int64_t o = 0;
+        const int p = r - static_cast<int>(s.size());
+        for (size_t d = 0; d < s.size(); ++d) o = o * s[d] + (s[d] == 1 ? 0 : idx[p + d]);
+        return o;
+      };
+      const float x = a[offset(as)], y = b[offset(bs)];
+      const float want = js_binary(op, x, y);
+      // Two NaN operands: JavaScript itself may give either one's bits; only NaN-ness is fixed.
+      const bool both_nan = std::isnan(x) && std::isnan(y);
+      same &= both_nan ? std::isnan(out[e]) : bits_of(want) == bits_of(out[e]);
+    }
+    check(same, "binary_op trial " + std::to_string(trial) + " (op " + std::to_string(static_cast<int>(op)) + ")");
+  }
+  // NaN operands keep their bits through + - * / (as V8's double arithmetic does).
+  {
+    float payload;
+    const uint32_t pb = 0x7fc12345u;
+    std::memcpy(&payload, &pb, sizeof payload);
+    const std::vector<int64_t> s{3};
+    std::vector<float> a{payload, 1.0f, -0.0f}, b{2.0f, payload, 0.0f}, out(3);
+    for (BinaryOp op : {BinaryOp::kAdd, BinaryOp::kSub, BinaryOp::kMul, BinaryOp::kDiv}) {
+      binary_op(op, s, a.data(), s, b.data(), out.data());
+      check(bits_of(out[0]) == pb && bits_of(out[1]) == pb, "binary_op passes a NaN operand's bits");
+    }
+    binary_op(BinaryOp::kMax, s, a.data(), s, b.data(), out.data());
+    check(bits_of(out[0]) == 0xffc00000u && bits_of(out[2]) == 0u, "max: default NaN, max(-0, +0) = +0");
+    binary_op(BinaryOp::kMin, s, a.data(), s, b.data(), out.data());
+    check(bits_of(out[1]) == 0xffc00000u && bits_of(out[2]) == 0x80000000u, "min: default NaN, min(-0, +0) = -0");
+  }
+  {
+    std::vector<int64_t> shape;
+    check(!broadcast_shape({2, 3}, {2}, &shape), "[2,3] and [2] do not broadcast");
+    check(!broadcast_shape({0}, {3}, &shape), "[0] and [3] do not broadcast");
+    check(broadcast_shape({0}, {1}, &shape) && shape == std::vector<int64_t>{0}, "[0] with [1] is [0]");
+    check(broadcast_shape({}, {4, 1}, &shape) && shape == std::vector<int64_t>{4, 1}, "a scalar with [4, 1]");
+    float x = 1, y = 2, z = 0;
+    check(binary_op(BinaryOp::kAdd, {2, 3}, &x, {2}, &y, &z).code == Status::kRangeError, "binary_op refuses bad shapes");
+  }
+  // Relu and step over every kind of value, against JavaScript's definitions.
+  for (int trial = 0; trial < 20; ++trial) {
+    const int64_t n = randint(0, 300000 / (trial + 1));
+    std::vector<float> x(n), y(n), z(n);
+    for (auto& v : x) v = special_value();
+    const float alpha = trial % 3 == 0 ? 0.0f : uniform(-2, 2);
+    unary_op(UnaryOp::kRelu, n, x.data(), 0.0f, y.data());
+    unary_op(UnaryOp::kStep, n, x.data(), alpha, z.data());
+    bool relu_ok = true, step_ok = true;
+    for (int64_t i = 0; i < n; ++i) {
+      const float relu = std::isnan(x[i]) ? -std::numeric_limits<float>::quiet_NaN() : (x[i] > 0 ? x[i] : 0.0f);
+      const float step = std::isnan(x[i]) ? std::numeric_limits<float>::quiet_NaN() : (x[i] > 0 ? 1.0f : alpha);
+      relu_ok &= bits_of(relu) == bits_of(y[i]);
+      step_ok &= bits_of(step) == bits_of(z[i]);
+    }
+    check(relu_ok, "relu trial " + std::to_string(trial));
+    check(step_ok, "step trial " + std::to_string(trial));
+  }
+  check(bits_of(-std::numeric_limits<float>::quiet_NaN()) == 0xffc00000u, "relu's NaN is 0xffc00000");
+}
+
+void test_reduce_sum() {
+  for (int trial = 0; trial < 80; ++trial) {
+    ReduceShape s{randint(0, 6), randint(0, 400), randint(0, 40)};
+    if (trial % 4 == 0) s.inner = 1;   // row sums
+    if (trial % 4 == 1) s.outer = 1;   // leading axes
+    if (trial == 2) s = {1, 300000, 1};  // one long row
+    if (trial == 3) s = {1, 20000, 37};  // many rows, partial lane block
+    std::vector<float> x(s.outer * s.reduce * s.inner), out(s.outer * s.inner, -1.0f);
+    for (auto& v : x) v = trial % 5 == 0 ? special_value() : uniform(-10, 10) * (randint(0, 2) ? 1e-3f : 1e3f);
+    reduce_sum(s, x.data(), out.data());
+    bool same = true;
+    for (int64_t o = 0; o < s.outer; ++o) {
+      for (int64_t i = 0; i < s.inner; ++i) {
+        double acc = 0.0;
+        for (int64_t r = 0; r < s.reduce; ++r) acc += x[(o * s.reduce + r) * s.inner + i];
+        const float want = static_cast<float>(acc), got = out[o * s.inner + i];
+        same &= std::isnan(want) ? std::isnan(got) : bits_of(want) == bits_of(got);
+      }
+    }
+    check(same, "reduce_sum trial " + std::to_string(trial) + " [" + std::to_string(s.outer) + ", " +
+                    std::to_string(s.reduce) + ", " + std::to_string(s.inner) + "]");
+  }
+  // -0 sums to +0 (the sum starts from +0, as tfjs's); no rows gives 0.
+  std::vector<float> z{-0.0f, -0.0f}, out(2, 5.0f);
+  reduce_sum({1, 2, 1}, z.data(), out.data());
+  check(bits_of(out[0]) == 0u, "sum of -0s is +0");
+  reduce_sum({1, 0, 2}, nullptr, out.data());
+  check(out[0] == 0.0f && out[1] == 0.0f, "empty sum is 0");
+}
+
 }  // namespace
 
 int main() {
@@ -409,6 +579,8 @@ int main() {
     test_anchors_postprocess();
     test_group_norm();
     test_max_pool();
+    test_elementwise();
+    test_reduce_sum();
   }
   std::printf("%d passed, %d failed\n", passed, failed);
   return failed == 0 ? 0 : 1;
