@@ -79,7 +79,7 @@ export function demoCommand(flags: Flags): number {
   if (flags.boolean('bench')) {
     // A 128 px single-image step: tfjs's own kernels take about a minute per step at the training size.
     const cases = runBench({ anchors: 100000, classes: 80, preset: flags.string('preset'), size: 128, batch: 1, runs: 2, quiet });
-    console.log('4/4 native vs pure tfjs, measured now:');
+    console.log('4/4 native vs tfjs, measured now (the step\'s GroupNorm, targets and loss are native both ways):');
     console.log(formatBench(cases));
     speed = `; native speed-up: focal loss ${cases[0].speedup.toFixed(0)}×, training step ${cases[1].speedup.toFixed(1)}×`;
   }
