@@ -4,6 +4,7 @@
 import '../tfjs/cpu';
 import * as tf from '@tensorflow/tfjs';
 import { commandHelp, CommandSpec, Flags, parseFlags, UsageError } from './args';
+import { ABLATIONS, ablationsCommand } from './ablations';
 import { BENCH, benchCommand } from './bench';
 import { DEMO, demoCommand } from './demo';
 import { DETECT, detectCommand } from './detect';
@@ -20,6 +21,7 @@ const COMMANDS: [CommandSpec, (flags: Flags) => number | Promise<number>][] = [
   [DETECT, detectCommand],
   [BENCH, benchCommand],
   [OPS_TOUR, opsTourCommand],
+  [ABLATIONS, ablationsCommand],
 ];
 
 function help(): string {

@@ -2,7 +2,7 @@
 // targets and focal loss, detecting with the native post-processing.
 import * as tf from '@tensorflow/tfjs';
 import * as ops from '../ops';
-import { sigmoidFocalLoss } from '../tfjs/focal-loss';
+import { focalLossStar, sigmoidFocalLoss } from '../tfjs/focal-loss';
 import { Fpn } from './fpn';
 import { Subnet } from './head';
 import { Norm, Params } from './params';
@@ -26,9 +26,13 @@ export interface RetinaNetConfig {
   prior?: number;
   /** Anchor options (sizes, scales, aspect ratios…) beyond the image size. */
   anchors?: Omit<ops.AnchorOptions, 'height' | 'width' | 'levels'>;
-  /** Focal loss α and γ. Defaults 0.25 and 2. */
-  alpha?: number;
+  /** Focal loss α and γ. Defaults 0.25 and 2; α `null`: no α-balancing; γ 0 with 'focal' is (α-balanced) CE. */
+  alpha?: number | null;
   gamma?: number;
+  /** Classification loss: 'focal' (FL, eq. 5) or 'focal-star' (FL*, appendix A). Default 'focal'. */
+  classificationLoss?: 'focal' | 'focal-star';
+  /** FL*'s β (used with 'focal-star' only). Default 0. */
+  focalStarBeta?: number;
   /** Box loss: smooth L1 with this β (0: plain L1). Default 0.1. */
   smoothL1Beta?: number;
   /** Seed of the initial weights. Default 1. */
@@ -67,9 +71,18 @@ export class RetinaNet {
   constructor(config: RetinaNetConfig) {
     const c = {
       depth: 50, widthMultiplier: 1, channels: 256, headDepth: 4, norm: 'frozen-bn' as Norm, p6FromP5: false,
-      prior: 0.01, alpha: 0.25, gamma: 2, smoothL1Beta: 0.1, seed: 1, ...config,
+      prior: 0.01, alpha: 0.25, gamma: 2, classificationLoss: 'focal', focalStarBeta: 0, smoothL1Beta: 0.1, seed: 1, ...config,
     } as RetinaNet['config'];
     if (!Number.isInteger(c.numClasses) || c.numClasses < 1) throw new RangeError('numClasses: expected an integer >= 1');
+    if (c.alpha !== null && !(typeof c.alpha === 'number' && c.alpha >= 0 && c.alpha <= 1)) {
+      throw new RangeError(`alpha: expected a number in [0, 1] or null, got ${String(c.alpha)}`);
+    }
+    if (!(typeof c.gamma === 'number' && c.gamma >= 0 && Number.isFinite(c.gamma))) throw new RangeError(`gamma: expected a finite number >= 0, got ${String(c.gamma)}`);
+    if (!(typeof c.prior === 'number' && c.prior > 0 && c.prior < 1)) throw new RangeError(`prior: expected a number in (0, 1), got ${String(c.prior)}`);
+    if (c.classificationLoss !== 'focal' && c.classificationLoss !== 'focal-star') {
+      throw new RangeError(`classificationLoss: expected 'focal' or 'focal-star', got ${String(c.classificationLoss)}`);
+    }
+    if (!(typeof c.focalStarBeta === 'number' && Number.isFinite(c.focalStarBeta))) throw new RangeError(`focalStarBeta: expected a finite number, got ${String(c.focalStarBeta)}`);
     this.config = c;
     this.anchorsPerLocation = (c.anchors?.scales?.length ?? 3) * (c.anchors?.aspectRatios?.length ?? 3);
     this.params = new Params(c.seed);
@@ -132,8 +145,11 @@ export class RetinaNet {
           labels.set(t.labels.subarray(im * n + start, im * n + start + count), im * count);
           targets.set(t.boxTargets.subarray((im * n + start) * 4, (im * n + start + count) * 4), im * count * 4);
         }
-        const classification = sigmoidFocalLoss(head.logits, tf.tensor2d(labels, [b, count], 'int32'),
-          { alpha: this.config.alpha, gamma: this.config.gamma, normalizer });
+        const labelTensor = tf.tensor2d(labels, [b, count], 'int32');
+        const { alpha, gamma } = this.config;
+        const classification = this.config.classificationLoss === 'focal-star'
+          ? focalLossStar(head.logits, labelTensor, { alpha, gamma, beta: this.config.focalStarBeta, normalizer })
+          : sigmoidFocalLoss(head.logits, labelTensor, { alpha, gamma, normalizer });
         const fg = tf.tensor3d(Float32Array.from(labels, (l) => (l >= 0 ? 1 : 0)), [b, count, 1]);
         const diff = tf.abs(head.deltas.sub(tf.tensor3d(targets, [b, count, 4])));
         // smooth L1 = 0.5 m² / β + (d − m) with m = min(d, β): one differentiable expression.
