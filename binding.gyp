@@ -49,7 +49,8 @@
         "native/cpu/postprocess.cpp",
         "native/cpu/reduce_sum.cpp",
         "native/cpu/targets.cpp",
-        "native/cpu/thread_pool.cpp"
+        "native/cpu/thread_pool.cpp",
+        "native/nocuda/cuda_stubs.cpp"
       ],
       "cflags_cc": ["-ffp-contract=off"],
       "xcode_settings": { "OTHER_CPLUSPLUSFLAGS": ["-ffp-contract=off"] }

@@ -1,8 +1,9 @@
 #!/usr/bin/env node
-// Builds the addon from source: cmake-js with CMakeLists.txt where CMake is on the PATH (the
-// build that will carry CUDA), else node-gyp with binding.gyp (the same C++ core, CPU only).
+// Builds the addon from source: cmake-js with CMakeLists.txt where CMake is on the PATH (with the
+// CUDA kernels where nvcc is found), else node-gyp with binding.gyp (the same C++ core, CPU only).
 'use strict';
 const { spawnSync } = require('child_process');
+const os = require('os');
 const path = require('path');
 
 const root = path.join(__dirname, '..');
@@ -19,8 +20,13 @@ function has(cmd) {
 
 function buildWithCmake() {
   const cmakeJs = require.resolve('cmake-js/bin/cmake-js');
-  const args = [cmakeJs, 'rebuild', '--directory', root];
+  // Every core: nvcc compiles each .cu once per GPU architecture, the slow part of a CUDA build.
+  const jobs = Math.max(1, (os.availableParallelism ? os.availableParallelism() : os.cpus().length));
+  const args = [cmakeJs, 'rebuild', '--directory', root, '--parallel', String(jobs)];
+  // CUDA is built when nvcc is found; RETINANET_CUDA=ON/OFF forces it, RETINANET_CUDA_ARCHS picks
+  // the GPU architectures (e.g. 75 for a quick local build; default sm_75...sm_90 + PTX).
   if (process.env.RETINANET_CUDA) args.push(`--CDRETINANET_CUDA=${process.env.RETINANET_CUDA}`);
+  if (process.env.RETINANET_CUDA_ARCHS) args.push(`--CDRETINANET_CUDA_ARCHS=${process.env.RETINANET_CUDA_ARCHS}`);
   return run(process.execPath, args);
 }
 

@@ -66,13 +66,14 @@ interface AnchorPlan {
   offset: number;
   torchvisionRounding: boolean;
   anchorsPerLocation: number;
+  device: v.Device;
 }
 
 /** Checks the options and lays out the levels (shared by the typed-array and tensor forms). */
 export function planAnchors(options: AnchorOptions): AnchorPlan {
   if (options === undefined) throw new TypeError('options: expected { height, width, ... }');
   const o = v.options('options', options, KNOWN);
-  v.device(o.device);
+  const dev = v.device(o.device);
   const height = v.integer('height', o.height, 1, 2 ** 20);
   const width = v.integer('width', o.width, 1, 2 ** 20);
   const levelList = o.levels === undefined
@@ -101,12 +102,16 @@ export function planAnchors(options: AnchorOptions): AnchorPlan {
     start += h * w * a;
   });
   v.resultSize('anchors', start * 4);
-  return { levels, spec, scales, ratios, offset, torchvisionRounding: o.rounding !== 'none', anchorsPerLocation: a };
+  return {
+    levels, spec, scales, ratios, offset, torchvisionRounding: o.rounding !== 'none', anchorsPerLocation: a, device: dev,
+  };
 }
 
 /** The anchors of a plan. */
 export function anchorsOf(p: AnchorPlan): Float32Array {
-  return native().generateAnchors(p.spec, new Float32Array(p.scales), new Float32Array(p.ratios), p.offset, p.torchvisionRounding);
+  return native().generateAnchors(
+    p.spec, new Float32Array(p.scales), new Float32Array(p.ratios), p.offset, p.torchvisionRounding, p.device === 'cuda',
+  );
 }
 
 /** RetinaNet's anchors for one image size (all levels concatenated). */

@@ -17,11 +17,11 @@ export interface DecodeOptions extends EncodeOptions {
  */
 export function encodeBoxes(anchors: Float32Array, boxes: Float32Array, options?: EncodeOptions): Float32Array {
   const o = v.options('options', options, ['weights']);
-  v.device(o.device);
+  const dev = v.device(o.device);
   const a = v.properBoxes('anchors', anchors);
   const b = v.properBoxes('boxes', boxes);
   if (a.length !== b.length) throw new RangeError(`boxes: length ${b.length}, expected anchors' length ${a.length}`);
-  return native().encodeBoxes(a, b, v.weights('weights', o.weights));
+  return native().encodeBoxes(a, b, v.weights('weights', o.weights), dev === 'cuda');
 }
 
 /**
@@ -30,7 +30,7 @@ export function encodeBoxes(anchors: Float32Array, boxes: Float32Array, options?
  */
 export function decodeBoxes(anchors: Float32Array, deltas: Float32Array, options?: DecodeOptions): Float32Array {
   const o = v.options('options', options, ['weights', 'clip']);
-  v.device(o.device);
+  const dev = v.device(o.device);
   const a = v.properBoxes('anchors', anchors);
   const d = v.finiteValues('deltas', v.float32Array('deltas', deltas, 4));
   if (a.length !== d.length) throw new RangeError(`deltas: length ${d.length}, expected anchors' length ${a.length}`);
@@ -42,5 +42,5 @@ export function decodeBoxes(anchors: Float32Array, deltas: Float32Array, options
     clipH = v.numberIn('clip[0]', c[0], 0, Infinity, true);
     clipW = v.numberIn('clip[1]', c[1], 0, Infinity, true);
   }
-  return native().decodeBoxes(a, d, v.weights('weights', o.weights), clipH, clipW);
+  return native().decodeBoxes(a, d, v.weights('weights', o.weights), clipH, clipW, dev === 'cuda');
 }

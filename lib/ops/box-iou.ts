@@ -6,9 +6,9 @@ import * as v from './validate';
  * Area (x2 − x1)·(y2 − y1), no +1; two empty boxes have IoU 0.
  */
 export function boxIou(a: Float32Array, b: Float32Array, options?: v.DeviceOptions): Float32Array {
-  v.device(v.options('options', options, []).device);
+  const dev = v.device(v.options('options', options, []).device);
   const ba = v.boxes('a', a);
   const bb = v.boxes('b', b);
   v.resultSize('boxIou', (ba.length / 4) * (bb.length / 4));
-  return native().boxIou(ba, bb);
+  return native().boxIou(ba, bb, dev === 'cuda');
 }

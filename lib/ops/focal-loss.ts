@@ -52,7 +52,7 @@ function run(
   star: boolean, logitsArg: unknown, labelsArg: unknown, numClassesArg: unknown,
   opts: Partial<Record<string, unknown>>, gammaDefault: number,
 ): LossResult {
-  v.device(opts.device);
+  const dev = v.device(opts.device);
   const numClasses = v.integer('numClasses', numClassesArg, 1);
   const logits = v.float32Array('logits', logitsArg);
   const labels = v.int32Array('labels', labelsArg);
@@ -82,6 +82,7 @@ function run(
     : v.numberIn('normalizer', opts.normalizer, 0, Infinity, true);
   const [loss, g] = native().focalLoss(
     logits, labels, numClasses, star, alpha !== null, alpha ?? 0, gamma, beta, normalizer, grad, out,
+    dev === 'cuda',
   );
   return grad ? { loss, grad: g } : { loss };
 }

@@ -62,7 +62,7 @@ export function groupNorm(
 ): GroupNormResult {
   const s = checkShape(shape, groups);
   const o = v.options('options', options, ['eps']);
-  v.device(o.device);
+  v.cpuOnlyDevice('groupNorm', o.device);
   const eps = o.eps === undefined ? 1e-5 : v.numberIn('eps', o.eps, 0, Infinity, true);
   const [y, mean, rstd] = native().groupNorm(sized('x', x, s.size), sized('gamma', gamma, s.channels),
     sized('beta', beta, s.channels), s.batch, s.spatial, s.channels, s.groups, eps);
@@ -78,7 +78,7 @@ export function groupNormBackward(
   gamma: Float32Array, options?: { device?: 'cpu' | 'cuda' },
 ): GroupNormGrads {
   const s = checkShape(shape, groups);
-  v.device(v.options('options', options, []).device);
+  v.cpuOnlyDevice('groupNormBackward', v.options('options', options, []).device);
   const stats = s.batch * s.groups;
   const [dx, dgamma, dbeta] = native().groupNormBackward(sized('dy', dy, s.size), sized('x', x, s.size),
     sized('mean', mean, stats), sized('rstd', rstd, stats), sized('gamma', gamma, s.channels),

@@ -23,15 +23,17 @@ export interface CheckedMatchOptions {
   fgIou: number;
   bgIou: number;
   allowLowQuality: boolean;
+  /** Run on the CUDA device. */
+  cuda: boolean;
 }
 
 export function matchOptions(o: Partial<Record<string, unknown>>): CheckedMatchOptions {
-  v.device(o.device);
+  const dev = v.device(o.device);
   const fgIou = o.fgIou === undefined ? 0.5 : v.numberIn('fgIou', o.fgIou, 0, 1, true);
   const bgIou = o.bgIou === undefined ? 0.4 : v.numberIn('bgIou', o.bgIou, 0, 1);
   if (bgIou > fgIou) throw new RangeError(`bgIou: ${bgIou} is above fgIou ${fgIou}`);
   const allowLowQuality = o.allowLowQuality === undefined ? true : v.boolean('allowLowQuality', o.allowLowQuality);
-  return { fgIou, bgIou, allowLowQuality };
+  return { fgIou, bgIou, allowLowQuality, cuda: dev === 'cuda' };
 }
 
 /**
@@ -42,13 +44,13 @@ export function matchAnchors(anchors: Float32Array, gtBoxes: Float32Array, optio
   const p = matchOptions(v.options('options', options, MATCH_OPTIONS));
   const a = v.boxes('anchors', anchors);
   const gt = v.boxes('gtBoxes', gtBoxes);
-  const [matches, maxIou] = native().matchAnchors(a, gt, p.fgIou, p.bgIou, p.allowLowQuality);
+  const [matches, maxIou] = native().matchAnchors(a, gt, p.fgIou, p.bgIou, p.allowLowQuality, p.cuda);
   return { matches, maxIou };
 }
 
 /**
  * {@link matchAnchors} for a batch of images sharing the anchors, with ragged ground truth:
- * results concatenated per image, `[B·n]`.
+ * results concatenated per image, `[B·n]` (on CUDA, all images in one launch per pass).
  */
 export function matchAnchorsBatch(anchors: Float32Array, gtBoxes: Float32Array[], options?: MatchOptions): Matches {
   const p = matchOptions(v.options('options', options, MATCH_OPTIONS));
@@ -56,12 +58,6 @@ export function matchAnchorsBatch(anchors: Float32Array, gtBoxes: Float32Array[]
   const list = v.array('gtBoxes', gtBoxes).map((g, i) => v.boxes(`gtBoxes[${i}]`, g));
   const n = a.length / 4;
   v.resultSize('matchAnchorsBatch', n * list.length);
-  const matches = new Int32Array(n * list.length);
-  const maxIou = new Float32Array(n * list.length);
-  list.forEach((gt, i) => {
-    const [m, iou] = native().matchAnchors(a, gt, p.fgIou, p.bgIou, p.allowLowQuality);
-    matches.set(m, i * n);
-    maxIou.set(iou, i * n);
-  });
+  const [matches, maxIou] = native().matchAnchorsBatch(a, list, p.fgIou, p.bgIou, p.allowLowQuality, p.cuda);
   return { matches, maxIou };
 }

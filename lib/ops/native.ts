@@ -6,45 +6,52 @@ export interface NativeAddon {
   numThreads(): number;
   setNumThreads(n: number): void;
   devices(): string[];
+  cudaInfo(): { built: boolean; devices: number; error: string };
   fmaPeakGflops(): number;
   focalLoss(
     logits: Float32Array, labels: Int32Array, numClasses: number, star: boolean,
     useAlpha: boolean, alpha: number, gamma: number, beta: number, normalizer: number,
-    grad: boolean, out?: Float32Array,
+    grad: boolean, out?: Float32Array, cuda?: boolean,
   ): [number, Float32Array | undefined];
   generateAnchors(
     levels: Float64Array, scales: Float32Array, aspectRatios: Float32Array, offset: number,
-    torchvisionRounding: boolean,
+    torchvisionRounding: boolean, cuda?: boolean,
   ): Float32Array;
-  boxIou(a: Float32Array, b: Float32Array): Float32Array;
-  encodeBoxes(anchors: Float32Array, boxes: Float32Array, weights: Float32Array): Float32Array;
+  boxIou(a: Float32Array, b: Float32Array, cuda?: boolean): Float32Array;
+  encodeBoxes(anchors: Float32Array, boxes: Float32Array, weights: Float32Array, cuda?: boolean): Float32Array;
   decodeBoxes(
     anchors: Float32Array, deltas: Float32Array, weights: Float32Array, clipHeight: number,
-    clipWidth: number,
+    clipWidth: number, cuda?: boolean,
   ): Float32Array;
   matchAnchors(
     anchors: Float32Array, gtBoxes: Float32Array, fgIou: number, bgIou: number,
-    allowLowQuality: boolean,
+    allowLowQuality: boolean, cuda?: boolean,
+  ): [Int32Array, Float32Array];
+  matchAnchorsBatch(
+    anchors: Float32Array, gtBoxes: Float32Array[], fgIou: number, bgIou: number,
+    allowLowQuality: boolean, cuda?: boolean,
   ): [Int32Array, Float32Array];
   retinanetTargets(
     anchors: Float32Array, gtBoxes: Float32Array[], gtLabels: Int32Array[], fgIou: number,
-    bgIou: number, allowLowQuality: boolean, weights: Float32Array,
+    bgIou: number, allowLowQuality: boolean, weights: Float32Array, cuda?: boolean,
   ): [Int32Array, Float32Array, Int32Array, Float64Array];
   batchedNms(
     boxes: Float32Array, scores: Float32Array, groups: Int32Array | null, iouThreshold: number,
-    maxOutput: number, useScoreThreshold: boolean, scoreThreshold: number,
+    maxOutput: number, useScoreThreshold: boolean, scoreThreshold: number, cuda?: boolean,
   ): Int32Array;
   batchedNmsAsync(
     boxes: Float32Array, scores: Float32Array, groups: Int32Array | null, iouThreshold: number,
-    maxOutput: number, useScoreThreshold: boolean, scoreThreshold: number,
+    maxOutput: number, useScoreThreshold: boolean, scoreThreshold: number, cuda?: boolean,
   ): Promise<Int32Array>;
   postprocess(
     levels: [Float32Array, Float32Array, Float32Array][], numClasses: number, imageSizes: Float64Array,
     scoreThreshold: number, topK: number, nmsThreshold: number, maxDetections: number, weights: Float32Array,
+    cuda?: boolean,
   ): [Float32Array, Float32Array, Int32Array][];
   postprocessAsync(
     levels: [Float32Array, Float32Array, Float32Array][], numClasses: number, imageSizes: Float64Array,
     scoreThreshold: number, topK: number, nmsThreshold: number, maxDetections: number, weights: Float32Array,
+    cuda?: boolean,
   ): Promise<[Float32Array, Float32Array, Int32Array][]>;
   conv2d(
     x: Float32Array, filter: Float32Array, shape: Float64Array, bias: Float32Array | null, activation: number,

@@ -18,13 +18,14 @@ interface NmsCall {
   maxOutput: number;
   useScore: boolean;
   scoreThreshold: number;
+  cuda: boolean;
 }
 
 function checked(
   boxes: unknown, scores: unknown, groupIds: unknown, iouThreshold: unknown, options: unknown,
 ): NmsCall {
   const o = v.options('options', options, KNOWN);
-  v.device(o.device);
+  const dev = v.device(o.device);
   const b = v.boxes('boxes', boxes);
   const s = v.finiteValues('scores', v.float32Array('scores', scores));
   if (b.length !== s.length * 4) {
@@ -39,17 +40,20 @@ function checked(
   const maxOutput = o.maxOutput === undefined ? -1 : v.integer('maxOutput', o.maxOutput, 0);
   const useScore = o.scoreThreshold !== undefined;
   const scoreThreshold = useScore ? v.number('scoreThreshold', o.scoreThreshold) : 0;
-  return { boxes: b, scores: s, groups, iou, maxOutput, useScore, scoreThreshold };
+  return { boxes: b, scores: s, groups, iou, maxOutput, useScore, scoreThreshold, cuda: dev === 'cuda' };
 }
 
 function run(c: NmsCall): Int32Array {
-  return native().batchedNms(c.boxes, c.scores, c.groups, c.iou, c.maxOutput, c.useScore, c.scoreThreshold);
+  return native().batchedNms(c.boxes, c.scores, c.groups, c.iou, c.maxOutput, c.useScore, c.scoreThreshold, c.cuda);
 }
 
 function runAsync(c: NmsCall): Promise<Int32Array> {
   // The worker reads its inputs off the main thread: it gets private copies, so a caller that
   // detaches (transfers) or rewrites its buffers meanwhile changes nothing and frees nothing.
-  return native().batchedNmsAsync(c.boxes.slice(), c.scores.slice(), c.groups ? c.groups.slice() : c.groups, c.iou, c.maxOutput, c.useScore, c.scoreThreshold);
+  return native().batchedNmsAsync(
+    c.boxes.slice(), c.scores.slice(), c.groups ? c.groups.slice() : c.groups, c.iou, c.maxOutput, c.useScore,
+    c.scoreThreshold, c.cuda,
+  );
 }
 
 /**

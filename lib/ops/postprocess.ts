@@ -44,13 +44,14 @@ interface PostprocessCall {
   nms: number;
   maxDetections: number;
   weights: Float32Array;
+  cuda: boolean;
 }
 
 const KNOWN = ['scoreThreshold', 'topKPerLevel', 'nmsThreshold', 'maxDetections', 'weights'] as const;
 
 function checked(levels: unknown, numClassesArg: unknown, imageSizes: unknown, options: unknown): PostprocessCall {
   const o = v.options('options', options, KNOWN);
-  v.device(o.device);
+  const dev = v.device(o.device);
   const numClasses = v.integer('numClasses', numClassesArg, 1);
   const images = v.array('imageSizes', imageSizes);
   const sizes = new Float64Array(images.length * 2);
@@ -85,11 +86,12 @@ function checked(levels: unknown, numClassesArg: unknown, imageSizes: unknown, o
     nms: o.nmsThreshold === undefined ? 0.5 : v.numberIn('nmsThreshold', o.nmsThreshold, 0, 1),
     maxDetections: o.maxDetections === undefined ? 100 : v.integer('maxDetections', o.maxDetections, 0),
     weights: v.weights('weights', o.weights),
+    cuda: dev === 'cuda',
   };
 }
 
 function args(c: PostprocessCall): Parameters<ReturnType<typeof native>['postprocess']> {
-  return [c.levels, c.numClasses, c.sizes, c.scoreThreshold, c.topK, c.nms, c.maxDetections, c.weights];
+  return [c.levels, c.numClasses, c.sizes, c.scoreThreshold, c.topK, c.nms, c.maxDetections, c.weights, c.cuda];
 }
 
 function detections(raw: [Float32Array, Float32Array, Int32Array][]): Detections[] {

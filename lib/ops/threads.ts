@@ -15,7 +15,10 @@ export function setNumThreads(n: number): void {
   native().setNumThreads(v.integer('n', n, 0, 256));
 }
 
-/** Devices the ops can run on here: always 'cpu', and 'cuda' with a CUDA build and a GPU. */
+/**
+ * Devices the ops can run on here: always 'cpu', and 'cuda' where this build has the CUDA kernels and
+ * cudaGetDeviceCount finds a GPU that runs them (asked once; an error there means no 'cuda').
+ */
 export function devices(): v.Device[] {
   return native().devices() as v.Device[];
 }

@@ -1,5 +1,6 @@
 // Argument checks shared by every entry point: a bad argument is a TypeError (wrong kind) or a
 // RangeError (right kind, bad value) naming the argument, thrown before any native code runs.
+import { native } from './native';
 
 export type Device = 'cpu' | 'cuda';
 
@@ -85,17 +86,45 @@ export function options<K extends string>(
   return v as Partial<Record<K | 'device', unknown>>;
 }
 
-/** Checks `device`; only 'cpu' runs until the CUDA build exists. */
+function noCuda(message: string): Error {
+  const err = new Error(message);
+  (err as Error & { code: string }).code = 'ERR_RETINANET_NO_CUDA';
+  return err;
+}
+
+/**
+ * Throws the clear `ERR_RETINANET_NO_CUDA` error unless this build has the CUDA kernels and a GPU
+ * that runs them (what `ops.devices()` reports as 'cuda').
+ */
+export function requireCuda(): void {
+  const info = native().cudaInfo();
+  if (!info.built) {
+    throw noCuda(
+      "device 'cuda': this build of tfjs-retinanet has no CUDA kernels (built without nvcc, or with " +
+      'RETINANET_CUDA=OFF; ops.devices() lists what is available)',
+    );
+  }
+  if (info.devices < 1) {
+    throw noCuda(`device 'cuda': no usable CUDA GPU here (${info.error}); ops.devices() lists what is available`);
+  }
+}
+
+/** Checks `device`: 'cpu' (default), or 'cuda' where a CUDA build and a GPU are present. */
 export function device(v: unknown): Device {
   if (v === undefined || v === 'cpu') return 'cpu';
   if (v === 'cuda') {
-    const err = new Error(
-      "device 'cuda': this build of tfjs-retinanet has no CUDA kernels (ops.devices() lists what is available)",
-    );
-    (err as Error & { code: string }).code = 'ERR_RETINANET_NO_CUDA';
-    throw err;
+    requireCuda();
+    return 'cuda';
   }
   throw new TypeError(`device: expected 'cpu' or 'cuda', got ${describe(v)}`);
+}
+
+/** `device` for an op that has no CUDA kernel: 'cuda' is the same clear error, GPU or not. */
+export function cpuOnlyDevice(op: string, v: unknown): 'cpu' {
+  if (device(v) === 'cuda') {
+    throw noCuda(`device 'cuda': ${op} has no CUDA kernel (it runs on device 'cpu' only)`);
+  }
+  return 'cpu';
 }
 
 /** Float32Array [n, 4] of well-formed boxes: finite, x2 >= x1, y2 >= y1. */

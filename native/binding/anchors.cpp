@@ -7,7 +7,7 @@ namespace binding {
 namespace {
 
 // (levelSpecs Float64Array [L, 4] = level, size, height, width; scales F32; ratios F32;
-//  offset; torchvisionRounding) -> Float32Array [N, 4]
+//  offset; torchvisionRounding; cuda?) -> Float32Array [N, 4]
 Napi::Value generate_anchors(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!info[0].IsTypedArray() ||
@@ -34,7 +34,11 @@ Napi::Value generate_anchors(const Napi::CallbackInfo& info) {
     total += s.height * s.width * a;
   }
   Napi::Float32Array out = new_f32(env, total * 4);
-  generate_anchors_cpu(levels, p, out.Data());
+  if (use_cuda(info, 5)) {
+    throw_if_error(env, generate_anchors_cuda(levels, p, out.Data()));
+  } else {
+    generate_anchors_cpu(levels, p, out.Data());
+  }
   return out;
 }
 

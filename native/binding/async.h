@@ -31,10 +31,7 @@ class PromiseWorker : public Napi::AsyncWorker {
   void OnOK() override {
     Napi::Env env = Env();
     if (!status_.is_ok()) {
-      Napi::Error e = status_.code == Status::kRangeError ? Napi::RangeError::New(env, status_.message)
-                    : status_.code == Status::kTypeError  ? Napi::TypeError::New(env, status_.message)
-                                                           : Napi::Error::New(env, status_.message);
-      deferred_.Reject(e.Value());
+      deferred_.Reject(status_error(env, status_).Value());
       return;
     }
     try {

@@ -13,7 +13,7 @@ BoxCoderWeights weights_arg(const Napi::CallbackInfo& info, size_t i) {
 
 namespace {
 
-// (anchors, boxes, weights) -> Float32Array [n, 4]
+// (anchors, boxes, weights, cuda?) -> Float32Array [n, 4]
 Napi::Value encode_boxes(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const View<float> anchors = f32(info, 0, "anchors");
@@ -22,11 +22,15 @@ Napi::Value encode_boxes(const Napi::CallbackInfo& info) {
   if (anchors.length % 4 != 0) throw range_error(env, "anchors: length must be a multiple of 4");
   require_length(env, boxes.length, anchors.length, "boxes");
   Napi::Float32Array out = new_f32(env, anchors.length);
-  encode_boxes_cpu(anchors.data, boxes.data, anchors.length / 4, w, out.Data());
+  if (use_cuda(info, 3)) {
+    throw_if_error(env, encode_boxes_cuda(anchors.data, boxes.data, anchors.length / 4, w, out.Data()));
+  } else {
+    encode_boxes_cpu(anchors.data, boxes.data, anchors.length / 4, w, out.Data());
+  }
   return out;
 }
 
-// (anchors, deltas, weights, clipHeight, clipWidth) -> Float32Array [n, 4]
+// (anchors, deltas, weights, clipHeight, clipWidth, cuda?) -> Float32Array [n, 4]
 Napi::Value decode_boxes(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const View<float> anchors = f32(info, 0, "anchors");
@@ -37,7 +41,12 @@ Napi::Value decode_boxes(const Napi::CallbackInfo& info) {
   if (anchors.length % 4 != 0) throw range_error(env, "anchors: length must be a multiple of 4");
   require_length(env, deltas.length, anchors.length, "deltas");
   Napi::Float32Array out = new_f32(env, anchors.length);
-  decode_boxes_cpu(anchors.data, deltas.data, anchors.length / 4, w, clip_h, clip_w, out.Data());
+  if (use_cuda(info, 5)) {
+    throw_if_error(env, decode_boxes_cuda(anchors.data, deltas.data, anchors.length / 4, w, clip_h, clip_w,
+                                          out.Data()));
+  } else {
+    decode_boxes_cpu(anchors.data, deltas.data, anchors.length / 4, w, clip_h, clip_w, out.Data());
+  }
   return out;
 }
 

@@ -6,7 +6,7 @@ namespace retinanet {
 namespace binding {
 namespace {
 
-// (a, b) -> Float32Array [na, nb]
+// (a, b, cuda?) -> Float32Array [na, nb]
 Napi::Value box_iou(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const View<float> a = f32(info, 0, "a");
@@ -14,7 +14,11 @@ Napi::Value box_iou(const Napi::CallbackInfo& info) {
   if (a.length % 4 != 0) throw range_error(env, "a: length must be a multiple of 4");
   if (b.length % 4 != 0) throw range_error(env, "b: length must be a multiple of 4");
   Napi::Float32Array out = new_f32(env, (a.length / 4) * (b.length / 4));
-  box_iou_cpu(a.data, a.length / 4, b.data, b.length / 4, out.Data());
+  if (use_cuda(info, 2)) {
+    throw_if_error(env, box_iou_cuda(a.data, a.length / 4, b.data, b.length / 4, out.Data()));
+  } else {
+    box_iou_cpu(a.data, a.length / 4, b.data, b.length / 4, out.Data());
+  }
   return out;
 }
 

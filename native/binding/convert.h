@@ -82,11 +82,27 @@ inline Napi::Array tuple(Napi::Env env, std::initializer_list<Napi::Value> value
   return a;
 }
 
+// The JS error for a failed Status: RangeError / TypeError for bad data; an Error with code
+// ERR_RETINANET_CUDA for a CUDA failure (CUDA's message), ERR_RETINANET_NO_CUDA where CUDA was
+// asked for and is not there.
+inline Napi::Error status_error(Napi::Env env, const Status& s) {
+  if (s.code == Status::kRangeError) return range_error(env, s.message);
+  if (s.code == Status::kTypeError) return type_error(env, s.message);
+  Napi::Error e = Napi::Error::New(env, s.message);
+  if (s.code == Status::kCudaError) e.Set("code", Napi::String::New(env, "ERR_RETINANET_CUDA"));
+  if (s.code == Status::kNoCuda) e.Set("code", Napi::String::New(env, "ERR_RETINANET_NO_CUDA"));
+  return e;
+}
+
 inline void throw_if_error(Napi::Env env, const Status& s) {
   if (s.is_ok()) return;
-  if (s.code == Status::kRangeError) throw range_error(env, s.message);
-  if (s.code == Status::kTypeError) throw type_error(env, s.message);
-  throw Napi::Error::New(env, s.message);
+  throw status_error(env, s);
+}
+
+// The device argument the TypeScript layer passes last: true runs the op's CUDA implementation
+// (the TypeScript layer has already checked that one is usable).
+inline bool use_cuda(const Napi::CallbackInfo& info, size_t i) {
+  return info.Length() > i && info[i].IsBoolean() && info[i].As<Napi::Boolean>().Value();
 }
 
 // Each binding file registers its functions here.

@@ -6,7 +6,7 @@ namespace retinanet {
 namespace binding {
 namespace {
 
-// (logits, labels, numClasses, star, useAlpha, alpha, gamma, beta, normalizer, wantGrad, out?)
+// (logits, labels, numClasses, star, useAlpha, alpha, gamma, beta, normalizer, wantGrad, out?, cuda?)
 // -> [loss, grad | undefined]
 Napi::Value focal_loss(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -39,7 +39,11 @@ Napi::Value focal_loss(const Napi::CallbackInfo& info) {
     }
   }
   double loss = 0.0;
-  throw_if_error(env, focal_loss_cpu(logits.data, labels.data, labels.length, k, p, &loss, grad));
+  if (use_cuda(info, 11)) {
+    throw_if_error(env, focal_loss_cuda(logits.data, labels.data, labels.length, k, p, &loss, grad));
+  } else {
+    throw_if_error(env, focal_loss_cpu(logits.data, labels.data, labels.length, k, p, &loss, grad));
+  }
   return tuple(env, {Napi::Number::New(env, loss), grad_value});
 }
 

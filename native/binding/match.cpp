@@ -1,5 +1,7 @@
 #include "../core/match.h"
 
+#include <vector>
+
 #include "convert.h"
 
 namespace retinanet {
@@ -16,7 +18,7 @@ MatchParams match_params_arg(const Napi::CallbackInfo& info, size_t i) {
 
 namespace {
 
-// (anchors, gtBoxes, fgIou, bgIou, allowLowQuality) -> [matches Int32Array, maxIou Float32Array]
+// (anchors, gtBoxes, fgIou, bgIou, allowLowQuality, cuda?) -> [matches Int32Array, maxIou Float32Array]
 Napi::Value match_anchors(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const View<float> anchors = f32(info, 0, "anchors");
@@ -27,7 +29,51 @@ Napi::Value match_anchors(const Napi::CallbackInfo& info) {
   const int64_t n = anchors.length / 4;
   Napi::Int32Array matches = new_i32(env, n);
   Napi::Float32Array max_iou = new_f32(env, n);
-  match_anchors_cpu(anchors.data, n, gt.data, gt.length / 4, p, matches.Data(), max_iou.Data());
+  if (use_cuda(info, 5)) {
+    const float* g = gt.data;
+    const int64_t m = gt.length / 4;
+    throw_if_error(env, match_anchors_cuda(anchors.data, n, &g, &m, 1, p, matches.Data(), max_iou.Data()));
+  } else {
+    match_anchors_cpu(anchors.data, n, gt.data, gt.length / 4, p, matches.Data(), max_iou.Data());
+  }
+  return tuple(env, {matches, max_iou});
+}
+
+// (anchors, gtBoxes[], fgIou, bgIou, allowLowQuality, cuda?) -> [matches [B*n], maxIou [B*n]]:
+// images share the anchors; on CUDA all images run in one launch per pass.
+Napi::Value match_anchors_batch(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const View<float> anchors = f32(info, 0, "anchors");
+  if (!info[1].IsArray()) throw type_error(env, "gtBoxes: expected an array (one entry per image)");
+  auto list = info[1].As<Napi::Array>();
+  const MatchParams p = match_params_arg(info, 2);
+  if (anchors.length % 4 != 0) throw range_error(env, "anchors: length must be a multiple of 4");
+  const uint32_t batch = list.Length();
+  std::vector<const float*> gt(batch);
+  std::vector<int64_t> m(batch);
+  for (uint32_t b = 0; b < batch; ++b) {
+    Napi::Value v = list[b];
+    if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_float32_array) {
+      throw type_error(env, "gtBoxes[" + std::to_string(b) + "]: expected a Float32Array");
+    }
+    auto a = v.As<Napi::Float32Array>();
+    if (a.ElementLength() % 4 != 0) {
+      throw range_error(env, "gtBoxes[" + std::to_string(b) + "]: length must be a multiple of 4");
+    }
+    gt[b] = a.Data();
+    m[b] = static_cast<int64_t>(a.ElementLength() / 4);
+  }
+  const int64_t n = anchors.length / 4;
+  Napi::Int32Array matches = new_i32(env, batch * n);
+  Napi::Float32Array max_iou = new_f32(env, batch * n);
+  if (use_cuda(info, 5)) {
+    throw_if_error(env, match_anchors_cuda(anchors.data, n, gt.data(), m.data(), batch, p, matches.Data(),
+                                           max_iou.Data()));
+  } else {
+    for (uint32_t b = 0; b < batch; ++b) {
+      match_anchors_cpu(anchors.data, n, gt[b], m[b], p, matches.Data() + b * n, max_iou.Data() + b * n);
+    }
+  }
   return tuple(env, {matches, max_iou});
 }
 
@@ -35,6 +81,7 @@ Napi::Value match_anchors(const Napi::CallbackInfo& info) {
 
 void init_match(Napi::Env env, Napi::Object exports) {
   exports.Set("matchAnchors", Napi::Function::New(env, match_anchors));
+  exports.Set("matchAnchorsBatch", Napi::Function::New(env, match_anchors_batch));
 }
 
 }  // namespace binding

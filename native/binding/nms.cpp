@@ -14,10 +14,18 @@ struct NmsArgs {
   const int32_t* groups = nullptr;
   int64_t n = 0;
   NmsParams params;
+  bool cuda = false;
   std::vector<Napi::Object> keep;
 };
 
-// (boxes, scores, groups | null, iouThreshold, maxOutput (-1: all), useScoreThreshold, scoreThreshold)
+Status run_nms(const NmsArgs& a, std::vector<int32_t>& keep) {
+  if (a.cuda) return batched_nms_cuda(a.boxes.data, a.scores.data, a.groups, a.n, a.params, keep);
+  keep = batched_nms_cpu(a.boxes.data, a.scores.data, a.groups, a.n, a.params);
+  return Status::ok();
+}
+
+// (boxes, scores, groups | null, iouThreshold, maxOutput (-1: all), useScoreThreshold, scoreThreshold,
+//  cuda?)
 NmsArgs nms_args(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   NmsArgs a;
@@ -36,12 +44,14 @@ NmsArgs nms_args(const Napi::CallbackInfo& info) {
   a.params.max_output = static_cast<int64_t>(number(info, 4, "maxOutput"));
   a.params.use_score_threshold = boolean(info, 5, "useScoreThreshold");
   a.params.score_threshold = static_cast<float>(number(info, 6, "scoreThreshold"));
+  a.cuda = use_cuda(info, 7);
   return a;
 }
 
 Napi::Value nms_sync(const Napi::CallbackInfo& info) {
   const NmsArgs a = nms_args(info);
-  const std::vector<int32_t> keep = batched_nms_cpu(a.boxes.data, a.scores.data, a.groups, a.n, a.params);
+  std::vector<int32_t> keep;
+  throw_if_error(info.Env(), run_nms(a, keep));
   return to_typed<Napi::Int32Array>(info.Env(), keep);
 }
 
@@ -50,10 +60,7 @@ Napi::Value nms_async(const Napi::CallbackInfo& info) {
   auto keep = std::make_shared<std::vector<int32_t>>();
   return queue_work(
       info.Env(),
-      [a, keep]() {
-        *keep = batched_nms_cpu(a.boxes.data, a.scores.data, a.groups, a.n, a.params);
-        return Status::ok();
-      },
+      [a, keep]() { return run_nms(a, *keep); },
       [keep](Napi::Env env) { return to_typed<Napi::Int32Array>(env, *keep); }, a.keep);
 }
 

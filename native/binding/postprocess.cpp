@@ -17,8 +17,14 @@ struct PostprocessArgs {
   int64_t num_classes = 0;
   std::vector<std::pair<float, float>> sizes;
   PostprocessParams params;
+  bool cuda = false;
   std::vector<Napi::Object> keep;
 };
+
+Status run_postprocess(const PostprocessArgs& a, std::vector<Detections>& dets) {
+  if (a.cuda) return postprocess_cuda(a.levels, a.num_classes, a.sizes, a.params, dets);
+  return postprocess_cpu(a.levels, a.num_classes, a.sizes, a.params, dets);
+}
 
 const float* level_array(Napi::Env env, const Napi::Array& entry, uint32_t slot, int64_t want,
                          const std::string& name, std::vector<Napi::Object>& keep) {
@@ -33,7 +39,7 @@ const float* level_array(Napi::Env env, const Napi::Array& entry, uint32_t slot,
 }
 
 // (levels: [logits, deltas, anchors][], numClasses, imageSizes Float64Array [B * 2],
-//  scoreThreshold, topK, nmsThreshold, maxDetections, weights)
+//  scoreThreshold, topK, nmsThreshold, maxDetections, weights, cuda?)
 PostprocessArgs postprocess_args(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   PostprocessArgs a;
@@ -70,6 +76,7 @@ PostprocessArgs postprocess_args(const Napi::CallbackInfo& info) {
   a.params.nms_threshold = number(info, 5, "nmsThreshold");
   a.params.max_detections = count(info, 6, "maxDetections");
   a.params.weights = weights_arg(info, 7);
+  a.cuda = use_cuda(info, 8);
   return a;
 }
 
@@ -86,7 +93,7 @@ Napi::Value detections_value(Napi::Env env, const std::vector<Detections>& dets)
 Napi::Value postprocess_sync(const Napi::CallbackInfo& info) {
   const PostprocessArgs a = postprocess_args(info);
   std::vector<Detections> dets;
-  throw_if_error(info.Env(), postprocess_cpu(a.levels, a.num_classes, a.sizes, a.params, dets));
+  throw_if_error(info.Env(), run_postprocess(a, dets));
   return detections_value(info.Env(), dets);
 }
 
@@ -94,7 +101,7 @@ Napi::Value postprocess_async(const Napi::CallbackInfo& info) {
   const PostprocessArgs a = postprocess_args(info);
   auto dets = std::make_shared<std::vector<Detections>>();
   return queue_work(
-      info.Env(), [a, dets]() { return postprocess_cpu(a.levels, a.num_classes, a.sizes, a.params, *dets); },
+      info.Env(), [a, dets]() { return run_postprocess(a, *dets); },
       [dets](Napi::Env env) { return detections_value(env, *dets); }, a.keep);
 }
 

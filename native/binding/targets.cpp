@@ -10,7 +10,7 @@ BoxCoderWeights weights_arg(const Napi::CallbackInfo& info, size_t i);
 
 namespace {
 
-// (anchors, gtBoxes[], gtLabels[], fgIou, bgIou, allowLowQuality, weights)
+// (anchors, gtBoxes[], gtLabels[], fgIou, bgIou, allowLowQuality, weights, cuda?)
 // -> [labels Int32Array [B*n], boxTargets Float32Array [B*n*4], matches Int32Array [B*n],
 //     numForeground Float64Array [B]]
 // One image is a batch of one; images share the anchors.
@@ -32,7 +32,11 @@ Napi::Value retinanet_targets(const Napi::CallbackInfo& info) {
   Napi::Float32Array box_targets = new_f32(env, batch * n * 4);
   Napi::Int32Array matches = new_i32(env, batch * n);
   Napi::Float64Array fg = Napi::Float64Array::New(env, batch);
-  std::vector<float> max_iou(static_cast<size_t>(n));
+  const bool cuda = use_cuda(info, 7);
+  std::vector<float> max_iou(cuda ? 0 : static_cast<size_t>(n));
+  std::vector<const float*> gt_ptrs(batch);
+  std::vector<const int32_t*> label_ptrs(batch);
+  std::vector<int64_t> counts(batch);
   for (uint32_t b = 0; b < batch; ++b) {
     Napi::Value bv = boxes_list[b];
     Napi::Value lv = labels_list[b];
@@ -47,10 +51,24 @@ Napi::Value retinanet_targets(const Napi::CallbackInfo& info) {
     if (gt.ElementLength() != gl.ElementLength() * 4) {
       throw range_error(env, "gtBoxes[" + std::to_string(b) + "]: expected 4 numbers per label");
     }
-    const int64_t off = static_cast<int64_t>(b) * n;
-    fg[b] = static_cast<double>(retinanet_targets_cpu(
-        anchors.data, n, gt.Data(), gl.Data(), static_cast<int64_t>(gl.ElementLength()), mp, w,
-        labels.Data() + off, box_targets.Data() + off * 4, matches.Data() + off, max_iou.data()));
+    gt_ptrs[b] = gt.Data();
+    label_ptrs[b] = gl.Data();
+    counts[b] = static_cast<int64_t>(gl.ElementLength());
+  }
+  if (cuda) {
+    // All images in one launch per pass.
+    std::vector<int64_t> num_fg(batch);
+    throw_if_error(env, retinanet_targets_cuda(anchors.data, n, gt_ptrs.data(), label_ptrs.data(), counts.data(),
+                                               batch, mp, w, labels.Data(), box_targets.Data(), matches.Data(),
+                                               num_fg.data()));
+    for (uint32_t b = 0; b < batch; ++b) fg[b] = static_cast<double>(num_fg[b]);
+  } else {
+    for (uint32_t b = 0; b < batch; ++b) {
+      const int64_t off = static_cast<int64_t>(b) * n;
+      fg[b] = static_cast<double>(retinanet_targets_cpu(
+          anchors.data, n, gt_ptrs[b], label_ptrs[b], counts[b], mp, w, labels.Data() + off,
+          box_targets.Data() + off * 4, matches.Data() + off, max_iou.data()));
+    }
   }
   return tuple(env, {labels, box_targets, matches, fg});
 }

@@ -1,3 +1,4 @@
+#include "../core/cuda.h"
 #include "../core/peak.h"
 #include "../core/thread_pool.h"
 #include "convert.h"
@@ -15,10 +16,24 @@ Napi::Value set_threads(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// 'cpu', and 'cuda' where this build has the CUDA kernels and cudaGetDeviceCount finds a device
+// that runs them (asked once, at the first call).
 Napi::Value devices(const Napi::CallbackInfo& info) {
-  Napi::Array out = Napi::Array::New(info.Env(), 1);
+  const bool cuda = cuda_availability().devices > 0;
+  Napi::Array out = Napi::Array::New(info.Env(), cuda ? 2 : 1);
   out.Set(0u, Napi::String::New(info.Env(), "cpu"));
+  if (cuda) out.Set(1u, Napi::String::New(info.Env(), "cuda"));
   return out;
+}
+
+// { built, devices, error }: why 'cuda' is or is not available.
+Napi::Value cuda_info(const Napi::CallbackInfo& info) {
+  const CudaAvailability& a = cuda_availability();
+  Napi::Object o = Napi::Object::New(info.Env());
+  o.Set("built", Napi::Boolean::New(info.Env(), a.built));
+  o.Set("devices", Napi::Number::New(info.Env(), a.devices));
+  o.Set("error", Napi::String::New(info.Env(), a.error));
+  return o;
 }
 
 Napi::Value fma_peak(const Napi::CallbackInfo& info) {
@@ -31,6 +46,7 @@ void init_threads(Napi::Env env, Napi::Object exports) {
   exports.Set("numThreads", Napi::Function::New(env, get_num_threads));
   exports.Set("setNumThreads", Napi::Function::New(env, set_threads));
   exports.Set("devices", Napi::Function::New(env, devices));
+  exports.Set("cudaInfo", Napi::Function::New(env, cuda_info));
   exports.Set("fmaPeakGflops", Napi::Function::New(env, fma_peak));
 }
 

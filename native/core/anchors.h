@@ -4,6 +4,8 @@
 #include <cstdint>
 #include <vector>
 
+#include "status.h"
+
 namespace retinanet {
 
 struct AnchorLevelSpec {
@@ -26,5 +28,8 @@ std::vector<float> cell_anchors(float size, const AnchorParams& p);
 // Writes sum(height * width * A) * 4 floats into out.
 void generate_anchors_cpu(const std::vector<AnchorLevelSpec>& levels, const AnchorParams& p,
                           float* out);
+// The same on the CUDA device (written to the host array out; same bits as the CPU).
+Status generate_anchors_cuda(const std::vector<AnchorLevelSpec>& levels, const AnchorParams& p,
+                             float* out);
 
 }  // namespace retinanet

@@ -3,6 +3,8 @@
 #include <cmath>
 #include <cstdint>
 
+#include "status.h"
+
 namespace retinanet {
 
 struct BoxCoderWeights {
@@ -63,5 +65,10 @@ void encode_boxes_cpu(const float* anchors, const float* boxes, int64_t n,
                       const BoxCoderWeights& w, float* out);
 void decode_boxes_cpu(const float* anchors, const float* deltas, int64_t n,
                       const BoxCoderWeights& w, float clip_h, float clip_w, float* out);
+// The same on the CUDA device (host arrays in and out).
+Status encode_boxes_cuda(const float* anchors, const float* boxes, int64_t n,
+                         const BoxCoderWeights& w, float* out);
+Status decode_boxes_cuda(const float* anchors, const float* deltas, int64_t n,
+                         const BoxCoderWeights& w, float clip_h, float clip_w, float* out);
 
 }  // namespace retinanet

@@ -17,3 +17,10 @@
 #else
 #define RETINANET_INLINE inline
 #endif
+
+// Box arithmetic shared with the CUDA kernels (native/cuda/*.cu) is compiled for host and device.
+#if defined(__CUDACC__)
+#define RETINANET_HD __host__ __device__
+#else
+#define RETINANET_HD
+#endif

@@ -26,4 +26,11 @@ struct FocalLossParams {
 Status focal_loss_cpu(const float* logits, const int32_t* labels, int64_t n, int64_t k,
                       const FocalLossParams& params, double* loss, float* grad);
 
+// The same on the CUDA device (native/cuda/focal_loss.cu): the host arrays are copied to the
+// device and the gradient back within the call. One pass over logits and labels writes the
+// gradient and per-block partial sums in double, which a second launch adds in a fixed order:
+// the same bits on every run. The first non-finite row is reported as on the CPU.
+Status focal_loss_cuda(const float* logits, const int32_t* labels, int64_t n, int64_t k,
+                       const FocalLossParams& params, double* loss, float* grad);
+
 }  // namespace retinanet

@@ -1,8 +1,12 @@
 // Greedy non-maximum suppression: candidates in score order (descending, ties by lower index),
 // a candidate is dropped when its IoU with a kept box of its group is > the threshold.
 #pragma once
+#include <cmath>
 #include <cstdint>
+#include <limits>
 #include <vector>
+
+#include "status.h"
 
 namespace retinanet {
 
@@ -28,5 +32,19 @@ std::vector<int32_t> batched_nms_cpu(const float* boxes, const float* scores, co
 
 // Sorts indices by score descending, ties by lower index.
 void sort_by_score(const float* scores, int32_t* idx, int64_t n);
+
+// The float f with (double)v > threshold <=> v > f for every float v: the threshold rounded down
+// to a float, so float comparisons (vector lanes, CUDA) agree with torchvision's double one.
+inline float nms_float_threshold(double threshold) {
+  float f = static_cast<float>(threshold);
+  if (static_cast<double>(f) > threshold) f = std::nextafter(f, -std::numeric_limits<float>::infinity());
+  return f;
+}
+
+// Batched NMS on the CUDA device (host arrays in, kept indices out; the same keep set and order
+// as batched_nms_cpu): candidates sorted by (group, score, index) with CUB, a bitmask kernel over
+// pairs within a group, and the greedy sweep on the device, one thread block per group.
+Status batched_nms_cuda(const float* boxes, const float* scores, const int32_t* groups, int64_t n,
+                        const NmsParams& p, std::vector<int32_t>& keep);
 
 }  // namespace retinanet

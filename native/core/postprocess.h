@@ -37,4 +37,11 @@ Status postprocess_cpu(const std::vector<PostprocessLevel>& levels, int64_t num_
                        const std::vector<std::pair<float, float>>& image_sizes,
                        const PostprocessParams& p, std::vector<Detections>& out);
 
+// The same on the CUDA device for the whole batch: per level a threshold pass and a segmented
+// sort (top k per image), decoding into one candidate list per image, the device NMS over
+// (image, class) groups, and a final sort by (image, score). Same detections as the CPU.
+Status postprocess_cuda(const std::vector<PostprocessLevel>& levels, int64_t num_classes,
+                        const std::vector<std::pair<float, float>>& image_sizes,
+                        const PostprocessParams& p, std::vector<Detections>& out);
+
 }  // namespace retinanet

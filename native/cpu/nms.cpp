@@ -12,14 +12,6 @@
 namespace retinanet {
 namespace {
 
-// The float f with (double)v > threshold <=> v > f for every float v: threshold rounded down
-// to a float. Lets the vector loops compare in float and still agree with a double comparison.
-float float_threshold(double threshold) {
-  float f = static_cast<float>(threshold);
-  if (static_cast<double>(f) > threshold) f = std::nextafter(f, -std::numeric_limits<float>::infinity());
-  return f;
-}
-
 // Kept boxes, structure of arrays so the overlap test runs across vector lanes.
 struct KeptBoxes {
   std::vector<float> x1, y1, x2, y2, area;
@@ -78,7 +70,7 @@ void sort_by_score(const float* scores, int32_t* idx, int64_t n) {
 void nms_group(const float* boxes, const int32_t* order, int64_t n, double iou_threshold,
                int64_t max_keep, std::vector<int32_t>& keep) {
   if (n == 0 || max_keep == 0) return;
-  const float t = float_threshold(iou_threshold);
+  const float t = nms_float_threshold(iou_threshold);
   const size_t limit = max_keep < 0 ? static_cast<size_t>(n) : static_cast<size_t>(max_keep);
   KeptBoxes kept;
   kept.reserve(std::min(limit, static_cast<size_t>(n)));
