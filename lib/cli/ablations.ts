@@ -327,7 +327,7 @@ export function figure4(out: string, b: Budget, data: Data, spec: RunSpec, image
   const cdfs = lossCdfs(Float32Array.from(logitsAll), labels, k, [0, 0.5, 1, 2]);
   const colors = ['#1f77b4', '#2ca02c', '#ff7f0e', '#d62728'];
   const svgs = (['positives', 'negatives'] as const).map((group) => lineChartSvg({
-    title: `Figure 4: cumulative normalized loss, ${group === 'positives' ? 'positive' : 'negative'} anchors (trained FL γ = 2 model)`,
+    title: `Figure 4, ${group === 'positives' ? 'positive' : 'negative'} anchors: CDF of the normalized loss`,
     xLabel: `fraction of ${group === 'positives' ? 'foreground' : 'background'} anchors (sorted by loss)`,
     yLabel: 'cumulative normalized loss',
     series: cdfs.map((c, i) => ({ name: `γ = ${c.gamma}`, points: c[group], color: colors[i] })),
