@@ -128,12 +128,23 @@ test.serial('bad arguments and damaged files: clear errors, exit status 2 (usage
 test.serial('a training run killed (SIGKILL) while checkpointing every iteration leaves a loadable checkpoint, and resumes', async (t) => {
   const out = path.join(root, 'killed');
   const file = path.join(out, 'checkpoint.safetensors');
-  const child = spawn(process.execPath, [MAIN, 'train', '--data', data, '--out', out, '--iterations', '400', '--checkpoint-every', '1', ...TINY]);
+  // A small rate with clipping: the run must outlive the wait below, not diverge on 6 images.
+  const STABLE = ['--lr', '0.002', '--clip-grad-norm', '5'];
+  const child = spawn(process.execPath, [MAIN, 'train', '--data', data, '--out', out, '--iterations', '400', '--checkpoint-every', '1', ...STABLE, ...TINY]);
+  let stderr = '';
+  child.stderr.on('data', (d) => { stderr += d; });
+  // Listening from the start: a child that ends on its own must fail the test, not hang it.
+  const exited = new Promise((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+  let ended = null;
+  exited.then((e) => { ended = e; });
   // Wait for a few checkpoints, then kill at an arbitrary moment (often mid-write).
   await new Promise((resolve, reject) => {
     const started = Date.now();
     const poll = setInterval(() => {
-      if (fs.existsSync(file) && Date.now() - started > 4000) {
+      if (ended) {
+        clearInterval(poll);
+        reject(new Error(`training ended by itself (exit ${ended.code}) before it was killed: ${stderr}`));
+      } else if (fs.existsSync(file) && Date.now() - started > 4000) {
         clearInterval(poll);
         setTimeout(() => { child.kill('SIGKILL'); resolve(); }, 137);
       } else if (Date.now() - started > 120000) {
@@ -143,13 +154,14 @@ test.serial('a training run killed (SIGKILL) while checkpointing every iteration
       }
     }, 50);
   });
-  await new Promise((resolve) => child.on('exit', resolve));
+  const { signal } = await exited;
+  t.is(signal, 'SIGKILL', stderr);
   const ck = loadCheckpoint(file);
   const at = ck.trainer.iteration;
   t.true(at >= 1 && at < 400, `checkpoint at iteration ${at}`);
   ck.trainer.dispose();
   ck.model.dispose();
-  const r = cli('train', '--data', data, '--out', out, '--resume', '--stop-at', String(at + 1), ...TINY);
+  const r = cli('train', '--data', data, '--out', out, '--resume', '--stop-at', String(at + 1), ...STABLE, ...TINY);
   t.is(r.code, 0, r.err);
   t.regex(r.out, new RegExp(`trained 1 iterations .*now at ${at + 1}/400`));
 });

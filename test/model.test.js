@@ -80,6 +80,36 @@ test('training on synthetic squares: the loss falls, no tensor leaks, and the mo
   tf.dispose(images.map((x) => x.img));
 });
 
+test('a diverging run stops with a clear RangeError, and a step that meets a non-finite value changes no weight', (t) => {
+  const r = prng(9);
+  const S = 64;
+  const img = tf.tensor4d(Float32Array.from({ length: 2 * S * S * 3 }, () => r()), [2, S, S, 3]);
+  const boxes = [new Float32Array([8, 8, 40, 40]), new Float32Array([20, 4, 60, 30])];
+  const labels = [new Int32Array([0]), new Int32Array([1])];
+  const m = R.createRetinaNet({ preset: 'retinanet-r18-tiny', numClasses: 2 });
+  const trainer = new R.Trainer(m, { iterations: 100, learningRate: 1e4, warmupIterations: 0 });
+  let error;
+  for (let i = 0; i < 20 && !error; i++) {
+    try { trainer.step(img, boxes, labels); } catch (e) { error = e; }
+  }
+  t.true(error instanceof RangeError, String(error));
+  t.regex(error.message, /the loss is .* training diverged; lower the learning rate or set clipGradNorm/);
+  trainer.dispose();
+  m.dispose();
+  // A NaN in an input image reaches the loss as non-finite logits: refused before any update.
+  const m2 = R.createRetinaNet({ preset: 'retinanet-r18-tiny', numClasses: 2 });
+  const before = new Map([...m2.params.vars].map(([k, v]) => [k, v.dataSync().slice()]));
+  const bad = img.dataSync().slice();
+  bad[5] = NaN;
+  const nanImg = tf.tensor4d(bad, img.shape);
+  const trainer2 = new R.Trainer(m2, { iterations: 100 });
+  t.throws(() => trainer2.step(nanImg, boxes, labels), { instanceOf: RangeError, message: /training diverged/ });
+  for (const [k, v] of m2.params.vars) t.deepEqual(v.dataSync(), before.get(k), k);
+  trainer2.dispose();
+  m2.dispose();
+  tf.dispose([img, nanImg]);
+});
+
 test('bad configs are refused', (t) => {
   t.throws(() => R.createRetinaNet({ numClasses: 0 }), { instanceOf: RangeError, message: /numClasses/ });
   t.throws(() => R.createRetinaNet({ preset: 'yolo', numClasses: 2 }), { instanceOf: RangeError, message: /preset/ });

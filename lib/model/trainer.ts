@@ -72,16 +72,26 @@ export class Trainer {
     const { momentum, weightDecay, clipGradNorm } = this.options;
     const named = [...this.model.params.vars].filter(([, v]) => v.trainable);
     let parts: number[] = [];
-    const { value, grads } = tf.variableGrads(() => {
-      const l = this.model.loss(images, gtBoxes, gtLabels);
-      parts = [l.classification.dataSync()[0], l.box.dataSync()[0]];
-      tf.dispose([l.classification, l.box]);
-      return l.total;
-    }, named.map(([, v]) => v));
+    const diverged = (what: string): RangeError =>
+      new RangeError(`the loss is ${what} at iteration ${this.iter}: training diverged; lower the learning rate or set clipGradNorm`);
+    let value: tf.Scalar;
+    let grads: tf.NamedTensorMap;
+    try {
+      ({ value, grads } = tf.variableGrads(() => {
+        const l = this.model.loss(images, gtBoxes, gtLabels);
+        parts = [l.classification.dataSync()[0], l.box.dataSync()[0]];
+        tf.dispose([l.classification, l.box]);
+        return l.total;
+      }, named.map(([, v]) => v)));
+    } catch (e) {
+      // Weights blown up by the previous update reach the loss kernel as non-finite logits.
+      if (e instanceof RangeError && /non-finite/.test(e.message)) throw diverged(`not finite (${e.message})`);
+      throw e;
+    }
     const loss = value.dataSync()[0];
     if (!Number.isFinite(loss)) {
       tf.dispose([value, grads]);
-      throw new RangeError(`the loss is ${loss} at iteration ${this.iter}: lower the learning rate or set clipGradNorm`);
+      throw diverged(String(loss));
     }
     // The update in one pass over typed arrays per parameter (torch.optim.SGD's: g += wd·p;
     // v = μ·v + g; p -= lr·v): seven tfjs ops per parameter cost far more in dispatch than the
@@ -89,6 +99,11 @@ export class Trainer {
     let sq = 0;
     for (const [, v] of named) for (const g of grads[v.name].dataSync() as Float32Array) sq += g * g;
     const gradNorm = Math.sqrt(sq);
+    if (!Number.isFinite(gradNorm)) {
+      // Refused before any weight changes: the model stays as it was after the last good step.
+      tf.dispose([value, grads]);
+      throw diverged(`${loss} but its gradient is not finite`);
+    }
     const scale = clipGradNorm > 0 && gradNorm > clipGradNorm ? clipGradNorm / gradNorm : 1;
     for (const [name, v] of named) {
       const g = grads[v.name].dataSync() as Float32Array;
