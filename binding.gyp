@@ -45,6 +45,7 @@
         "native/cpu/group_norm.cpp",
         "native/cpu/match.cpp",
         "native/cpu/max_pool.cpp",
+        "native/cpu/memory.cpp",
         "native/cpu/nms.cpp",
         "native/cpu/postprocess.cpp",
         "native/cpu/reduce_sum.cpp",

@@ -12,6 +12,7 @@ import { EVAL, evalCommand } from './eval';
 import { MAKE_DATASET, makeDatasetCommand } from './make-dataset';
 import { OPS_TOUR, opsTourCommand } from './ops-tour';
 import { TRAIN, trainCommand } from './train';
+import { retainFreedMemory } from '../ops';
 
 const COMMANDS: [CommandSpec, (flags: Flags) => number | Promise<number>][] = [
   [DEMO, demoCommand],
@@ -37,6 +38,8 @@ function help(): string {
 // PROD only silences tfjs's warnings, here its banner advising tfjs-node (which cannot install
 // where TensorFlow's servers are unreachable; the native kernels stand in for it).
 tf.env().set('PROD', true);
+// A process of our own: freed tensor memory stays in it (see ops.retainFreedMemory).
+retainFreedMemory();
 
 async function main(argv: string[]): Promise<number> {
   const [name, ...args] = argv;

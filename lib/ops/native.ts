@@ -8,6 +8,7 @@ export interface NativeAddon {
   devices(): string[];
   cudaInfo(): { built: boolean; devices: number; error: string };
   fmaPeakGflops(): number;
+  retainFreedMemory(): boolean;
   focalLoss(
     logits: Float32Array, labels: Int32Array, numClasses: number, star: boolean,
     useAlpha: boolean, alpha: number, gamma: number, beta: number, normalizer: number,

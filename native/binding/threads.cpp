@@ -1,4 +1,5 @@
 #include "../core/cuda.h"
+#include "../core/memory.h"
 #include "../core/peak.h"
 #include "../core/thread_pool.h"
 #include "convert.h"
@@ -40,6 +41,10 @@ Napi::Value fma_peak(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), fma_peak_gflops());
 }
 
+Napi::Value retain_memory(const Napi::CallbackInfo& info) {
+  return Napi::Boolean::New(info.Env(), retain_freed_memory());
+}
+
 }  // namespace
 
 void init_threads(Napi::Env env, Napi::Object exports) {
@@ -48,6 +53,7 @@ void init_threads(Napi::Env env, Napi::Object exports) {
   exports.Set("devices", Napi::Function::New(env, devices));
   exports.Set("cudaInfo", Napi::Function::New(env, cuda_info));
   exports.Set("fmaPeakGflops", Napi::Function::New(env, fma_peak));
+  exports.Set("retainFreedMemory", Napi::Function::New(env, retain_memory));
 }
 
 }  // namespace binding

@@ -31,4 +31,14 @@ using PackRowsFn = void (*)(const void* ctx, int64_t i0, int64_t rows, int64_t k
 void sgemm_rows(int64_t m, int64_t n, int64_t k, PackRowsFn pack_rows, const void* ctx, const float* b,
                 int64_t ldb, bool trans_b, float* c, int64_t ldc, bool accumulate);
 
+// Fills a k-major A panel for rows [i0, i0 + rows) and depth [k0, k0 + depth):
+// dst[kk * mr + r], zeros for r >= rows. For A whose natural order runs along m (a transposed
+// im2col matrix: its rows are filter taps, its depth the pixels).
+using PackPanelFn = void (*)(const void* ctx, int64_t i0, int64_t rows, int64_t k0, int64_t depth, int64_t mr,
+                             float* dst);
+
+// C[m, n] (+)= A * B where A's panels come from pack_panel.
+void sgemm_panels(int64_t m, int64_t n, int64_t k, PackPanelFn pack_panel, const void* ctx, const float* b,
+                  int64_t ldb, bool trans_b, float* c, int64_t ldc, bool accumulate);
+
 }  // namespace retinanet

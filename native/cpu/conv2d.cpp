@@ -4,7 +4,9 @@
 #include <cstring>
 #include <vector>
 
+#include "../core/dispatch.h"
 #include "../core/gemm.h"
+#include "../core/scratch.h"
 #include "../core/thread_pool.h"
 
 namespace retinanet {
@@ -53,10 +55,85 @@ void pack_im2col(const void* ctx, int64_t i0, int64_t rows, int64_t k0, int64_t 
   for (int64_t r = 0; r < rows; ++r) im2col_row(*p.s, p.x, i0 + r, k0, depth, dst + r * depth);
 }
 
+// dx row (b, iy) += the entries of `cols` (rows m0 .. m0 + mc of the column matrix) that came
+// from it.
+RETINANET_DISPATCH void col2im_row(const Conv2DShape& s, const float* cols, int64_t m0, int64_t mc, int64_t b,
+                                   int64_t iy, float* dx) {
+  const int64_t k = s.filter_h * s.filter_w * s.in_c;
+  float* drow = dx + (b * s.in_h + iy) * s.in_w * s.in_c;
+  for (int64_t ky = 0; ky < s.filter_h; ++ky) {
+    const int64_t ty = iy + s.pad_top - ky;
+    if (ty < 0 || ty % s.stride_h != 0) continue;
+    const int64_t oy = ty / s.stride_h;
+    if (oy >= s.out_h) continue;
+    const int64_t row_m = (b * s.out_h + oy) * s.out_w;
+    if (row_m + s.out_w <= m0 || row_m >= m0 + mc) continue;
+    for (int64_t ix = 0; ix < s.in_w; ++ix) {
+      float* d = drow + ix * s.in_c;
+      for (int64_t kx = 0; kx < s.filter_w; ++kx) {
+        const int64_t tx = ix + s.pad_left - kx;
+        if (tx < 0 || tx % s.stride_w != 0) continue;
+        const int64_t ox = tx / s.stride_w;
+        const int64_t mm = row_m + ox;
+        if (ox >= s.out_w || mm < m0 || mm >= m0 + mc) continue;
+        const float* c = cols + (mm - m0) * k + (ky * s.filter_w + kx) * s.in_c;
+        for (int64_t ch = 0; ch < s.in_c; ++ch) d[ch] += c[ch];
+      }
+    }
+  }
+}
+
+// A k-major panel of the transposed im2col matrix: rows = filter taps [i0, i0 + rows) as
+// (ky, kx, c), depth = output pixels [p0, p0 + depth). Taps of one panel usually share (ky, kx)
+// with consecutive channels: then each pixel is one bounds check and a copy of `rows` floats.
+void pack_im2col_transposed(const void* ctx, int64_t i0, int64_t rows, int64_t p0, int64_t depth, int64_t mr,
+                            float* dst) {
+  const Im2col& p = *static_cast<const Im2col*>(ctx);
+  const Conv2DShape& s = *p.s;
+  constexpr int64_t kMaxMr = 16;  // the widest micro-kernel tile has 8 rows
+  int64_t tap_y[kMaxMr], tap_x[kMaxMr], tap_c[kMaxMr];
+  for (int64_t r = 0; r < rows; ++r) {
+    const int64_t t = i0 + r;
+    tap_c[r] = t % s.in_c;
+    tap_x[r] = (t / s.in_c) % s.filter_w;
+    tap_y[r] = t / (s.in_c * s.filter_w);
+  }
+  const bool one_tap = tap_y[0] == tap_y[rows - 1] && tap_x[0] == tap_x[rows - 1];
+  int64_t ox = p0 % s.out_w;
+  int64_t oy = (p0 / s.out_w) % s.out_h;
+  int64_t b = p0 / (s.out_w * s.out_h);
+  for (int64_t d = 0; d < depth; ++d) {
+    float* out = dst + d * mr;
+    const int64_t y0 = oy * s.stride_h - s.pad_top, x0 = ox * s.stride_w - s.pad_left;
+    const float* img = p.x + b * s.in_h * s.in_w * s.in_c;
+    if (one_tap) {
+      const int64_t iy = y0 + tap_y[0], ix = x0 + tap_x[0];
+      if (iy >= 0 && iy < s.in_h && ix >= 0 && ix < s.in_w) {
+        std::memcpy(out, img + (iy * s.in_w + ix) * s.in_c + tap_c[0], static_cast<size_t>(rows) * sizeof(float));
+      } else {
+        std::fill(out, out + rows, 0.0f);
+      }
+    } else {
+      for (int64_t r = 0; r < rows; ++r) {
+        const int64_t iy = y0 + tap_y[r], ix = x0 + tap_x[r];
+        out[r] = iy >= 0 && iy < s.in_h && ix >= 0 && ix < s.in_w ? img[(iy * s.in_w + ix) * s.in_c + tap_c[r]] : 0.0f;
+      }
+    }
+    for (int64_t r = rows; r < mr; ++r) out[r] = 0.0f;
+    if (++ox == s.out_w) {
+      ox = 0;
+      if (++oy == s.out_h) {
+        oy = 0;
+        ++b;
+      }
+    }
+  }
+}
+
 // Pixels per chunk for the backward passes' column buffers (bounded memory).
 int64_t chunk_rows(const Conv2DShape& s) {
   const int64_t k = s.filter_h * s.filter_w * s.in_c;
-  return std::max<int64_t>(64, (int64_t{1} << 22) / std::max<int64_t>(k, 1));  // ~16 MB of floats
+  return std::max<int64_t>(64, (int64_t{1} << 21) / std::max<int64_t>(k, 1));
 }
 
 }  // namespace
@@ -112,7 +189,7 @@ void conv2d_backprop_input(const Conv2DShape& s, const float* dy, const float* w
   }
   std::fill(dx, dx + s.batch * s.in_h * s.in_w * s.in_c, 0.0f);
   const int64_t chunk = chunk_rows(s);
-  std::vector<float> cols(static_cast<size_t>(std::min(chunk, m) * k));
+  float* const cols = scratch_floats(ScratchSlot::kColumns, static_cast<size_t>(std::min(chunk, m) * k));
   for (int64_t m0 = 0; m0 < m; m0 += chunk) {
     const int64_t mc = std::min(chunk, m - m0);
     // Columns of this chunk: dy rows times W^T.
@@ -120,62 +197,46 @@ void conv2d_backprop_input(const Conv2DShape& s, const float* dy, const float* w
     g.m = mc; g.n = k; g.k = s.out_c;
     g.a = dy + m0 * s.out_c; g.lda = s.out_c;
     g.b = w; g.ldb = s.out_c; g.trans_b = true;
-    g.c = cols.data(); g.ldc = k;
+    g.c = cols; g.ldc = k;
     sgemm(g);
-    // col2im: add each column entry back to the input pixel it came from. Windows of
-    // neighbouring pixels overlap, so this scatter runs in order, in one thread.
-    for (int64_t r = 0; r < mc; ++r) {
-      const int64_t mm = m0 + r;
-      const int64_t ox = mm % s.out_w;
-      const int64_t oy = (mm / s.out_w) % s.out_h;
-      const int64_t b = mm / (s.out_w * s.out_h);
-      const float* src = cols.data() + r * k;
-      for (int64_t ky = 0; ky < s.filter_h; ++ky) {
-        const int64_t iy = oy * s.stride_h - s.pad_top + ky;
-        if (iy < 0 || iy >= s.in_h) continue;
-        for (int64_t kx = 0; kx < s.filter_w; ++kx) {
-          const int64_t ix = ox * s.stride_w - s.pad_left + kx;
-          if (ix < 0 || ix >= s.in_w) continue;
-          float* d = dx + ((b * s.in_h + iy) * s.in_w + ix) * s.in_c;
-          const float* c = src + (ky * s.filter_w + kx) * s.in_c;
-          for (int64_t ch = 0; ch < s.in_c; ++ch) d[ch] += c[ch];
-        }
+    // col2im as a gather: each input row sums the column entries of this chunk's output pixels
+    // whose windows cover it, so rows run in parallel with no write conflicts, and every pixel's
+    // sum has one fixed order whatever the thread count.
+    const int64_t first_row = m0 / s.out_w, last_row = (m0 + mc - 1) / s.out_w;  // (b, oy) rows
+    const int64_t b_first = first_row / s.out_h, b_last = last_row / s.out_h;
+    parallel_for((b_last - b_first + 1) * s.in_h, 4, [&](int64_t r0, int64_t r1) {
+      for (int64_t r = r0; r < r1; ++r) {
+        col2im_row(s, cols, m0, mc, b_first + r / s.in_h, r % s.in_h, dx);
       }
-    }
+    });
   }
 }
 
 void conv2d_backprop_filter(const Conv2DShape& s, const float* x, const float* dy, float* dw) {
   const int64_t m = s.batch * s.out_h * s.out_w;
   const int64_t k = s.filter_h * s.filter_w * s.in_c;
-  // dW^T [out_c, K] = dy^T [out_c, M] * cols [M, K]: dy^T packs as contiguous runs (transposed
-  // A panels) and the columns as contiguous rows (B strips), both cheap; one transpose at the end.
-  std::vector<float> dwt(static_cast<size_t>(s.out_c * k), 0.0f);
+  // dW [K, out_c] = im2col(x)^T [K, M] * dy [M, out_c], straight into HWIO: the transposed
+  // im2col panels are gathered from x as they are packed (no column matrix), dy packs as plain
+  // B strips. Pixels go in chunks so that packed dy stays within the GEMM's B budget.
   const bool pointwise = is_pointwise(s);
-  const int64_t chunk = pointwise ? std::max<int64_t>(m, 1) : chunk_rows(s);
-  std::vector<float> cols(pointwise ? 0 : static_cast<size_t>(std::min(chunk, m) * k));
+  const int64_t chunk = std::max<int64_t>(256, (int64_t{1} << 21) / std::max<int64_t>(s.out_c, 1));
+  if (m == 0) std::fill(dw, dw + k * s.out_c, 0.0f);  // no output pixel: no product writes dw
   for (int64_t m0 = 0; m0 < m; m0 += chunk) {
     const int64_t mc = std::min(chunk, m - m0);
-    const float* col = x + m0 * k;  // 1x1, stride 1, no padding: x is its own column matrix
-    if (!pointwise) {
-      parallel_for(mc, 64, [&](int64_t r0, int64_t r1) {
-        for (int64_t r = r0; r < r1; ++r) im2col_row(s, x, m0 + r, 0, k, cols.data() + r * k);
-      });
-      col = cols.data();
+    if (pointwise) {  // 1x1, stride 1, no padding: x is its own column matrix
+      GemmArgs g;
+      g.m = k; g.n = s.out_c; g.k = mc;
+      g.a = x + m0 * k; g.lda = k; g.trans_a = true;
+      g.b = dy + m0 * s.out_c; g.ldb = s.out_c;
+      g.c = dw; g.ldc = s.out_c;
+      g.accumulate = m0 > 0;
+      sgemm(g);
+    } else {
+      const Im2col ctx{&s, x};
+      sgemm_panels(k, s.out_c, mc, pack_im2col_transposed, &ctx, dy + m0 * s.out_c, s.out_c, false, dw, s.out_c,
+                   m0 > 0);
     }
-    GemmArgs g;
-    g.m = s.out_c; g.n = k; g.k = mc;
-    g.a = dy + m0 * s.out_c; g.lda = s.out_c; g.trans_a = true;
-    g.b = col; g.ldb = k;
-    g.c = dwt.data(); g.ldc = k;
-    g.accumulate = m0 > 0;
-    sgemm(g);
   }
-  parallel_for(k, 256, [&](int64_t k0, int64_t k1) {
-    for (int64_t kk = k0; kk < k1; ++kk) {
-      for (int64_t o = 0; o < s.out_c; ++o) dw[kk * s.out_c + o] = dwt[o * k + kk];
-    }
-  });
 }
 
 }  // namespace retinanet

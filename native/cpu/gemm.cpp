@@ -5,15 +5,18 @@
 #include <vector>
 
 #include "../core/dispatch.h"
+#include "../core/scratch.h"
 #include "../core/thread_pool.h"
 
 namespace retinanet {
 namespace {
 
-// Cache blocking: an A block (MC x KC) stays in L2, a B panel (KC x NC) in L3.
+// Cache blocking: a C block (MC x NC) and an A block (MC x KC) stay in L2 while the k loop runs
+// inside one task; B (K x NC) is packed once per NC block and shared by every task (L3).
 constexpr int64_t KC = 256;
-constexpr int64_t MC = 144;
-constexpr int64_t NC = 3072;
+constexpr int64_t MC_MAX = 144;
+// Packed B is at most this many floats (8 MB, inside L3): NC shrinks for deep products.
+constexpr int64_t B_PACK_FLOATS = int64_t{1} << 21;
 
 struct PlainA {
   const float* a;
@@ -21,7 +24,7 @@ struct PlainA {
   bool trans;
 };
 
-// Row-major A only: transposed A is packed straight into panels (pack_plain_panel_transposed).
+// Row-major A: the panel's rows are copied as they are (the micro-kernel reads them row-major).
 void pack_plain_rows(const void* ctx, int64_t i0, int64_t rows, int64_t k0, int64_t depth, float* dst) {
   const PlainA& p = *static_cast<const PlainA*>(ctx);
   for (int64_t r = 0; r < rows; ++r) {
@@ -49,8 +52,13 @@ RETINANET_INLINE void store(float* p, typename Tile<W>::vec v) {
   std::memcpy(p, &v, sizeof v);
 }
 
-// acc = A panel (kc x MR, k-major) * B strip (kc x NR); then C (+)= acc for the valid rows/cols.
-template <int W>
+// A panels come in two layouts. Row-major (rows of kc floats, as im2col and plain A produce
+// them): packing is a copy, and each of the MR broadcasts reads its own sequential stream.
+// K-major (MR floats per kk, for A stored transposed): packing is a copy per kk.
+enum class PanelLayout { kRowMajor, kKMajor };
+
+// acc = A panel (MR x kc) * B strip (kc x NR); then C (+)= acc for the valid rows/cols.
+template <int W, PanelLayout L>
 RETINANET_INLINE void micro_kernel(int64_t kc, const float* ap, const float* bp, float* c, int64_t ldc,
                                    int64_t rows, int64_t cols, bool accumulate) {
   using vec = typename Tile<W>::vec;
@@ -58,13 +66,26 @@ RETINANET_INLINE void micro_kernel(int64_t kc, const float* ap, const float* bp,
   constexpr int NR = Tile<W>::NR;
   vec acc[MR][2];
   for (int r = 0; r < MR; ++r) acc[r][0] = acc[r][1] = vec{};
-  for (int64_t kk = 0; kk < kc; ++kk) {
-    const vec b0 = load<W>(bp + kk * NR);
-    const vec b1 = load<W>(bp + kk * NR + W);
-    const float* a = ap + kk * MR;
-    for (int r = 0; r < MR; ++r) {
-      acc[r][0] += a[r] * b0;
-      acc[r][1] += a[r] * b1;
+  if (L == PanelLayout::kRowMajor) {
+    const float* a[MR];
+    for (int r = 0; r < MR; ++r) a[r] = ap + r * kc;
+    for (int64_t kk = 0; kk < kc; ++kk) {
+      const vec b0 = load<W>(bp + kk * NR);
+      const vec b1 = load<W>(bp + kk * NR + W);
+      for (int r = 0; r < MR; ++r) {
+        acc[r][0] += a[r][kk] * b0;
+        acc[r][1] += a[r][kk] * b1;
+      }
+    }
+  } else {
+    for (int64_t kk = 0; kk < kc; ++kk) {
+      const vec b0 = load<W>(bp + kk * NR);
+      const vec b1 = load<W>(bp + kk * NR + W);
+      const float* a = ap + kk * MR;
+      for (int r = 0; r < MR; ++r) {
+        acc[r][0] += a[r] * b0;
+        acc[r][1] += a[r] * b1;
+      }
     }
   }
   if (rows == MR && cols == NR) {
@@ -90,13 +111,7 @@ RETINANET_INLINE void micro_kernel(int64_t kc, const float* ap, const float* bp,
   }
 }
 
-// One block of C rows [i0, i1) x one packed B panel: pack the A block, run the micro-kernels.
-// Writes an A panel directly in the micro-kernel's layout: dst[kk * mr + r], zero rows past `rows`.
-using PackPanelFn = void (*)(const void* ctx, int64_t i0, int64_t rows, int64_t k0, int64_t depth, int64_t mr,
-                             float* dst);
-
-// Transposed A is stored [k, m]: a panel's MR values for one kk are contiguous, so it packs with
-// one copy per kk (no row buffer, no re-transpose).
+// Transposed A is stored [k, m]: a panel's MR values for one kk are contiguous.
 void pack_plain_panel_transposed(const void* ctx, int64_t i0, int64_t rows, int64_t k0, int64_t depth, int64_t mr,
                                  float* dst) {
   const PlainA& p = *static_cast<const PlainA*>(ctx);
@@ -108,12 +123,14 @@ void pack_plain_panel_transposed(const void* ctx, int64_t i0, int64_t rows, int6
   }
 }
 
+// One task: C rows [i0, i1) x columns [jc, jc + nc), the whole depth k. The C block stays in
+// L2 across the k blocks; each k block packs its A block and sweeps the B strips.
 struct BlockArgs {
-  int64_t i0, i1, pc, kc, jc, nc;
-  PackRowsFn pack_rows;
-  PackPanelFn pack_panel;  // optional, preferred when set
+  int64_t i0, i1, k, jc, nc;
+  PackRowsFn pack_rows;     // row-major panels, or
+  PackPanelFn pack_panel;   // k-major panels (preferred when set)
   const void* ctx;
-  const float* bpack;
+  const float* bpack;  // [k blocks][strips][kc][NR]
   float* c;
   int64_t ldc;
   bool accumulate;
@@ -126,29 +143,37 @@ RETINANET_INLINE void block_impl(const BlockArgs& a) {
   const int64_t mc = a.i1 - a.i0;
   const int64_t panels = (mc + MR - 1) / MR;
   const int64_t strips = (a.nc + NR - 1) / NR;
-  thread_local std::vector<float> rows_buf, apack;
-  rows_buf.resize(static_cast<size_t>(MR * a.kc));
-  apack.resize(static_cast<size_t>(panels * MR * a.kc));
-  for (int64_t p = 0; p < panels; ++p) {
-    const int64_t r0 = a.i0 + p * MR;
-    const int64_t rows = std::min<int64_t>(MR, a.i1 - r0);
-    float* dst = apack.data() + p * MR * a.kc;
-    if (a.pack_panel) {
-      a.pack_panel(a.ctx, r0, rows, a.pc, a.kc, MR, dst);
-      continue;
-    }
-    a.pack_rows(a.ctx, r0, rows, a.pc, a.kc, rows_buf.data());
-    for (int64_t kk = 0; kk < a.kc; ++kk) {
-      for (int64_t r = 0; r < MR; ++r) dst[kk * MR + r] = r < rows ? rows_buf[r * a.kc + kk] : 0.0f;
-    }
-  }
-  for (int64_t s = 0; s < strips; ++s) {
-    const int64_t j0 = a.jc + s * NR;
-    const int64_t cols = std::min<int64_t>(NR, a.jc + a.nc - j0);
+  thread_local std::vector<float> apack;
+  apack.resize(static_cast<size_t>(panels * MR * std::min(KC, a.k)));
+  for (int64_t pc = 0; pc < a.k; pc += KC) {
+    const int64_t kc = std::min(KC, a.k - pc);
+    const float* bblock = a.bpack + pc * strips * NR;
     for (int64_t p = 0; p < panels; ++p) {
       const int64_t r0 = a.i0 + p * MR;
-      micro_kernel<W>(a.kc, apack.data() + p * MR * a.kc, a.bpack + s * a.kc * NR, a.c + r0 * a.ldc + j0, a.ldc,
-                      std::min<int64_t>(MR, a.i1 - r0), cols, a.accumulate);
+      const int64_t rows = std::min<int64_t>(MR, a.i1 - r0);
+      float* dst = apack.data() + p * MR * kc;
+      if (a.pack_panel) {
+        a.pack_panel(a.ctx, r0, rows, pc, kc, MR, dst);
+      } else {
+        a.pack_rows(a.ctx, r0, rows, pc, kc, dst);
+        if (rows < MR) std::fill(dst + rows * kc, dst + MR * kc, 0.0f);
+      }
+    }
+    const bool acc = a.accumulate || pc > 0;
+    for (int64_t s = 0; s < strips; ++s) {
+      const int64_t j0 = a.jc + s * NR;
+      const int64_t cols = std::min<int64_t>(NR, a.jc + a.nc - j0);
+      const float* bp = bblock + s * kc * NR;
+      for (int64_t p = 0; p < panels; ++p) {
+        const int64_t r0 = a.i0 + p * MR;
+        float* cp = a.c + r0 * a.ldc + j0;
+        const int64_t rows = std::min<int64_t>(MR, a.i1 - r0);
+        if (a.pack_panel) {
+          micro_kernel<W, PanelLayout::kKMajor>(kc, apack.data() + p * MR * kc, bp, cp, a.ldc, rows, cols, acc);
+        } else {
+          micro_kernel<W, PanelLayout::kRowMajor>(kc, apack.data() + p * MR * kc, bp, cp, a.ldc, rows, cols, acc);
+        }
+      }
     }
   }
 }
@@ -181,6 +206,16 @@ Isa pick_isa() {
   return {Tile<4>::MR, Tile<4>::NR, block_base};
 }
 
+// Rows per task: about MC_MAX, a multiple of MR, and the tasks split evenly over the threads
+// (256 rows on 2 threads: 2 x 128, not 144 + 112).
+int64_t rows_per_task(int64_t m, int64_t mr) {
+  const int64_t threads = std::max(1, num_threads());
+  const int64_t rounds = std::max<int64_t>(1, (m + threads * MC_MAX - 1) / (threads * MC_MAX));
+  const int64_t tasks = rounds * threads;
+  const int64_t rows = (m + tasks - 1) / tasks;
+  return std::max<int64_t>(mr, (rows + mr - 1) / mr * mr);
+}
+
 void gemm_driver(int64_t m, int64_t n, int64_t k, PackRowsFn pack_rows, PackPanelFn pack_panel, const void* ctx,
                  const float* b, int64_t ldb, bool trans_b, float* c, int64_t ldc, bool accumulate) {
   static const Isa isa = pick_isa();
@@ -192,35 +227,38 @@ void gemm_driver(int64_t m, int64_t n, int64_t k, PackRowsFn pack_rows, PackPane
     }
     return;
   }
-  std::vector<float> bpack(static_cast<size_t>(KC * (std::min(n, NC) + NR)));
-  for (int64_t jc = 0; jc < n; jc += NC) {
-    const int64_t nc = std::min(NC, n - jc);
+  const int64_t nc_max = std::max<int64_t>(NR, B_PACK_FLOATS / k / NR * NR);
+  const int64_t nc_step = std::min(nc_max, (n + NR - 1) / NR * NR);
+  float* const bpack = scratch_floats(ScratchSlot::kPackedB, static_cast<size_t>(k * nc_step));
+  const int64_t mc = rows_per_task(m, isa.mr);
+  for (int64_t jc = 0; jc < n; jc += nc_step) {
+    const int64_t nc = std::min(nc_step, n - jc);
     const int64_t strips = (nc + NR - 1) / NR;
-    for (int64_t pc = 0; pc < k; pc += KC) {
-      const int64_t kc = std::min(KC, k - pc);
-      // Pack B[pc .. pc + kc, jc .. jc + nc] into NR-wide strips, zero-padded.
-      parallel_for(strips, 4, [&](int64_t s0, int64_t s1) {
-        for (int64_t s = s0; s < s1; ++s) {
-          float* dst = bpack.data() + s * kc * NR;
-          const int64_t j0 = jc + s * NR;
-          const int64_t w = std::min<int64_t>(NR, jc + nc - j0);
-          for (int64_t kk = 0; kk < kc; ++kk) {
-            float* d = dst + kk * NR;
-            if (!trans_b) {
-              const float* src = b + (pc + kk) * ldb + j0;
-              for (int64_t j = 0; j < w; ++j) d[j] = src[j];
-            } else {
-              for (int64_t j = 0; j < w; ++j) d[j] = b[(j0 + j) * ldb + pc + kk];
-            }
-            for (int64_t j = w; j < NR; ++j) d[j] = 0.0f;
+    const int64_t kblocks = (k + KC - 1) / KC;
+    // Pack B[0 .. k, jc .. jc + nc]: per k block, NR-wide strips of kc rows, zero-padded.
+    parallel_for(kblocks * strips, 4, [&](int64_t t0, int64_t t1) {
+      for (int64_t t = t0; t < t1; ++t) {
+        const int64_t pc = (t / strips) * KC;
+        const int64_t s = t % strips;
+        const int64_t kc = std::min(KC, k - pc);
+        float* dst = bpack + pc * strips * NR + s * kc * NR;
+        const int64_t j0 = jc + s * NR;
+        const int64_t w = std::min<int64_t>(NR, jc + nc - j0);
+        for (int64_t kk = 0; kk < kc; ++kk) {
+          float* d = dst + kk * NR;
+          if (!trans_b) {
+            const float* src = b + (pc + kk) * ldb + j0;
+            for (int64_t j = 0; j < w; ++j) d[j] = src[j];
+          } else {
+            for (int64_t j = 0; j < w; ++j) d[j] = b[(j0 + j) * ldb + pc + kk];
           }
+          for (int64_t j = w; j < NR; ++j) d[j] = 0.0f;
         }
-      });
-      // Blocks of C rows in parallel; each packs its own A block.
-      parallel_for(m, MC, [&](int64_t i0, int64_t i1) {
-        isa.block({i0, i1, pc, kc, jc, nc, pack_rows, pack_panel, ctx, bpack.data(), c, ldc, accumulate || pc > 0});
-      });
-    }
+      }
+    });
+    parallel_for(m, mc, [&](int64_t i0, int64_t i1) {
+      isa.block({i0, i1, k, jc, nc, pack_rows, pack_panel, ctx, bpack, c, ldc, accumulate});
+    });
   }
 }
 
@@ -229,6 +267,11 @@ void gemm_driver(int64_t m, int64_t n, int64_t k, PackRowsFn pack_rows, PackPane
 void sgemm_rows(int64_t m, int64_t n, int64_t k, PackRowsFn pack_rows, const void* ctx, const float* b,
                 int64_t ldb, bool trans_b, float* c, int64_t ldc, bool accumulate) {
   gemm_driver(m, n, k, pack_rows, nullptr, ctx, b, ldb, trans_b, c, ldc, accumulate);
+}
+
+void sgemm_panels(int64_t m, int64_t n, int64_t k, PackPanelFn pack_panel, const void* ctx, const float* b,
+                  int64_t ldb, bool trans_b, float* c, int64_t ldc, bool accumulate) {
+  gemm_driver(m, n, k, nullptr, pack_panel, ctx, b, ldb, trans_b, c, ldc, accumulate);
 }
 
 void sgemm(const GemmArgs& g) {
