@@ -25,3 +25,15 @@ test('the package root exports the tensor ops and the typed-array ops under ops'
   t.is(typeof root.sigmoidFocalLoss, 'function');
   t.not(root.sigmoidFocalLoss, ops.sigmoidFocalLoss);
 });
+
+test('retainFreedMemory: true where glibc is the C library, and large buffers are still freed for reuse, not leaked', (t) => {
+  const glibc = Boolean(process.report && process.report.getReport().header.glibcVersionRuntime);
+  t.is(ops.retainFreedMemory(), glibc);
+  // With the setting on, freed outputs are reused: RSS stays bounded over many large calls.
+  const a = new Float32Array(4 * 1e6).fill(0.5);
+  const b = new Float32Array(40).map((_, i) => i);
+  const rss0 = process.memoryUsage().rss;
+  for (let i = 0; i < 100; i++) t.is(ops.boxIou(a.subarray(0, 4 * 100000), b).length, 1e6);
+  const grew = process.memoryUsage().rss - rss0;
+  t.true(grew < 160 * 2 ** 20, `RSS grew by ${(grew / 2 ** 20).toFixed(0)} MB over 100 calls of 4 MB outputs (400 MB if kept)`);
+});
