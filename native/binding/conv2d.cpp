@@ -114,9 +114,10 @@ Napi::Value batch_matmul(const Napi::CallbackInfo& info) {
     g.a = a.data + (ba == 1 ? 0 : i) * m * k; g.lda = ta ? m : k; g.trans_a = ta;
     g.b = b.data + (bb == 1 ? 0 : i) * k * n; g.ldb = tb ? k : n; g.trans_b = tb;
     g.c = c.Data() + i * m * n; g.ldc = n;
+    g.epilogue = e;
+    if (e.residual) g.epilogue.residual = e.residual + i * m * n;
     sgemm(g);
   }
-  apply_epilogue(c.Data(), batch * m, n, e);
   return c;
 }
 

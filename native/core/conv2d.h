@@ -5,6 +5,8 @@
 #pragma once
 #include <cstdint>
 
+#include "gemm.h"  // Epilogue
+
 namespace retinanet {
 
 struct Conv2DShape {
@@ -15,21 +17,8 @@ struct Conv2DShape {
   int64_t out_h, out_w;
 };
 
-enum class Activation : int { kLinear = 0, kRelu = 1, kRelu6 = 2, kLeakyRelu = 3 };
-
-// Applied to each output value in order: + bias[c], activation, + residual.
-struct Epilogue {
-  const float* bias = nullptr;      // [out_c]
-  Activation activation = Activation::kLinear;
-  float leaky_alpha = 0.2f;
-  const float* residual = nullptr;  // same shape as the output
-};
-
 void conv2d_forward(const Conv2DShape& s, const float* x, const float* w, const Epilogue& e, float* y);
 void conv2d_backprop_input(const Conv2DShape& s, const float* dy, const float* w, float* dx);
 void conv2d_backprop_filter(const Conv2DShape& s, const float* x, const float* dy, float* dw);
-
-// y[rows, cols] (already holding a product) gets the epilogue; bias per column.
-void apply_epilogue(float* y, int64_t rows, int64_t cols, const Epilogue& e);
 
 }  // namespace retinanet

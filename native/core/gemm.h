@@ -7,6 +7,18 @@
 
 namespace retinanet {
 
+enum class Activation : int { kLinear = 0, kRelu = 1, kRelu6 = 2, kLeakyRelu = 3 };
+
+// Applied to each final value of C as it is stored, in order: + bias[column], activation,
+// + residual[row * ldc + column] (fused into the GEMM: no second pass over C).
+struct Epilogue {
+  const float* bias = nullptr;      // [n]
+  Activation activation = Activation::kLinear;
+  float leaky_alpha = 0.2f;
+  const float* residual = nullptr;  // laid out like C
+  bool active() const { return bias != nullptr || activation != Activation::kLinear || residual != nullptr; }
+};
+
 struct GemmArgs {
   int64_t m = 0, n = 0, k = 0;
   const float* a = nullptr;
@@ -18,6 +30,7 @@ struct GemmArgs {
   float* c = nullptr;
   int64_t ldc = 0;
   bool accumulate = false;  // C += A * B instead of C = A * B
+  Epilogue epilogue;        // on the final values (after accumulation)
 };
 
 // Runs on the pool (parallel over blocks of C); from inside a pool task it runs inline.
@@ -29,7 +42,7 @@ using PackRowsFn = void (*)(const void* ctx, int64_t i0, int64_t rows, int64_t k
 
 // C[m, n] (+)= A * B where A's rows come from pack_rows (row-major by construction).
 void sgemm_rows(int64_t m, int64_t n, int64_t k, PackRowsFn pack_rows, const void* ctx, const float* b,
-                int64_t ldb, bool trans_b, float* c, int64_t ldc, bool accumulate);
+                int64_t ldb, bool trans_b, float* c, int64_t ldc, bool accumulate, const Epilogue& epilogue = {});
 
 // Fills a k-major A panel for rows [i0, i0 + rows) and depth [k0, k0 + depth):
 // dst[kk * mr + r], zeros for r >= rows. For A whose natural order runs along m (a transposed

@@ -138,26 +138,6 @@ int64_t chunk_rows(const Conv2DShape& s) {
 
 }  // namespace
 
-void apply_epilogue(float* y, int64_t rows, int64_t cols, const Epilogue& e) {
-  if (!e.bias && e.activation == Activation::kLinear && !e.residual) return;
-  parallel_for(rows, std::max<int64_t>(1, 16384 / std::max<int64_t>(cols, 1)), [&](int64_t r0, int64_t r1) {
-    for (int64_t r = r0; r < r1; ++r) {
-      float* row = y + r * cols;
-      const float* res = e.residual ? e.residual + r * cols : nullptr;
-      for (int64_t j = 0; j < cols; ++j) {
-        float v = row[j] + (e.bias ? e.bias[j] : 0.0f);
-        switch (e.activation) {
-          case Activation::kRelu: v = v > 0.0f ? v : 0.0f; break;
-          case Activation::kRelu6: v = v > 0.0f ? (v < 6.0f ? v : 6.0f) : 0.0f; break;
-          case Activation::kLeakyRelu: v = v > 0.0f ? v : v * e.leaky_alpha; break;
-          case Activation::kLinear: break;
-        }
-        row[j] = res ? v + res[j] : v;
-      }
-    }
-  });
-}
-
 void conv2d_forward(const Conv2DShape& s, const float* x, const float* w, const Epilogue& e, float* y) {
   const int64_t m = s.batch * s.out_h * s.out_w;
   const int64_t k = s.filter_h * s.filter_w * s.in_c;
@@ -167,12 +147,12 @@ void conv2d_forward(const Conv2DShape& s, const float* x, const float* w, const 
     g.a = x; g.lda = k;
     g.b = w; g.ldb = s.out_c;
     g.c = y; g.ldc = s.out_c;
+    g.epilogue = e;
     sgemm(g);
   } else {
     const Im2col ctx{&s, x};
-    sgemm_rows(m, s.out_c, k, pack_im2col, &ctx, w, s.out_c, false, y, s.out_c, false);
+    sgemm_rows(m, s.out_c, k, pack_im2col, &ctx, w, s.out_c, false, y, s.out_c, false, e);
   }
-  apply_epilogue(y, m, s.out_c, e);
 }
 
 void conv2d_backprop_input(const Conv2DShape& s, const float* dy, const float* w, float* dx) {

@@ -57,10 +57,78 @@ RETINANET_INLINE void store(float* p, typename Tile<W>::vec v) {
 // K-major (MR floats per kk, for A stored transposed): packing is a copy per kk.
 enum class PanelLayout { kRowMajor, kKMajor };
 
+template <int W>
+RETINANET_INLINE typename Tile<W>::vec activate(typename Tile<W>::vec v, const Epilogue& e) {
+  using vec = typename Tile<W>::vec;
+  const vec zero = vec{};
+  switch (e.activation) {
+    case Activation::kRelu: return v > zero ? v : zero;
+    case Activation::kRelu6: {
+      const vec six = zero + 6.0f;
+      return v > zero ? (v < six ? v : six) : zero;
+    }
+    case Activation::kLeakyRelu: return v > zero ? v : v * e.leaky_alpha;
+    case Activation::kLinear: break;
+  }
+  return v;
+}
+
+// The last k block's store with the epilogue: (C +) acc, + bias, activation, + residual. Partial
+// tiles go through a buffer with zero padding, so the same vector code serves every tile.
+template <int W>
+RETINANET_INLINE void finish_tile(const typename Tile<W>::vec (&acc)[Tile<W>::MR][2], float* c, int64_t ldc,
+                                  int64_t rows, int64_t cols, bool accumulate, const Epilogue& e, int64_t j0,
+                                  int64_t c_offset) {
+  using vec = typename Tile<W>::vec;
+  constexpr int MR = Tile<W>::MR;
+  constexpr int NR = Tile<W>::NR;
+  alignas(64) float bias[NR] = {};
+  if (e.bias) std::memcpy(bias, e.bias + j0, static_cast<size_t>(cols) * sizeof(float));
+  const vec b0 = load<W>(bias), b1 = load<W>(bias + W);
+  const float* res = e.residual ? e.residual + c_offset : nullptr;
+  const bool full = rows == MR && cols == NR;
+  alignas(64) float tile[NR];
+  for (int r = 0; r < rows; ++r) {
+    float* cr = c + r * ldc;
+    const float* rr = res ? res + r * ldc : nullptr;
+    vec v0 = acc[r][0], v1 = acc[r][1];
+    if (accumulate || rr) {
+      // Loads of C and the residual, padded with zeros past `cols`.
+      auto get = [&](const float* src, int half) {
+        if (full) return load<W>(src + half * W);
+        for (int j = 0; j < W; ++j) tile[j] = half * W + j < cols ? src[half * W + j] : 0.0f;
+        return load<W>(tile);
+      };
+      if (accumulate) {
+        v0 += get(cr, 0);
+        v1 += get(cr, 1);
+      }
+      v0 = activate<W>(v0 + b0, e);
+      v1 = activate<W>(v1 + b1, e);
+      if (rr) {
+        v0 += get(rr, 0);
+        v1 += get(rr, 1);
+      }
+    } else {
+      v0 = activate<W>(v0 + b0, e);
+      v1 = activate<W>(v1 + b1, e);
+    }
+    if (full) {
+      store<W>(cr, v0);
+      store<W>(cr + W, v1);
+    } else {
+      store<W>(tile, v0);
+      store<W>(tile + W, v1);
+      for (int64_t j = 0; j < cols; ++j) cr[j] = tile[j];
+    }
+  }
+}
+
 // acc = A panel (MR x kc) * B strip (kc x NR); then C (+)= acc for the valid rows/cols.
 template <int W, PanelLayout L>
 RETINANET_INLINE void micro_kernel(int64_t kc, const float* ap, const float* bp, float* c, int64_t ldc,
-                                   int64_t rows, int64_t cols, bool accumulate) {
+                                   int64_t rows, int64_t cols, bool accumulate, const Epilogue* e, int64_t r0,
+                                   int64_t j0) {
   using vec = typename Tile<W>::vec;
   constexpr int MR = Tile<W>::MR;
   constexpr int NR = Tile<W>::NR;
@@ -87,6 +155,10 @@ RETINANET_INLINE void micro_kernel(int64_t kc, const float* ap, const float* bp,
         acc[r][1] += a[r] * b1;
       }
     }
+  }
+  if (e != nullptr) {
+    finish_tile<W>(acc, c, ldc, rows, cols, accumulate, *e, j0, r0 * ldc + j0);
+    return;
   }
   if (rows == MR && cols == NR) {
     for (int r = 0; r < MR; ++r) {
@@ -134,6 +206,7 @@ struct BlockArgs {
   float* c;
   int64_t ldc;
   bool accumulate;
+  const Epilogue* epilogue;  // nullptr: none
 };
 
 template <int W>
@@ -160,6 +233,7 @@ RETINANET_INLINE void block_impl(const BlockArgs& a) {
       }
     }
     const bool acc = a.accumulate || pc > 0;
+    const Epilogue* e = pc + kc == a.k ? a.epilogue : nullptr;
     for (int64_t s = 0; s < strips; ++s) {
       const int64_t j0 = a.jc + s * NR;
       const int64_t cols = std::min<int64_t>(NR, a.jc + a.nc - j0);
@@ -169,9 +243,11 @@ RETINANET_INLINE void block_impl(const BlockArgs& a) {
         float* cp = a.c + r0 * a.ldc + j0;
         const int64_t rows = std::min<int64_t>(MR, a.i1 - r0);
         if (a.pack_panel) {
-          micro_kernel<W, PanelLayout::kKMajor>(kc, apack.data() + p * MR * kc, bp, cp, a.ldc, rows, cols, acc);
+          micro_kernel<W, PanelLayout::kKMajor>(kc, apack.data() + p * MR * kc, bp, cp, a.ldc, rows, cols, acc, e, r0,
+                                                j0);
         } else {
-          micro_kernel<W, PanelLayout::kRowMajor>(kc, apack.data() + p * MR * kc, bp, cp, a.ldc, rows, cols, acc);
+          micro_kernel<W, PanelLayout::kRowMajor>(kc, apack.data() + p * MR * kc, bp, cp, a.ldc, rows, cols, acc, e,
+                                                  r0, j0);
         }
       }
     }
@@ -206,6 +282,22 @@ Isa pick_isa() {
   return {Tile<4>::MR, Tile<4>::NR, block_base};
 }
 
+// The epilogue alone (a product of depth 0): C is all zeros or what it held.
+void apply_epilogue_rows(float* c, int64_t m, int64_t n, int64_t ldc, const Epilogue& e) {
+  for (int64_t i = 0; i < m; ++i) {
+    for (int64_t j = 0; j < n; ++j) {
+      float v = c[i * ldc + j] + (e.bias ? e.bias[j] : 0.0f);
+      switch (e.activation) {
+        case Activation::kRelu: v = v > 0.0f ? v : 0.0f; break;
+        case Activation::kRelu6: v = v > 0.0f ? (v < 6.0f ? v : 6.0f) : 0.0f; break;
+        case Activation::kLeakyRelu: v = v > 0.0f ? v : v * e.leaky_alpha; break;
+        case Activation::kLinear: break;
+      }
+      c[i * ldc + j] = e.residual ? v + e.residual[i * ldc + j] : v;
+    }
+  }
+}
+
 // Rows per task: about MC_MAX, a multiple of MR, and the tasks split evenly over the threads
 // (256 rows on 2 threads: 2 x 128, not 144 + 112).
 int64_t rows_per_task(int64_t m, int64_t mr) {
@@ -217,7 +309,8 @@ int64_t rows_per_task(int64_t m, int64_t mr) {
 }
 
 void gemm_driver(int64_t m, int64_t n, int64_t k, PackRowsFn pack_rows, PackPanelFn pack_panel, const void* ctx,
-                 const float* b, int64_t ldb, bool trans_b, float* c, int64_t ldc, bool accumulate) {
+                 const float* b, int64_t ldb, bool trans_b, float* c, int64_t ldc, bool accumulate,
+                 const Epilogue& epilogue) {
   static const Isa isa = pick_isa();
   const int64_t NR = isa.nr;
   if (m == 0 || n == 0) return;
@@ -225,6 +318,7 @@ void gemm_driver(int64_t m, int64_t n, int64_t k, PackRowsFn pack_rows, PackPane
     if (!accumulate) {
       for (int64_t i = 0; i < m; ++i) std::fill(c + i * ldc, c + i * ldc + n, 0.0f);
     }
+    if (epilogue.active()) apply_epilogue_rows(c, m, n, ldc, epilogue);
     return;
   }
   const int64_t nc_max = std::max<int64_t>(NR, B_PACK_FLOATS / k / NR * NR);
@@ -257,7 +351,8 @@ void gemm_driver(int64_t m, int64_t n, int64_t k, PackRowsFn pack_rows, PackPane
       }
     });
     parallel_for(m, mc, [&](int64_t i0, int64_t i1) {
-      isa.block({i0, i1, k, jc, nc, pack_rows, pack_panel, ctx, bpack, c, ldc, accumulate});
+      isa.block({i0, i1, k, jc, nc, pack_rows, pack_panel, ctx, bpack, c, ldc, accumulate,
+                 epilogue.active() ? &epilogue : nullptr});
     });
   }
 }
@@ -265,19 +360,19 @@ void gemm_driver(int64_t m, int64_t n, int64_t k, PackRowsFn pack_rows, PackPane
 }  // namespace
 
 void sgemm_rows(int64_t m, int64_t n, int64_t k, PackRowsFn pack_rows, const void* ctx, const float* b,
-                int64_t ldb, bool trans_b, float* c, int64_t ldc, bool accumulate) {
-  gemm_driver(m, n, k, pack_rows, nullptr, ctx, b, ldb, trans_b, c, ldc, accumulate);
+                int64_t ldb, bool trans_b, float* c, int64_t ldc, bool accumulate, const Epilogue& epilogue) {
+  gemm_driver(m, n, k, pack_rows, nullptr, ctx, b, ldb, trans_b, c, ldc, accumulate, epilogue);
 }
 
 void sgemm_panels(int64_t m, int64_t n, int64_t k, PackPanelFn pack_panel, const void* ctx, const float* b,
                   int64_t ldb, bool trans_b, float* c, int64_t ldc, bool accumulate) {
-  gemm_driver(m, n, k, nullptr, pack_panel, ctx, b, ldb, trans_b, c, ldc, accumulate);
+  gemm_driver(m, n, k, nullptr, pack_panel, ctx, b, ldb, trans_b, c, ldc, accumulate, Epilogue{});
 }
 
 void sgemm(const GemmArgs& g) {
   const PlainA ctx{g.a, g.lda, g.trans_a};
   gemm_driver(g.m, g.n, g.k, pack_plain_rows, g.trans_a ? pack_plain_panel_transposed : nullptr, &ctx, g.b, g.ldb,
-              g.trans_b, g.c, g.ldc, g.accumulate);
+              g.trans_b, g.c, g.ldc, g.accumulate, g.epilogue);
 }
 
 }  // namespace retinanet

@@ -250,6 +250,28 @@ void test_gemm_conv() {
     for (int64_t i = 0; i < xs; ++i) e2 = std::max(e2, std::fabs(rdx[i] - dx[i]));
     for (int64_t i = 0; i < ws; ++i) e3 = std::max(e3, std::fabs(rdw[i] - dw[i]));
     check(e1 < 1e-4 && e2 < 1e-4 && e3 < 1e-3, "conv2d forward/backward trial " + std::to_string(trial));
+    // The fused epilogue (bias, each activation, residual) against the plain output + scalar code.
+    std::vector<float> bias(s.out_c), res(ys), yf(ys);
+    for (auto& v : bias) v = uniform(-1, 1);
+    for (auto& v : res) v = uniform(-1, 1);
+    for (int act = 0; act < 4; ++act) {
+      Epilogue e;
+      e.bias = bias.data();
+      e.activation = static_cast<Activation>(act);
+      e.leaky_alpha = 0.3f;
+      e.residual = act % 2 ? res.data() : nullptr;
+      conv2d_forward(s, x.data(), w.data(), e, yf.data());
+      double ef = 0;
+      for (int64_t i = 0; i < ys; ++i) {
+        double v = double(y[i]) + bias[i % s.out_c];
+        if (act == 1) v = std::max(v, 0.0);
+        if (act == 2) v = std::min(std::max(v, 0.0), 6.0);
+        if (act == 3) v = v > 0 ? v : 0.3 * v;
+        if (e.residual) v += res[i];
+        ef = std::max(ef, std::fabs(v - yf[i]));
+      }
+      check(ef < 1e-5, "conv2d fused epilogue " + std::to_string(act) + " trial " + std::to_string(trial));
+    }
   }
 }
 
