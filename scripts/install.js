@@ -13,4 +13,4 @@ if (!process.env.npm_config_build_from_source) {
     // none loads here: build it
   }
 }
-require('./build-native.js');
+require('./build-native.js').main();
