@@ -136,7 +136,9 @@ noCudaTest('the addon itself answers a CUDA request with ERR_RETINANET_NO_CUDA (
 // runtime linked statically, and that .node loads on a machine without GPU or driver.
 const nvcc = spawnSync('nvcc', ['--version'], { stdio: 'ignore' }).status === 0;
 const expectCudaBuild = nvcc && !/^(off|0|false|no)$/i.test(process.env.RETINANET_CUDA || '') &&
-  process.env.RETINANET_BUILD !== 'node-gyp' && !fs.existsSync(path.join(__dirname, '..', 'prebuilds'));
+  process.env.RETINANET_BUILD !== 'node-gyp' &&
+  // The binary loaded is this checkout's own build (build/Release, which node-gyp-build prefers to prebuilds/).
+  require('node-gyp-build').path(path.join(__dirname, '..')).startsWith(path.join(__dirname, '..', 'build') + path.sep);
 (expectCudaBuild ? test : test.skip)(
   `the addon was built with the CUDA kernels and loads without a GPU${expectCudaBuild ? '' : ' (needs nvcc and the CMake build)'}`,
   (t) => {

@@ -81,8 +81,7 @@ const ops = require('tfjs-retinanet/ops');
   const gypBuild = require(require.resolve('node-gyp-build', { paths: [pkgDir] }));
   const out = { pkgDir, addon: path.relative(pkgDir, gypBuild.path(pkgDir)) };
   out.devices = ops.devices();
-  // cudaInfo() is not exported from ops (only devices() is): ask the addon that ops loaded.
-  out.cuda = require(path.join(pkgDir, 'dist', 'ops', 'native.js')).native().cudaInfo();
+  out.cuda = ops.cudaInfo();
   const a = new Float32Array([0, 0, 2, 2]);
   const b = new Float32Array([1, 1, 3, 3, 0, 0, 2, 2, 5, 5, 6, 6]);
   out.iou = Array.from(ops.boxIou(a, b));
@@ -134,7 +133,7 @@ const runIt = prebuilt.length > 0;
     const [info] = JSON.parse(pack.stdout);
     const tgz = path.join(packDir, info.filename);
     const files = info.files.map((f) => f.path);
-    for (const f of ['package.json', 'README.md', 'dist/index.js', 'dist/index.d.ts', 'dist/ops/index.js', 'dist/cli/main.js',
+    for (const f of ['package.json', 'README.md', 'LICENSE', 'dist/index.js', 'dist/index.d.ts', 'dist/ops/index.js', 'dist/cli/main.js',
       `prebuilds/${PLATFORM}/${prebuilt[0]}`, 'scripts/install.js', 'scripts/build-native.js', 'CMakeLists.txt', 'binding.gyp',
       'native/binding/addon.cpp']) {
       t.true(files.includes(f), `the tarball has ${f}`);

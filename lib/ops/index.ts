@@ -24,6 +24,7 @@ export { binaryOp, unaryOp, broadcastShape } from './elementwise';
 export type { BinaryOpName, UnaryOpName } from './elementwise';
 export { reduceSum, reduceSumGeometry } from './reduce-sum';
 export type { ReduceSumGeometry } from './reduce-sum';
-export { numThreads, setNumThreads, devices, fmaPeakGflops, retainFreedMemory } from './threads';
+export { numThreads, setNumThreads, devices, cudaInfo, fmaPeakGflops, retainFreedMemory } from './threads';
+export type { CudaInfo } from './threads';
 export type { Device, DeviceOptions } from './validate';
 export { MAX_ELEMENTS } from './validate';

@@ -23,6 +23,20 @@ export function devices(): v.Device[] {
   return native().devices() as v.Device[];
 }
 
+/** Why 'cuda' is or is not in {@link devices}: this build's CUDA kernels, the devices found, CUDA's message. */
+export interface CudaInfo {
+  /** The addon was compiled with the CUDA kernels (nvcc was found when it was built). */
+  built: boolean;
+  /** cudaGetDeviceCount's answer; 0 without a driver or GPU. */
+  devices: number;
+  /** CUDA's message when there is no usable device; empty otherwise. */
+  error: string;
+}
+
+export function cudaInfo(): CudaInfo {
+  return native().cudaInfo();
+}
+
 /**
  * The machine's single-precision peak in GFLOP/s as a register-only FMA loop on every pool thread
  * measures it (about 0.1 s): the benchmarks' yardstick.
