@@ -166,6 +166,17 @@ test.serial('a training run killed (SIGKILL) while checkpointing every iteration
   t.regex(r.out, new RegExp(`trained 1 iterations .*now at ${at + 1}/400`));
 });
 
+test('bench --json: both cases measured, speed-up = tfjs time / native time', (t) => {
+  const r = cli('bench', '--anchors', '2000', '--classes', '3', '--size', '64', '--batch', '1', '--runs', '1', '--json', '--quiet');
+  t.is(r.code, 0, r.err);
+  const cases = JSON.parse(r.out);
+  t.deepEqual(cases.map((c) => c.name.split(',')[0]), ['focal loss fwd+bwd', 'training step']);
+  for (const c of cases) {
+    t.true(c.nativeMs > 0 && c.tfjsMs > 0, JSON.stringify(c));
+    t.true(Math.abs(c.speedup - c.tfjsMs / c.nativeMs) < 1e-9 * c.speedup);
+  }
+});
+
 test('every command answers --help', (t) => {
   for (const c of ['demo', 'make-dataset', 'train', 'eval', 'detect', 'bench', 'ops']) {
     const r = cli(c, '--help');
