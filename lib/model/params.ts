@@ -1,6 +1,7 @@
 // Named parameters (torchvision's names, so weights can be exchanged) and the layers built on them.
 import * as tf from '@tensorflow/tfjs';
 import { groupNorm } from '../tfjs/group-norm';
+import { conv2dBiasAct } from '../tfjs/conv2d-bias-act';
 import { prng } from '../util/prng';
 
 /**
@@ -79,10 +80,11 @@ export class Conv {
     const pad = Math.floor(this.k / 2);
     const filter = (scale ? this.w.mul(scale) : this.w) as tf.Tensor4D;
     const bias = shift ? (this.b ? this.b.mul(scale as tf.Tensor1D).add(shift) : shift) : this.b;
-    return tf.fused.conv2d({
+    // Not tf.fused.conv2d: that unfuses into Conv2D + Add + Relu whenever a gradient is recorded.
+    return conv2dBiasAct({
       x, filter, strides: this.stride,
       pad: pad === 0 ? 'valid' : [[0, 0], [pad, pad], [pad, pad], [0, 0]],
-      bias, activation,
+      bias: bias as tf.Tensor1D | undefined, activation,
     });
   }
 }

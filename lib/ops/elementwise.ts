@@ -5,10 +5,10 @@
 import { native } from './native';
 import * as v from './validate';
 
-export type BinaryOpName = 'add' | 'sub' | 'mul' | 'div' | 'max' | 'min';
+export type BinaryOpName = 'add' | 'sub' | 'mul' | 'div' | 'max' | 'min' | 'reluGrad';
 export type UnaryOpName = 'relu' | 'step';
 
-const BINARY: Record<BinaryOpName, number> = { add: 0, sub: 1, mul: 2, div: 3, max: 4, min: 5 };
+const BINARY: Record<BinaryOpName, number> = { add: 0, sub: 1, mul: 2, div: 3, max: 4, min: 5, reluGrad: 6 };
 const UNARY: Record<UnaryOpName, number> = { relu: 0, step: 1 };
 
 /** The shape's dimensions (integers in [0, 2^31)) and their product. */
@@ -53,7 +53,8 @@ function values(name: string, x: unknown, shapeName: string, shape: unknown): Fl
 /**
  * `a op b` elementwise, broadcast (any shapes that broadcast: equal shapes, a scalar, a
  * per-channel vector, size-1 dimensions anywhere), row-major in the shape {@link broadcastShape}
- * gives. `op`: 'add' | 'sub' | 'mul' | 'div' | 'max' | 'min'.
+ * gives. `op`: 'add' | 'sub' | 'mul' | 'div' | 'max' | 'min', or 'reluGrad': `a · step(b)`, ReLU's
+ * gradient `dy · (y > 0)` from its output `y = b`, with the bits of tfjs's `mul(dy, step(y))`.
  */
 export function binaryOp(op: BinaryOpName, a: Float32Array, aShape: number[], b: Float32Array, bShape: number[]): Float32Array {
   const code = BINARY[op];

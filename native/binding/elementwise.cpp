@@ -37,7 +37,7 @@ std::vector<int64_t> shape_arg(const Napi::CallbackInfo& info, size_t i, const c
 Napi::Value binary(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const int64_t op = count(info, 0, "op");
-  if (op > static_cast<int64_t>(BinaryOp::kMin)) throw range_error(env, "op: unknown");
+  if (op > static_cast<int64_t>(BinaryOp::kReluGrad)) throw range_error(env, "op: unknown");
   const View<float> a = f32(info, 1, "a");
   const std::vector<int64_t> a_shape = shape_arg(info, 2, "aShape", a.length);
   const View<float> b = f32(info, 3, "b");

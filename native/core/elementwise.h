@@ -19,7 +19,10 @@
 
 namespace retinanet {
 
-enum class BinaryOp : int { kAdd = 0, kSub = 1, kMul = 2, kDiv = 3, kMax = 4, kMin = 5 };
+// kReluGrad: a · step(b), ReLU's gradient from the output (b = relu(x), a = dy), with the bits
+// tfjs's mul(dy, step(y)) gives (a · 1, a · 0 = ±0, NaN where b or a · 0 is NaN): one pass where
+// tfjs makes two.
+enum class BinaryOp : int { kAdd = 0, kSub = 1, kMul = 2, kDiv = 3, kMax = 4, kMin = 5, kReluGrad = 6 };
 enum class UnaryOp : int { kRelu = 0, kStep = 1 };
 
 // The broadcast shape of two shapes under tfjs's (NumPy's) rules: shapes right-aligned, a

@@ -29,6 +29,7 @@ RETINANET_INLINE float apply(float a, float b) {
   if (Op == BinaryOp::kSub) return a - b;
   if (Op == BinaryOp::kMul) return a * b;
   if (Op == BinaryOp::kDiv) return a / b;
+  if (Op == BinaryOp::kReluGrad) return a * (b > 0.0f ? 1.0f : (b != b ? positive_nan() : 0.0f));
   // Math.max / Math.min: equal zeros combine by sign (+0 + -0 = +0; -((-a) - b) = -0 if either is -0).
   const bool nan = a != a || b != b;
   float r;
@@ -146,6 +147,7 @@ RETINANET_DISPATCH void binary_chunk(BinaryOp op, const Geometry& g, const float
     case BinaryOp::kDiv: binary_range<BinaryOp::kDiv>(g, a, b, out, e0, e1); break;
     case BinaryOp::kMax: binary_range<BinaryOp::kMax>(g, a, b, out, e0, e1); break;
     case BinaryOp::kMin: binary_range<BinaryOp::kMin>(g, a, b, out, e0, e1); break;
+    case BinaryOp::kReluGrad: binary_range<BinaryOp::kReluGrad>(g, a, b, out, e0, e1); break;
   }
 }
 

@@ -1,0 +1,104 @@
+'use strict';
+// conv2dBiasAct: one FusedConv2D kernel in training too, ReLU's gradient in one native pass. It
+// must give tf.fused.conv2d's values and gradients (which tfjs computes unfused under tf.grad).
+const test = require('ava');
+const tf = require('@tensorflow/tfjs');
+const R = require('..');
+const { conv2dBiasAct, RELU_GRAD } = require('../dist/tfjs/conv2d-bias-act');
+const { prng } = require('../dist/util/prng');
+
+function rand(shape, seed, scale = 1) {
+  const r = prng(seed);
+  return tf.tensor(Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => (r() - 0.5) * 2 * scale), shape);
+}
+
+function maxDiff(a, b) {
+  const x = a.dataSync(), y = b.dataSync();
+  let d = 0, m = 0;
+  for (let i = 0; i < x.length; i++) {
+    d = Math.max(d, Math.abs(x[i] - y[i]));
+    m = Math.max(m, Math.abs(y[i]));
+  }
+  return { d, m };
+}
+
+const CASES = [
+  // [x shape, filter shape, strides, pad]
+  [[2, 9, 7, 5], [3, 3, 5, 6], 1, [[0, 0], [1, 1], [1, 1], [0, 0]]],
+  [[1, 10, 11, 8], [3, 3, 8, 16], 2, [[0, 0], [1, 1], [1, 1], [0, 0]]],
+  [[2, 6, 6, 4], [1, 1, 4, 7], 1, 'valid'],
+  [[1, 13, 13, 3], [7, 7, 3, 8], 2, 'same'],
+  [[1, 1, 1, 3], [1, 1, 3, 2], 1, 'valid'],
+];
+
+for (const native of [true, false]) {
+  for (const [xs, ws, strides, pad] of CASES) {
+    for (const activation of ['relu', 'linear']) {
+      for (const withBias of [true, false]) {
+        const title = `${native ? 'native' : "tfjs's own"} kernels: x [${xs}] filter [${ws}] stride ${strides} pad ${JSON.stringify(pad)} ${activation}${withBias ? ' + bias' : ''}: values and gradients equal tf.fused.conv2d's`;
+        test.serial(title, (t) => {
+          R.useNativeCpuKernels(native);
+          try {
+            const x = rand(xs, 1), w = rand(ws, 2, 0.5), b = withBias ? rand([ws[3]], 3) : undefined;
+            // Weights on dy so that every output position matters differently.
+            const probe = rand([xs[0], ...tf.conv2d(x, w, strides, pad).shape.slice(1)], 4);
+            const args = (xx, ww, bb) => ({ x: xx, filter: ww, bias: bb, strides, pad, activation });
+            const loss = (f) => (xx, ww, bb) => f(args(xx, ww, bb)).mul(probe).sum();
+            const inputs = withBias ? [x, w, b] : [x, w];
+            const ours = tf.grads(loss(conv2dBiasAct))(inputs);
+            const ref = tf.grads(loss((a) => tf.fused.conv2d(a)))(inputs);
+            const yo = conv2dBiasAct(args(x, w, b)), yr = tf.fused.conv2d(args(x, w, b));
+            const names = ['y', 'dx', 'dfilter', 'dbias'];
+            [[yo, yr], ...ours.map((g, i) => [g, ref[i]])].forEach(([a, r], i) => {
+              t.deepEqual(a.shape, r.shape, names[i]);
+              const { d, m } = maxDiff(a, r);
+              t.true(d <= 1e-5 * Math.max(1, m), `${names[i]}: max diff ${d} (max |value| ${m})`);
+            });
+            tf.dispose([x, w, b, probe, yo, yr, ...ours, ...ref].filter(Boolean));
+          } finally {
+            R.useNativeCpuKernels(true);
+          }
+        });
+      }
+    }
+  }
+}
+
+test('the ReLU-gradient kernel gives the bits of tf.mul(dy, tf.step(y)), special values included', (t) => {
+  const special = [NaN, Infinity, -Infinity, -0, 0, 1, -1, 1e-45, -3.5, 2.5e38];
+  const dyv = [], yv = [];
+  for (const a of special) for (const b of special) { dyv.push(a); yv.push(b); }
+  // Large enough for the native kernels (small tensors stay with tfjs).
+  while (dyv.length < 4096) { dyv.push(dyv.length % 7 - 3); yv.push((yv.length % 5) - 2); }
+  const dy = tf.tensor1d(dyv), y = tf.tensor1d(yv);
+  const ours = tf.engine().runKernel(RELU_GRAD, { dy, y });
+  const ref = tf.mul(dy, tf.step(y));
+  const a = new Uint32Array(ours.dataSync().buffer.slice(0)), b = new Uint32Array(ref.dataSync().buffer.slice(0));
+  const fa = ours.dataSync(), fb = ref.dataSync();
+  let same = 0;
+  for (let i = 0; i < a.length; i++) {
+    // Two NaN operands may give either one's bits (as V8 itself may): NaN-ness must agree there.
+    if (Number.isNaN(fb[i])) t.true(Number.isNaN(fa[i]), `element ${i}: dy ${dyv[i]}, y ${yv[i]}`);
+    else if (a[i] === b[i]) same++;
+    else t.fail(`element ${i}: dy ${dyv[i]}, y ${yv[i]}: ${fa[i]} vs ${fb[i]}`);
+  }
+  t.true(same > 4000);
+  tf.dispose([dy, y, ours, ref]);
+});
+
+test('no tensor is left behind over training steps, and bad arguments are refused', (t) => {
+  const x = rand([1, 8, 8, 4], 5), w = tf.variable(rand([3, 3, 4, 6], 6)), b = tf.variable(rand([6], 7));
+  const step = () => tf.tidy(() => {
+    const { grads } = tf.variableGrads(() => conv2dBiasAct({ x, filter: w, bias: b, pad: 'same', activation: 'relu' }).square().sum());
+    return Object.values(grads).map((g) => g.dataSync()[0]);
+  });
+  step();
+  const n = tf.memory().numTensors;
+  for (let i = 0; i < 5; i++) step();
+  t.is(tf.memory().numTensors, n);
+  t.throws(() => conv2dBiasAct({ x: x.dataSync(), filter: w, pad: 'same' }), { instanceOf: TypeError, message: /^x:/ });
+  t.throws(() => conv2dBiasAct({ x, filter: rand([3, 3, 5, 6], 1), pad: 'same' }), { instanceOf: RangeError, message: /^filter:/ });
+  t.throws(() => conv2dBiasAct({ x, filter: w, bias: rand([5], 1), pad: 'same' }), { instanceOf: RangeError, message: /^bias:/ });
+  t.throws(() => conv2dBiasAct({ x, filter: w, pad: 'same', activation: 'sigmoid' }), { instanceOf: RangeError, message: /^activation:/ });
+  tf.dispose([x, w, b]);
+});
