@@ -34,27 +34,39 @@ const CASES = [
 for (const native of [true, false]) {
   for (const [xs, ws, strides, pad] of CASES) {
     for (const activation of ['relu', 'linear']) {
-      for (const withBias of [true, false]) {
-        const title = `${native ? 'native' : "tfjs's own"} kernels: x [${xs}] filter [${ws}] stride ${strides} pad ${JSON.stringify(pad)} ${activation}${withBias ? ' + bias' : ''}: values and gradients equal tf.fused.conv2d's`;
+      for (const [withBias, withResidual] of [[true, false], [false, false], [true, true], [false, true]]) {
+        const title = `${native ? 'native' : "tfjs's own"} kernels: x [${xs}] filter [${ws}] stride ${strides} pad ${JSON.stringify(pad)} ${activation}${withBias ? ' + bias' : ''}${withResidual ? ' + residual' : ''}: values and gradients equal tfjs's`;
         test.serial(title, (t) => {
           R.useNativeCpuKernels(native);
           try {
             const x = rand(xs, 1), w = rand(ws, 2, 0.5), b = withBias ? rand([ws[3]], 3) : undefined;
+            const outShape = [xs[0], ...tf.conv2d(x, w, strides, pad).shape.slice(1)];
+            const res = withResidual ? rand(outShape, 5) : undefined;
             // Weights on dy so that every output position matters differently.
-            const probe = rand([xs[0], ...tf.conv2d(x, w, strides, pad).shape.slice(1)], 4);
-            const args = (xx, ww, bb) => ({ x: xx, filter: ww, bias: bb, strides, pad, activation });
-            const loss = (f) => (xx, ww, bb) => f(args(xx, ww, bb)).mul(probe).sum();
-            const inputs = withBias ? [x, w, b] : [x, w];
+            const probe = rand(outShape, 4);
+            // tfjs's reference: tf.fused.conv2d, and for a residual tf.add then the activation.
+            const reference = ({ residual, ...a }) => {
+              if (!residual) return tf.fused.conv2d(a);
+              const sum = tf.fused.conv2d({ ...a, activation: 'linear' }).add(residual);
+              return a.activation === 'relu' ? tf.relu(sum) : sum;
+            };
+            const inputs = [x, w, ...(withBias ? [b] : []), ...(withResidual ? [res] : [])];
+            const args = (xx, ww, ...rest) => ({
+              x: xx, filter: ww, bias: withBias ? rest[0] : undefined, residual: withResidual ? rest[withBias ? 1 : 0] : undefined,
+              strides, pad, activation,
+            });
+            const loss = (f) => (...v) => f(args(...v)).mul(probe).sum();
             const ours = tf.grads(loss(conv2dBiasAct))(inputs);
-            const ref = tf.grads(loss((a) => tf.fused.conv2d(a)))(inputs);
-            const yo = conv2dBiasAct(args(x, w, b)), yr = tf.fused.conv2d(args(x, w, b));
-            const names = ['y', 'dx', 'dfilter', 'dbias'];
+            const ref = tf.grads(loss(reference))(inputs);
+            const yo = conv2dBiasAct(args(...inputs)), yr = reference(args(...inputs));
+            const names = ['y', 'dx', 'dfilter', ...(withBias ? ['dbias'] : []), ...(withResidual ? ['dresidual'] : [])];
+            t.is(ours.length, inputs.length);
             [[yo, yr], ...ours.map((g, i) => [g, ref[i]])].forEach(([a, r], i) => {
               t.deepEqual(a.shape, r.shape, names[i]);
               const { d, m } = maxDiff(a, r);
               t.true(d <= 1e-5 * Math.max(1, m), `${names[i]}: max diff ${d} (max |value| ${m})`);
             });
-            tf.dispose([x, w, b, probe, yo, yr, ...ours, ...ref].filter(Boolean));
+            tf.dispose([x, w, b, res, probe, yo, yr, ...ours, ...ref].filter(Boolean));
           } finally {
             R.useNativeCpuKernels(true);
           }
@@ -88,8 +100,10 @@ test('the ReLU-gradient kernel gives the bits of tf.mul(dy, tf.step(y)), special
 
 test('no tensor is left behind over training steps, and bad arguments are refused', (t) => {
   const x = rand([1, 8, 8, 4], 5), w = tf.variable(rand([3, 3, 4, 6], 6)), b = tf.variable(rand([6], 7));
+  const res = rand([1, 8, 8, 6], 8);
   const step = () => tf.tidy(() => {
-    const { grads } = tf.variableGrads(() => conv2dBiasAct({ x, filter: w, bias: b, pad: 'same', activation: 'relu' }).square().sum());
+    const { grads } = tf.variableGrads(() => conv2dBiasAct({ x, filter: w, bias: b, pad: 'same', activation: 'relu' })
+      .add(conv2dBiasAct({ x, filter: w, bias: b, residual: res, pad: 'same', activation: 'relu' })).square().sum());
     return Object.values(grads).map((g) => g.dataSync()[0]);
   });
   step();
@@ -100,5 +114,6 @@ test('no tensor is left behind over training steps, and bad arguments are refuse
   t.throws(() => conv2dBiasAct({ x, filter: rand([3, 3, 5, 6], 1), pad: 'same' }), { instanceOf: RangeError, message: /^filter:/ });
   t.throws(() => conv2dBiasAct({ x, filter: w, bias: rand([5], 1), pad: 'same' }), { instanceOf: RangeError, message: /^bias:/ });
   t.throws(() => conv2dBiasAct({ x, filter: w, pad: 'same', activation: 'sigmoid' }), { instanceOf: RangeError, message: /^activation:/ });
-  tf.dispose([x, w, b]);
+  t.throws(() => conv2dBiasAct({ x, filter: w, pad: 'valid', residual: rand([1, 8, 8, 6], 1) }), { instanceOf: RangeError, message: /^residual: expected the output's shape \[1,6,6,6\]/ });
+  tf.dispose([x, w, b, res]);
 });

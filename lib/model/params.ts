@@ -74,8 +74,12 @@ export class Conv {
     if (bias) this.b = p.constant(`${name}.bias`, [outC], biasInit);
   }
 
-  /** With `scale` / `shift` (per output channel): conv(x, w · scale) + shift, a folded affine norm. */
-  apply(x: tf.Tensor4D, activation: 'linear' | 'relu' = 'linear', scale?: tf.Tensor1D, shift?: tf.Tensor1D): tf.Tensor4D {
+  /**
+   * With `scale` / `shift` (per output channel): conv(x, w · scale) + shift, a folded affine norm;
+   * with `residual`, added before the activation.
+   */
+  apply(x: tf.Tensor4D, activation: 'linear' | 'relu' = 'linear', scale?: tf.Tensor1D, shift?: tf.Tensor1D,
+    residual?: tf.Tensor4D): tf.Tensor4D {
     // Explicit symmetric padding k // 2, as torchvision's convs (not tfjs's asymmetric 'same').
     const pad = Math.floor(this.k / 2);
     const filter = (scale ? this.w.mul(scale) : this.w) as tf.Tensor4D;
@@ -84,7 +88,7 @@ export class Conv {
     return conv2dBiasAct({
       x, filter, strides: this.stride,
       pad: pad === 0 ? 'valid' : [[0, 0], [pad, pad], [pad, pad], [0, 0]],
-      bias: bias as tf.Tensor1D | undefined, activation,
+      bias: bias as tf.Tensor1D | undefined, residual, activation,
     });
   }
 }
@@ -163,10 +167,14 @@ export class ConvNorm {
     this.norm = new NormLayer(p, normName, outC, kind);
   }
 
-  apply(x: tf.Tensor4D, activation: 'linear' | 'relu' = 'linear'): tf.Tensor4D {
+  /** activation(norm(conv(x)) + residual); a folded norm makes it one fused convolution. */
+  apply(x: tf.Tensor4D, activation: 'linear' | 'relu' = 'linear', residual?: tf.Tensor4D): tf.Tensor4D {
     const folded = this.norm.folded();
-    if (folded) return tf.tidy(() => this.conv.apply(x, activation, folded.scale, folded.shift));
-    const y = this.norm.apply(this.conv.apply(x));
-    return activation === 'relu' ? tf.tidy(() => tf.relu(y)) : y;
+    if (folded) return tf.tidy(() => this.conv.apply(x, activation, folded.scale, folded.shift, residual));
+    return tf.tidy(() => {
+      const n = this.norm.apply(this.conv.apply(x));
+      const y = residual ? n.add(residual) : n;
+      return activation === 'relu' ? tf.relu(y) : y;
+    }) as tf.Tensor4D;
   }
 }

@@ -21,9 +21,9 @@ export class BasicBlock implements Block {
   }
 
   apply(x: tf.Tensor4D): tf.Tensor4D {
-    const y = this.c2.apply(this.c1.apply(x, 'relu'));
     const identity = this.down ? this.down.apply(x) : x;
-    return tf.relu(y.add(identity)) as tf.Tensor4D;
+    // relu(bn2(conv2(...)) + identity): one fused convolution when the norm is folded.
+    return this.c2.apply(this.c1.apply(x, 'relu'), 'relu', identity);
   }
 }
 
@@ -46,12 +46,10 @@ export class Bottleneck implements Block {
   }
 
   apply(x: tf.Tensor4D): tf.Tensor4D {
-    let y = x;
-    this.convs.forEach((c, i) => {
-      y = c.apply(y, i < 2 ? 'relu' : 'linear');
-    });
     const identity = this.down ? this.down.apply(x) : x;
-    return tf.relu(y.add(identity)) as tf.Tensor4D;
+    const y = this.convs[1].apply(this.convs[0].apply(x, 'relu'), 'relu');
+    // relu(bn3(conv3(y)) + identity): one fused convolution when the norm is folded.
+    return this.convs[2].apply(y, 'relu', identity);
   }
 }
 

@@ -14,7 +14,7 @@ export interface Conv2DGeometry {
 export type ActivationName = 'linear' | 'relu' | 'relu6' | 'leakyrelu';
 const ACTIVATIONS: Record<ActivationName, number> = { linear: 0, relu: 1, relu6: 2, leakyrelu: 3 };
 
-/** bias [outChannels], activation, then + residual (output-shaped), applied in that order. */
+/** + bias [outChannels], + residual (output-shaped), then the activation: a ResNet block's relu(conv + bias + identity). */
 export interface ConvEpilogue {
   bias?: Float32Array;
   activation?: ActivationName;

@@ -8,6 +8,8 @@ export type Values = Float32Array | Int32Array;
 
 /** What a kernel implementation sees: its inputs as typed arrays, its attributes, an output maker. */
 export interface KernelContext {
+  /** Whether an optional input was given. */
+  has(name: string): boolean;
   input(name: string, dtype: 'float32' | 'int32'): Values;
   shape(name: string): number[];
   attrs: tf.NamedAttrMap;
@@ -38,6 +40,7 @@ function context(
   };
   return {
     attrs,
+    has: (name) => inputs[name] !== undefined,
     shape: (name) => get(name).shape,
     input(name, dtype) {
       const t = get(name);

@@ -1,5 +1,5 @@
 // NHWC 2-D convolution (dilation 1, any stride and padding) on top of the packed GEMM: forward
-// as an implicit-im2col GEMM with a fused epilogue (bias, activation, residual add), and both
+// as an implicit-im2col GEMM with a fused epilogue (bias, residual add, activation), and both
 // backward passes (input: GEMM + col2im; filter: im2col^T GEMM). Filters are HWIO
 // [fh, fw, in_c, out_c], tfjs's layout.
 #pragma once

@@ -9,8 +9,9 @@ namespace retinanet {
 
 enum class Activation : int { kLinear = 0, kRelu = 1, kRelu6 = 2, kLeakyRelu = 3 };
 
-// Applied to each final value of C as it is stored, in order: + bias[column], activation,
-// + residual[row * ldc + column] (fused into the GEMM: no second pass over C).
+// Applied to each final value of C as it is stored, in order: + bias[column],
+// + residual[row * ldc + column], activation — a ResNet block's relu(conv + bias + identity) —
+// fused into the GEMM (no second pass over C).
 struct Epilogue {
   const float* bias = nullptr;      // [n]
   Activation activation = Activation::kLinear;

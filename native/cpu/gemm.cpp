@@ -73,7 +73,7 @@ RETINANET_INLINE typename Tile<W>::vec activate(typename Tile<W>::vec v, const E
   return v;
 }
 
-// The last k block's store with the epilogue: (C +) acc, + bias, activation, + residual. Partial
+// The last k block's store with the epilogue: (C +) acc, + bias, + residual, activation. Partial
 // tiles go through a buffer with zero padding, so the same vector code serves every tile.
 template <int W>
 RETINANET_INLINE void finish_tile(const typename Tile<W>::vec (&acc)[Tile<W>::MR][2], float* c, int64_t ldc,
@@ -103,12 +103,14 @@ RETINANET_INLINE void finish_tile(const typename Tile<W>::vec (&acc)[Tile<W>::MR
         v0 += get(cr, 0);
         v1 += get(cr, 1);
       }
-      v0 = activate<W>(v0 + b0, e);
-      v1 = activate<W>(v1 + b1, e);
+      v0 += b0;
+      v1 += b1;
       if (rr) {
         v0 += get(rr, 0);
         v1 += get(rr, 1);
       }
+      v0 = activate<W>(v0, e);
+      v1 = activate<W>(v1, e);
     } else {
       v0 = activate<W>(v0 + b0, e);
       v1 = activate<W>(v1 + b1, e);
@@ -287,13 +289,14 @@ void apply_epilogue_rows(float* c, int64_t m, int64_t n, int64_t ldc, const Epil
   for (int64_t i = 0; i < m; ++i) {
     for (int64_t j = 0; j < n; ++j) {
       float v = c[i * ldc + j] + (e.bias ? e.bias[j] : 0.0f);
+      if (e.residual) v += e.residual[i * ldc + j];
       switch (e.activation) {
         case Activation::kRelu: v = v > 0.0f ? v : 0.0f; break;
         case Activation::kRelu6: v = v > 0.0f ? (v < 6.0f ? v : 6.0f) : 0.0f; break;
         case Activation::kLeakyRelu: v = v > 0.0f ? v : v * e.leaky_alpha; break;
         case Activation::kLinear: break;
       }
-      c[i * ldc + j] = e.residual ? v + e.residual[i * ldc + j] : v;
+      c[i * ldc + j] = v;
     }
   }
 }

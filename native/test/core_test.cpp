@@ -264,10 +264,10 @@ void test_gemm_conv() {
       double ef = 0;
       for (int64_t i = 0; i < ys; ++i) {
         double v = double(y[i]) + bias[i % s.out_c];
+        if (e.residual) v += res[i];
         if (act == 1) v = std::max(v, 0.0);
         if (act == 2) v = std::min(std::max(v, 0.0), 6.0);
         if (act == 3) v = v > 0 ? v : 0.3 * v;
-        if (e.residual) v += res[i];
         ef = std::max(ef, std::fabs(v - yf[i]));
       }
       check(ef < 1e-5, "conv2d fused epilogue " + std::to_string(act) + " trial " + std::to_string(trial));
