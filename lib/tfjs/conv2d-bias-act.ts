@@ -1,9 +1,10 @@
-// A convolution + bias + activation that stays one fused kernel while training. tfjs's
-// tf.fused.conv2d falls back to Conv2D, Add and Relu whenever a gradient is being recorded and the
-// activation is not linear, and its ReLU gradient is Step and Multiply: four extra passes over
-// the activations per layer. Here the forward is the FusedConv2D kernel (the native one on the
-// cpu backend: bias and ReLU applied as the GEMM stores its result) in training too, and the
-// backward pass takes ReLU's gradient in one native pass from the saved output.
+// A convolution + bias (+ residual) + activation that stays one fused kernel while training.
+// tfjs's tf.fused.conv2d falls back to Conv2D, Add and Relu whenever a gradient is being recorded
+// and the activation is not linear, and its ReLU gradient is Step and Multiply: four extra passes
+// over the activations per layer, and a ResNet block's identity add and ReLU are two more. Here
+// the forward is one kernel in training too — FusedConv2D, or RetinanetConv2DResidual with a
+// residual (on the cpu backend: bias, residual and ReLU applied as the GEMM stores its result) —
+// and the backward pass takes ReLU's gradient in one native pass from the saved output.
 import * as tf from '@tensorflow/tfjs';
 import * as ops from '../ops';
 import { KERNEL_BACKENDS, registerRetinanetKernel, runKernel, tensorArg } from './kernel';

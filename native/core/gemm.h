@@ -20,6 +20,10 @@ struct Epilogue {
   bool active() const { return bias != nullptr || activation != Activation::kLinear || residual != nullptr; }
 };
 
+// The most floats the GEMM packs of B at once (8 MB, inside L3); more columns go in blocks. A
+// caller choosing its depth chunks can keep B [k, n] within it so that B is packed once.
+constexpr int64_t kGemmPackedBFloats = int64_t{1} << 21;
+
 struct GemmArgs {
   int64_t m = 0, n = 0, k = 0;
   const float* a = nullptr;

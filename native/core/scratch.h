@@ -1,7 +1,8 @@
 // Grow-only per-thread scratch buffers for the large temporaries of the convolution and GEMM
 // kernels (packed B, column matrices): a fresh allocation per call costs page faults and a
 // memset comparable to the arithmetic. Each slot is one buffer per calling thread; the memory
-// stays with the thread (bounded by the kernels' own chunking: 8 MB per thread that calls them).
+// stays with the thread (bounded by the kernels' own chunking: 8 MB per slot, 16 MB per thread
+// that calls them).
 #pragma once
 #include <cstddef>
 #include <cstdint>

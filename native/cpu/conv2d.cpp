@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cstring>
-#include <vector>
 
 #include "../core/dispatch.h"
 #include "../core/gemm.h"
@@ -130,7 +129,7 @@ void pack_im2col_transposed(const void* ctx, int64_t i0, int64_t rows, int64_t p
   }
 }
 
-// Pixels per chunk for the backward passes' column buffers (bounded memory).
+// Pixels per chunk of the input gradient's column buffer: 8 MB, kept hot for the col2im gather.
 int64_t chunk_rows(const Conv2DShape& s) {
   const int64_t k = s.filter_h * s.filter_w * s.in_c;
   return std::max<int64_t>(64, (int64_t{1} << 21) / std::max<int64_t>(k, 1));
@@ -199,7 +198,7 @@ void conv2d_backprop_filter(const Conv2DShape& s, const float* x, const float* d
   // im2col panels are gathered from x as they are packed (no column matrix), dy packs as plain
   // B strips. Pixels go in chunks so that packed dy stays within the GEMM's B budget.
   const bool pointwise = is_pointwise(s);
-  const int64_t chunk = std::max<int64_t>(256, (int64_t{1} << 21) / std::max<int64_t>(s.out_c, 1));
+  const int64_t chunk = std::max<int64_t>(256, kGemmPackedBFloats / std::max<int64_t>(s.out_c, 1));
   if (m == 0) std::fill(dw, dw + k * s.out_c, 0.0f);  // no output pixel: no product writes dw
   for (int64_t m0 = 0; m0 < m; m0 += chunk) {
     const int64_t mc = std::min(chunk, m - m0);

@@ -15,8 +15,6 @@ namespace {
 // inside one task; B (K x NC) is packed once per NC block and shared by every task (L3).
 constexpr int64_t KC = 256;
 constexpr int64_t MC_MAX = 144;
-// Packed B is at most this many floats (8 MB, inside L3): NC shrinks for deep products.
-constexpr int64_t B_PACK_FLOATS = int64_t{1} << 21;
 
 struct PlainA {
   const float* a;
@@ -324,7 +322,7 @@ void gemm_driver(int64_t m, int64_t n, int64_t k, PackRowsFn pack_rows, PackPane
     if (epilogue.active()) apply_epilogue_rows(c, m, n, ldc, epilogue);
     return;
   }
-  const int64_t nc_max = std::max<int64_t>(NR, B_PACK_FLOATS / k / NR * NR);
+  const int64_t nc_max = std::max<int64_t>(NR, kGemmPackedBFloats / k / NR * NR);
   const int64_t nc_step = std::min(nc_max, (n + NR - 1) / NR * NR);
   float* const bpack = scratch_floats(ScratchSlot::kPackedB, static_cast<size_t>(k * nc_step));
   const int64_t mc = rows_per_task(m, isa.mr);
