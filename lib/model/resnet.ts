@@ -21,9 +21,12 @@ export class BasicBlock implements Block {
   }
 
   apply(x: tf.Tensor4D): tf.Tensor4D {
+    const y = this.c1.apply(x, 'relu');
+    // The identity after the first convolution, as before the fusion: the order the tape sums x's
+    // gradients in (x also feeds the FPN at a stage's end) then stays the same, and so the bits.
     const identity = this.down ? this.down.apply(x) : x;
-    // relu(bn2(conv2(...)) + identity): one fused convolution when the norm is folded.
-    return this.c2.apply(this.c1.apply(x, 'relu'), 'relu', identity);
+    // relu(bn2(conv2(y)) + identity): one fused convolution when the norm is folded.
+    return this.c2.apply(y, 'relu', identity);
   }
 }
 
@@ -46,8 +49,8 @@ export class Bottleneck implements Block {
   }
 
   apply(x: tf.Tensor4D): tf.Tensor4D {
-    const identity = this.down ? this.down.apply(x) : x;
     const y = this.convs[1].apply(this.convs[0].apply(x, 'relu'), 'relu');
+    const identity = this.down ? this.down.apply(x) : x;  // after the convolutions: see BasicBlock
     // relu(bn3(conv3(y)) + identity): one fused convolution when the norm is folded.
     return this.convs[2].apply(y, 'relu', identity);
   }
