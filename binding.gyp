@@ -35,6 +35,7 @@
         "native/binding/nms.cpp",
         "native/binding/postprocess.cpp",
         "native/binding/reduce_sum.cpp",
+        "native/binding/sgd.cpp",
         "native/binding/targets.cpp",
         "native/binding/threads.cpp",
         "native/cpu/anchors.cpp",
@@ -49,6 +50,7 @@
         "native/cpu/nms.cpp",
         "native/cpu/postprocess.cpp",
         "native/cpu/reduce_sum.cpp",
+        "native/cpu/sgd.cpp",
         "native/cpu/targets.cpp",
         "native/cpu/thread_pool.cpp",
         "native/nocuda/cuda_stubs.cpp"

@@ -24,6 +24,8 @@ export { binaryOp, unaryOp, broadcastShape } from './elementwise';
 export type { BinaryOpName, UnaryOpName } from './elementwise';
 export { reduceSum, reduceSumGeometry } from './reduce-sum';
 export type { ReduceSumGeometry } from './reduce-sum';
+export { sgdMomentumUpdate, sumOfSquares } from './sgd';
+export type { SgdOptions, SgdOutputs } from './sgd';
 export { numThreads, setNumThreads, devices, cudaInfo, fmaPeakGflops, retainFreedMemory } from './threads';
 export type { CudaInfo } from './threads';
 export type { Device, DeviceOptions } from './validate';

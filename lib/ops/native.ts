@@ -78,6 +78,11 @@ export interface NativeAddon {
   binaryOp(op: number, a: Float32Array, aShape: Float64Array, b: Float32Array, bShape: Float64Array): Float32Array;
   unaryOp(op: number, x: Float32Array, alpha: number): Float32Array;
   reduceSum(x: Float32Array, outer: number, reduce: number, inner: number): Float32Array;
+  sgdMomentumUpdate(
+    param: Float32Array, grad: Float32Array, velocity: Float32Array, learningRate: number, momentum: number,
+    weightDecay: number, gradScale: number, paramOut: Float32Array | null, velocityOut: Float32Array | null,
+  ): [Float32Array, Float32Array];
+  sumOfSquares(x: Float32Array, start: number): number;
 }
 
 let addon: NativeAddon | undefined;

@@ -18,6 +18,7 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   init_max_pool(env, exports);
   init_elementwise(env, exports);
   init_reduce_sum(env, exports);
+  init_sgd(env, exports);
   return exports;
 }
 

@@ -25,6 +25,7 @@
 #include "../core/nms.h"
 #include "../core/postprocess.h"
 #include "../core/reduce_sum.h"
+#include "../core/sgd.h"
 #include "../core/targets.h"
 #include "../core/thread_pool.h"
 
@@ -591,6 +592,30 @@ void test_reduce_sum() {
 
 }  // namespace
 
+void test_sgd() {
+  for (int64_t n : {0, 1, 1000, 200003}) {
+    std::vector<float> p(n), g(n), v(n);
+    for (auto& x : p) x = uniform(-5, 5);
+    for (auto& x : g) x = uniform(-100, 100);
+    for (auto& x : v) x = uniform(-1, 1);
+    const SgdParams s{0.01, 0.9, 1e-4, 0.3};
+    std::vector<float> po(n), vo(n);
+    sgd_momentum_update(n, p.data(), g.data(), v.data(), s, po.data(), vo.data());
+    bool ok = true;
+    double sq = 0.5;
+    for (int64_t i = 0; i < n; ++i) {
+      const float vi = static_cast<float>(0.9 * v[i] + (0.3 * g[i] + 1e-4 * double(p[i])));
+      ok = ok && vo[i] == vi && po[i] == static_cast<float>(double(p[i]) - 0.01 * vi);
+      sq += double(g[i]) * g[i];
+    }
+    check(ok, "sgd update n=" + std::to_string(n));
+    check(sum_of_squares(n, g.data(), 0.5) == sq, "sum of squares n=" + std::to_string(n));
+    // In place: outputs aliasing the inputs give the same values.
+    sgd_momentum_update(n, p.data(), g.data(), v.data(), s, p.data(), v.data());
+    check(p == po && v == vo, "sgd update in place n=" + std::to_string(n));
+  }
+}
+
 int main() {
   for (int threads : {1, 3}) {
     set_num_threads(threads);
@@ -603,6 +628,7 @@ int main() {
     test_max_pool();
     test_elementwise();
     test_reduce_sum();
+    test_sgd();
   }
   std::printf("%d passed, %d failed\n", passed, failed);
   return failed == 0 ? 0 : 1;
