@@ -54,6 +54,12 @@ test('sumOfSquares is the JavaScript loop\'s sum, and chains over arrays exactly
   for (const x of b) js += x * x;
   t.is(ops.sumOfSquares(b, ops.sumOfSquares(a)), js);
   t.is(ops.sumOfSquares(new Float32Array(0), 2.5), 2.5);
+  // Non-finite values propagate, from x or from start (a chained gradient norm after a NaN).
+  t.true(Number.isNaN(ops.sumOfSquares(new Float32Array([1, NaN, 2]))));
+  t.true(Number.isNaN(ops.sumOfSquares(b, NaN)));
+  t.is(ops.sumOfSquares(new Float32Array([Infinity])), Infinity);
+  t.is(ops.sumOfSquares(b, Infinity), Infinity);
+  t.throws(() => ops.sumOfSquares(b, '1'), { instanceOf: TypeError, message: /^start:/ });
 });
 
 test('bad arguments are refused and nothing is modified', (t) => {

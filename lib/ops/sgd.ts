@@ -52,8 +52,10 @@ export function sgdMomentumUpdate(
 
 /**
  * `start + Σ x[i]²` in double, in order: the bits of a JavaScript loop, so a norm over several
- * arrays chains exactly (`sumOfSquares(b, sumOfSquares(a))`).
+ * arrays chains exactly (`sumOfSquares(b, sumOfSquares(a))`). Non-finite values propagate, as in
+ * the loop: a NaN anywhere, `start` included, gives NaN (a gradient norm must be able to say so).
  */
 export function sumOfSquares(x: Float32Array, start = 0): number {
-  return native().sumOfSquares(v.float32Array('x', x), v.number('start', start));
+  if (typeof start !== 'number') throw new TypeError(`start: expected a number, got ${typeof start}`);
+  return native().sumOfSquares(v.float32Array('x', x), start);
 }
