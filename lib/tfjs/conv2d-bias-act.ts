@@ -7,7 +7,7 @@
 // and the backward pass takes ReLU's gradient in one native pass from the saved output.
 import * as tf from '@tensorflow/tfjs';
 import * as ops from '../ops';
-import { KERNEL_BACKENDS, registerRetinanetKernel, runKernel, tensorArg } from './kernel';
+import { nativeKernelOnActiveBackend, registerRetinanetKernel, runKernel, tensorArg } from './kernel';
 import { ConvAttrs, nativeGeometry, outShape } from './cpu/conv-info';
 import { nativeCpuKernels } from './cpu/override';
 
@@ -22,11 +22,7 @@ registerRetinanetKernel(RELU_GRAD, (ctx) => {
 
 /** ReLU's gradient from its output: the native kernel where it is registered, tfjs ops elsewhere. */
 function reluGrad(dy: tf.Tensor, y: tf.Tensor): tf.Tensor {
-  const backend = tf.getBackend();
-  if ((KERNEL_BACKENDS as readonly string[]).includes(backend) && tf.getKernel(RELU_GRAD, backend) !== undefined) {
-    return runKernel<tf.Tensor>(RELU_GRAD, { dy, y });
-  }
-  return tf.mul(dy, tf.step(y));
+  return nativeKernelOnActiveBackend(RELU_GRAD) ? runKernel<tf.Tensor>(RELU_GRAD, { dy, y }) : tf.mul(dy, tf.step(y));
 }
 
 export type ConvPadding = 'valid' | 'same' | [[number, number], [number, number], [number, number], [number, number]];
@@ -46,9 +42,7 @@ registerRetinanetKernel(CONV2D_RESIDUAL, (ctx) => {
 
 /** Whether this backend runs CONV2D_RESIDUAL natively (on 'cpu': while the native kernels are on). */
 function nativeResidual(): boolean {
-  const backend = tf.getBackend();
-  if (!(KERNEL_BACKENDS as readonly string[]).includes(backend) || tf.getKernel(CONV2D_RESIDUAL, backend) === undefined) return false;
-  return backend !== 'cpu' || nativeCpuKernels().enabled;
+  return nativeKernelOnActiveBackend(CONV2D_RESIDUAL) && (tf.getBackend() !== 'cpu' || nativeCpuKernels().enabled);
 }
 
 export interface Conv2dBiasActArgs {

@@ -3,7 +3,7 @@
 import * as tf from '@tensorflow/tfjs';
 import * as ops from '../ops';
 import { groupNormRef } from '../reference/group-norm';
-import { KERNEL_BACKENDS, registerRetinanetKernel, runKernel, tensorArg } from './kernel';
+import { nativeKernelOnActiveBackend, registerRetinanetKernel, runKernel, tensorArg } from './kernel';
 
 export const GROUP_NORM = 'RetinanetGroupNorm';
 export const GROUP_NORM_GRAD = 'RetinanetGroupNormGrad';
@@ -53,12 +53,6 @@ tf.registerGradient({
   },
 });
 
-/** Whether the native kernel serves the active backend. */
-function nativeBackend(): boolean {
-  const name = tf.getBackend();
-  return (KERNEL_BACKENDS as readonly string[]).includes(name) && tf.getKernel(GROUP_NORM, name) !== undefined;
-}
-
 /**
  * GroupNorm (torch.nn.GroupNorm) on NHWC `x` [B, H, W, C] float32: the channels split into
  * `groups` groups of C/groups consecutive channels; per image and group, the mean and biased
@@ -79,7 +73,7 @@ export function groupNorm(x: tf.Tensor4D, gamma: tf.Tensor1D, beta: tf.Tensor1D,
   }
   if (typeof eps !== 'number') throw new TypeError(`eps: expected a number, got ${typeof eps}`);
   if (!(eps > 0 && Number.isFinite(eps))) throw new RangeError(`eps: expected a finite number > 0, got ${eps}`);
-  if (!nativeBackend()) return groupNormRef(x, gamma, beta, groups, eps);
+  if (!nativeKernelOnActiveBackend(GROUP_NORM)) return groupNormRef(x, gamma, beta, groups, eps);
   const [y, mean, rstd] = runKernel<tf.Tensor[]>(GROUP_NORM, { x, gamma, beta }, { groups, eps });
   // The tape keeps its own references to mean and rstd; the caller only sees y.
   mean.dispose();

@@ -73,6 +73,12 @@ export function registerRetinanetKernel(kernelName: string, impl: KernelImpl): v
   }
 }
 
+/** Whether the active backend is one the kernels serve and `kernelName` is registered for it. */
+export function nativeKernelOnActiveBackend(kernelName: string): boolean {
+  const backend = tf.getBackend();
+  return (KERNEL_BACKENDS as readonly string[]).includes(backend) && tf.getKernel(kernelName, backend) !== undefined;
+}
+
 /** Runs a registered kernel: one output, or several. */
 export function runKernel<T extends tf.Tensor | tf.Tensor[]>(
   kernelName: string, inputs: tf.NamedTensorMap, attrs: tf.NamedAttrMap = {},

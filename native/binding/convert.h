@@ -74,6 +74,15 @@ inline Napi::Int32Array new_i32(Napi::Env env, int64_t n) {
   return Napi::Int32Array::New(env, static_cast<size_t>(n));
 }
 
+// An output of n floats: the caller's Float32Array at argument i if one is given there (checked
+// for length), else a new one.
+inline Napi::Float32Array output_f32(const Napi::CallbackInfo& info, size_t i, int64_t n, const char* name) {
+  if (info.Length() <= i || info[i].IsUndefined() || info[i].IsNull()) return new_f32(info.Env(), n);
+  const View<float> v = f32(info, i, name);
+  require_length(info.Env(), v.length, n, name);
+  return info[i].As<Napi::Float32Array>();
+}
+
 // Several results returned as one JS array.
 inline Napi::Array tuple(Napi::Env env, std::initializer_list<Napi::Value> values) {
   Napi::Array a = Napi::Array::New(env, values.size());

@@ -27,16 +27,9 @@ Napi::Value focal_loss(const Napi::CallbackInfo& info) {
   Napi::Value grad_value = env.Undefined();
   float* grad = nullptr;
   if (want_grad) {
-    if (info.Length() > 10 && !info[10].IsUndefined() && !info[10].IsNull()) {
-      const View<float> out = f32(info, 10, "out");
-      require_length(env, out.length, logits.length, "out");
-      grad = out.data;
-      grad_value = info[10];
-    } else {
-      Napi::Float32Array g = new_f32(env, logits.length);
-      grad = g.Data();
-      grad_value = g;
-    }
+    Napi::Float32Array g = output_f32(info, 10, logits.length, "out");
+    grad = g.Data();
+    grad_value = g;
   }
   double loss = 0.0;
   if (use_cuda(info, 11)) {

@@ -6,14 +6,6 @@ namespace retinanet {
 namespace binding {
 namespace {
 
-// An optional output array of n floats at argument i (undefined / null: a new one).
-Napi::Float32Array output_arg(const Napi::CallbackInfo& info, size_t i, int64_t n, const char* name) {
-  if (info.Length() <= i || info[i].IsUndefined() || info[i].IsNull()) return new_f32(info.Env(), n);
-  const View<float> v = f32(info, i, name);
-  require_length(info.Env(), v.length, n, name);
-  return info[i].As<Napi::Float32Array>();
-}
-
 // (param, grad, velocity, lr, momentum, weightDecay, gradScale, paramOut?, velocityOut?) -> [paramOut, velocityOut]
 Napi::Value update(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -24,8 +16,8 @@ Napi::Value update(const Napi::CallbackInfo& info) {
   require_length(env, v.length, p.length, "velocity");
   const SgdParams s{number(info, 3, "learningRate"), number(info, 4, "momentum"), number(info, 5, "weightDecay"),
                     number(info, 6, "gradScale")};
-  Napi::Float32Array p_out = output_arg(info, 7, p.length, "paramOut");
-  Napi::Float32Array v_out = output_arg(info, 8, p.length, "velocityOut");
+  Napi::Float32Array p_out = output_f32(info, 7, p.length, "paramOut");
+  Napi::Float32Array v_out = output_f32(info, 8, p.length, "velocityOut");
   sgd_momentum_update(p.length, p.data, g.data, v.data, s, p_out.Data(), v_out.Data());
   return tuple(env, {p_out, v_out});
 }

@@ -55,9 +55,9 @@ RETINANET_INLINE void store(float* p, typename Tile<W>::vec v) {
 // K-major (MR floats per kk, for A stored transposed): packing is a copy per kk.
 enum class PanelLayout { kRowMajor, kKMajor };
 
-template <int W>
-RETINANET_INLINE typename Tile<W>::vec activate(typename Tile<W>::vec v, const Epilogue& e) {
-  using vec = typename Tile<W>::vec;
+// The epilogue's activation, for one float or a vector of them (same expressions, lane by lane).
+template <typename vec>
+RETINANET_INLINE vec activate(vec v, const Epilogue& e) {
   const vec zero = vec{};
   switch (e.activation) {
     case Activation::kRelu: return v > zero ? v : zero;
@@ -107,11 +107,11 @@ RETINANET_INLINE void finish_tile(const typename Tile<W>::vec (&acc)[Tile<W>::MR
         v0 += get(rr, 0);
         v1 += get(rr, 1);
       }
-      v0 = activate<W>(v0, e);
-      v1 = activate<W>(v1, e);
+      v0 = activate(v0, e);
+      v1 = activate(v1, e);
     } else {
-      v0 = activate<W>(v0 + b0, e);
-      v1 = activate<W>(v1 + b1, e);
+      v0 = activate(v0 + b0, e);
+      v1 = activate(v1 + b1, e);
     }
     if (full) {
       store<W>(cr, v0);
@@ -288,13 +288,7 @@ void apply_epilogue_rows(float* c, int64_t m, int64_t n, int64_t ldc, const Epil
     for (int64_t j = 0; j < n; ++j) {
       float v = c[i * ldc + j] + (e.bias ? e.bias[j] : 0.0f);
       if (e.residual) v += e.residual[i * ldc + j];
-      switch (e.activation) {
-        case Activation::kRelu: v = v > 0.0f ? v : 0.0f; break;
-        case Activation::kRelu6: v = v > 0.0f ? (v < 6.0f ? v : 6.0f) : 0.0f; break;
-        case Activation::kLeakyRelu: v = v > 0.0f ? v : v * e.leaky_alpha; break;
-        case Activation::kLinear: break;
-      }
-      c[i * ldc + j] = v;
+      c[i * ldc + j] = activate(v, e);
     }
   }
 }

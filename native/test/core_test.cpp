@@ -215,6 +215,19 @@ void test_gemm_conv() {
       check(err < 1e-4, "sgemm " + std::to_string(m) + "x" + std::to_string(n) + "x" + std::to_string(k));
     }
   }
+  {  // Depth 0: the product is zero, the epilogue still applies (bias, residual, activation).
+    std::vector<float> bias = {1.0f, -2.0f, 0.5f, -0.25f}, res(12), C(12, 7.0f);
+    for (auto& v : res) v = uniform(-1, 1);
+    GemmArgs g;
+    g.m = 3; g.n = 4; g.k = 0; g.c = C.data(); g.ldc = 4;
+    g.epilogue.bias = bias.data();
+    g.epilogue.residual = res.data();
+    g.epilogue.activation = Activation::kRelu;
+    sgemm(g);
+    bool ok = true;
+    for (int i = 0; i < 12; ++i) ok = ok && C[i] == std::max(0.0f, bias[i % 4] + res[i]);
+    check(ok, "sgemm k = 0 with an epilogue");
+  }
   for (int trial = 0; trial < 8; ++trial) {
     Conv2DShape s{randint(1, 3), randint(1, 12), randint(1, 12), randint(1, 9), randint(1, 4), randint(1, 4), randint(1, 9),
                   randint(1, 3), randint(1, 3), 0, 0, 0, 0};
