@@ -76,7 +76,7 @@ test('bad arguments are refused and nothing is modified', (t) => {
   t.deepEqual([p, g, v], [p0, g0, v0]);
 });
 
-test('a Trainer step is the SGD rule applied to tf.variableGrads\' gradients, bit for bit', (t) => {
+test('a Trainer step is the SGD rule applied to tf.variableGrads\' gradients, bit for bit (no weight decay on norm layers)', (t) => {
   const r = prng(11);
   const img = tf.tensor4d(Float32Array.from({ length: 2 * 64 * 64 * 3 }, () => r()), [2, 64, 64, 3]);
   const boxes = [new Float32Array([4, 6, 40, 44]), new Float32Array([20, 10, 60, 50])];
@@ -94,8 +94,10 @@ test('a Trainer step is the SGD rule applied to tf.variableGrads\' gradients, bi
   for (const [, v] of named) for (const x of grads[v.name].dataSync()) sq += x * x;
   const gradScale = Math.sqrt(sq) > 0.5 ? 0.5 / Math.sqrt(sq) : 1;
   t.true(gradScale < 1, 'the clipping is exercised');
+  // Norm layers' scales and shifts get no weight decay (weightDecayNorm's default, detectron2's).
+  t.true(named.some(([k]) => m.params.normParams.has(k)), 'the preset has GroupNorm parameters');
   const want = new Map(named.map(([k, v]) => [k, jsUpdate(v.dataSync(), grads[v.name].dataSync(), new Float32Array(v.size),
-    { learningRate: trainer.learningRateAt(0), momentum: 0.9, weightDecay: 1e-4, gradScale })[0]]));
+    { learningRate: trainer.learningRateAt(0), momentum: 0.9, weightDecay: m.params.normParams.has(k) ? 0 : 1e-4, gradScale })[0]]));
   tf.dispose(Object.values(grads));
   const step = trainer.step(img, boxes, labels);
   t.is(step.gradNorm, Math.sqrt(sq));

@@ -1,38 +1,58 @@
 // The training loss as CSV (one row per iteration) and an SVG plot of it, both rewritten
-// atomically so an interrupted run leaves readable files. On resume, rows from iterations that
-// are run again are dropped first.
+// atomically so an interrupted run leaves readable files. On resume, and when training goes back
+// to earlier weights after a divergence, rows from iterations that are run again are dropped
+// first; the divergence itself is kept as a note on the next row.
 import * as fs from 'fs';
 import { writeFileAtomic } from '../data/atomic-write';
 import { lineChartSvg } from '../plot/line-chart';
 import type { StepResult } from '../model/trainer';
 
-const HEADER = 'iteration,learning_rate,loss,classification,box,grad_norm,seconds';
+const COLUMNS = ['iteration', 'learning_rate', 'loss', 'classification', 'box', 'grad_norm', 'normalizer', 'foreground', 'seconds', 'note'];
+const HEADER = COLUMNS.join(',');
 
-export interface LossRow extends StepResult {
+export interface LossRow extends Omit<StepResult, 'recovered'> {
   seconds: number;
+  /** What happened before this row (a recovery from divergence); no commas. */
+  note?: string;
 }
 
 export class LossLog {
   private readonly rows: LossRow[] = [];
+  private pendingNote = '';
 
   constructor(private readonly csvFile: string, private readonly svgFile: string, resumeAt = 0) {
     if (resumeAt > 0 && fs.existsSync(csvFile)) {
-      for (const line of fs.readFileSync(csvFile, 'utf8').split('\n').slice(1)) {
-        const v = line.split(',').map(Number);
-        if (v.length === 7 && v.every(Number.isFinite) && v[0] < resumeAt) {
-          this.rows.push({ iteration: v[0], learningRate: v[1], loss: v[2], classification: v[3], box: v[4], gradNorm: v[5], seconds: v[6] });
+      const lines = fs.readFileSync(csvFile, 'utf8').split('\n');
+      if (lines[0] !== HEADER) return;  // another version's log: started anew
+      for (const line of lines.slice(1)) {
+        const cells = line.split(',');
+        const v = cells.slice(0, 9).map(Number);
+        if (cells.length === COLUMNS.length && v.every(Number.isFinite) && v[0] < resumeAt) {
+          this.rows.push({
+            iteration: v[0], learningRate: v[1], loss: v[2], classification: v[3], box: v[4], gradNorm: v[5], normalizer: v[6],
+            numForeground: v[7], seconds: v[8], ...(cells[9] ? { note: cells[9] } : {}),
+          });
         }
       }
     }
   }
 
   add(row: LossRow): void {
-    this.rows.push(row);
+    const note = [this.pendingNote, row.note ?? ''].filter((s) => s.length > 0).join('; ');
+    this.pendingNote = '';
+    this.rows.push({ ...row, ...(note ? { note } : {}) });
+  }
+
+  /** Drops the rows of iterations >= `iteration` (run again) and notes why on the next row. */
+  rewind(iteration: number, note: string): void {
+    while (this.rows.length > 0 && this.rows[this.rows.length - 1].iteration >= iteration) this.rows.pop();
+    this.pendingNote = [this.pendingNote, note.replace(/[,\n]/g, ';')].filter((s) => s.length > 0).join('; ');
   }
 
   /** Writes the CSV and the plot (raw losses and a moving average). */
   flush(): void {
-    const csv = [HEADER, ...this.rows.map((r) => [r.iteration, r.learningRate, r.loss, r.classification, r.box, r.gradNorm, r.seconds.toFixed(3)].join(','))];
+    const csv = [HEADER, ...this.rows.map((r) => [r.iteration, r.learningRate, r.loss, r.classification, r.box, r.gradNorm, r.normalizer,
+      r.numForeground, r.seconds.toFixed(3), r.note ?? ''].join(','))];
     writeFileAtomic(this.csvFile, `${csv.join('\n')}\n`);
     const smooth = (key: 'loss' | 'classification' | 'box'): [number, number][] => {
       const w = Math.max(1, Math.round(this.rows.length / 50));
@@ -53,5 +73,10 @@ export class LossLog {
         { name: 'box (smooth L1)', points: smooth('box') },
       ],
     }));
+  }
+
+  /** The rows so far (iteration order). */
+  get entries(): readonly LossRow[] {
+    return this.rows;
   }
 }

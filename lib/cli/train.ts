@@ -7,12 +7,13 @@ import * as tf from '@tensorflow/tfjs';
 import { makeBatch } from '../data/batch';
 import { CocoDataset } from '../data/coco';
 import { loadCheckpoint, saveCheckpoint } from '../model/checkpoint';
-import { createRetinaNet, PRESETS, RetinaNet } from '../model/retinanet';
-import { Trainer } from '../model/trainer';
+import { createRetinaNet, PRESETS, RetinaNet, RetinaNetConfig } from '../model/retinanet';
+import { Recovery, Trainer, TrainerOptions } from '../model/trainer';
+import { HealthReport, trainingHealth } from '../model/health';
 import { prng } from '../util/prng';
 import { CommandSpec, Flags, UsageError } from './args';
 import { DATASET_FLAGS, datasetPaths, ImageCache, openDataset } from './dataset';
-import { LossLog } from './loss-log';
+import { LossLog, LossRow } from './loss-log';
 import { Progress } from './progress';
 
 export const CHECKPOINT = 'checkpoint.safetensors';
@@ -26,8 +27,8 @@ export const TRAIN: CommandSpec = {
     { name: 'preset', type: 'string', choices: Object.keys(PRESETS), default: 'retinanet-r18-tiny', help: 'model preset' },
     { name: 'iterations', type: 'int', min: 1, default: 1000, help: 'iterations of the whole run (the schedule divides the rate by 10 at 2/3 and 8/9)' },
     { name: 'batch', type: 'int', min: 1, default: 4, help: 'images per iteration' },
-    { name: 'lr', type: 'number', min: 0, default: 0.01, help: 'base learning rate (SGD, momentum 0.9, weight decay 1e-4)' },
-    { name: 'warmup', type: 'int', min: 0, help: 'warm-up iterations (default min(500, iterations/10))' },
+    { name: 'lr', type: 'number', min: 0, help: 'base learning rate (default 0.01 x batch / 16: the paper\'s 0.01 for 16 images, scaled linearly; SGD, momentum 0.9)' },
+    { name: 'warmup', type: 'int', min: 0, help: 'warm-up iterations (default min(1000, iterations/4), linear from 0.001 x lr)' },
     { name: 'clip-grad-norm', type: 'number', min: 0, default: 0, help: 'scale gradients down to this global L2 norm (0: off)' },
     { name: 'min-size', type: 'int', min: 8, default: 800, help: 'shorter image side after resizing (the paper: 800; 600 for speed)' },
     { name: 'max-size', type: 'int', min: 8, default: 1333, help: 'cap on the longer side' },
@@ -46,9 +47,14 @@ export interface TrainRunOptions {
   preset: string;
   iterations: number;
   batch: number;
-  learningRate: number;
+  /** Base learning rate; default: the Trainer's (0.01 × batch / 16). */
+  learningRate?: number;
   warmup?: number;
   clipGradNorm?: number;
+  /** Further Trainer settings (they override the ones above). */
+  trainer?: Omit<TrainerOptions, 'iterations'>;
+  /** Model settings over the preset's. */
+  model?: Omit<RetinaNetConfig, 'numClasses'>;
   minSize: number;
   maxSize: number;
   flip: boolean;
@@ -64,8 +70,14 @@ export interface TrainRunOptions {
 export interface TrainRunResult {
   model: RetinaNet;
   trainer: Trainer;
-  /** Iterations run by this call. */
+  /** Iterations run by this call (not counting those run again after a recovery). */
   steps: number;
+  /** Recoveries from divergence during this call. */
+  recoveries: Recovery[];
+  /** The loss log's rows (this run's and, when resumed, the earlier ones). */
+  log: readonly LossRow[];
+  /** Whether the model learned (judged when the run reached its last iteration). */
+  health?: HealthReport;
   seconds: number;
   lastLoss: number;
   checkpoint: string;
@@ -120,10 +132,10 @@ export function runTraining(options: TrainRunOptions): TrainRunResult {
       minSize: e.minSize ?? o.minSize, maxSize: e.maxSize ?? o.maxSize };
   } else {
     if (o.resume && !o.quiet) console.error(`no checkpoint at ${checkpoint}: starting a new run`);
-    model = createRetinaNet({ preset: o.preset, numClasses: classNames.length, seed: o.seed });
+    model = createRetinaNet({ preset: o.preset, ...(o.model ?? {}), numClasses: classNames.length, seed: o.seed });
     trainer = new Trainer(model, {
-      iterations: o.iterations, learningRate: o.learningRate, clipGradNorm: o.clipGradNorm ?? 0,
-      ...(o.warmup !== undefined ? { warmupIterations: o.warmup } : {}),
+      iterations: o.iterations, batchSize: o.batch, learningRate: o.learningRate, clipGradNorm: o.clipGradNorm,
+      warmupIterations: o.warmup, ...(o.trainer ?? {}),
     });
   }
   const total = trainer.options.iterations;
@@ -138,7 +150,11 @@ export function runTraining(options: TrainRunOptions): TrainRunResult {
   const progress = new Progress('train', total, { quiet: o.quiet, start: first });
   const t0 = Date.now();
   let lastLoss = NaN;
-  for (let it = first; it < stop; it++) {
+  let steps = 0;
+  const recoveries: Recovery[] = [];
+  // Follows the trainer's iteration: a recovery from divergence moves it back.
+  while (trainer.iteration < stop) {
+    const it = trainer.iteration;
     const items = batchIndices(dataset.images.length, o.batch, o.seed, it).map((i) => {
       const im = dataset.images[i];
       return { image: cache.get(im.path), boxes: im.boxes, labels: im.labels };
@@ -151,9 +167,21 @@ export function runTraining(options: TrainRunOptions): TrainRunResult {
     let r;
     try {
       r = trainer.step(images, b.boxes, b.labels);
+    } catch (e) {
+      log.flush();  // the rows up to the divergence stay readable
+      throw e;
     } finally {
       images.dispose();
     }
+    if (r.recovered) {
+      const v = r.recovered;
+      recoveries.push(v);
+      const note = `iteration ${v.iteration} diverged (${v.reason}): back to iteration ${v.resumedAt}'s weights, learning rate x${v.lrScale}`;
+      log.rewind(v.resumedAt, note);
+      if (!o.quiet) console.error(`train: ${note}`);
+      continue;
+    }
+    steps++;
     lastLoss = r.loss;
     log.add({ ...r, seconds: (Date.now() - ts) / 1000 });
     progress.update(it + 1, { loss: r.loss.toFixed(4), cls: r.classification.toFixed(4), box: r.box.toFixed(4), '|grad|': r.gradNorm.toPrecision(3), lr: r.learningRate.toPrecision(3) });
@@ -163,7 +191,20 @@ export function runTraining(options: TrainRunOptions): TrainRunResult {
     }
   }
   if (first >= stop) log.flush();
-  return { model, trainer, steps: Math.max(0, stop - first), seconds: (Date.now() - t0) / 1000, lastLoss, checkpoint };
+  const seconds = (Date.now() - t0) / 1000;
+  // A finished run is judged on its whole loss log and a few training images.
+  let health: HealthReport | undefined;
+  if (trainer.iteration >= total) {
+    const sample = dataset.images.slice(0, 8).map((im) => ({ image: cache.get(im.path) }));
+    const b = makeBatch(sample, { minSize: o.minSize, maxSize: o.maxSize });
+    const images = tf.tensor4d(b.images, b.shape);
+    try {
+      health = trainingHealth(model, log.entries.map((r) => r.classification), images, b.sizes);
+    } finally {
+      images.dispose();
+    }
+  }
+  return { model, trainer, steps, seconds, lastLoss, checkpoint, recoveries, log: log.entries, health };
 }
 
 export function trainCommand(flags: Flags): number {
@@ -173,13 +214,19 @@ export function trainCommand(flags: Flags): number {
   const r = runTraining({
     dataset, source: paths.annotations,
     out: flags.string('out'), preset: flags.string('preset'), iterations: flags.int('iterations'), batch: flags.int('batch'),
-    learningRate: flags.number('lr'), warmup: flags.has('warmup') ? flags.int('warmup') : undefined, clipGradNorm: flags.number('clip-grad-norm'),
+    learningRate: flags.has('lr') ? flags.number('lr') : undefined, warmup: flags.has('warmup') ? flags.int('warmup') : undefined,
+    clipGradNorm: flags.number('clip-grad-norm'),
     minSize: flags.int('min-size'), maxSize: flags.int('max-size'), flip: flags.boolean('flip'),
     checkpointEvery: flags.int('checkpoint-every'), resume: flags.boolean('resume'),
     stopAt: flags.has('stop-at') ? flags.int('stop-at') : undefined, seed: flags.int('seed'), quiet: flags.boolean('quiet'),
   });
-  console.log(`trained ${r.steps} iterations in ${r.seconds.toFixed(1)} s (now at ${r.trainer.iteration}/${r.trainer.options.iterations}), last loss ${r.lastLoss.toFixed(4)}; checkpoint ${r.checkpoint}`);
+  const recovered = r.recoveries.length > 0 ? `, ${r.recoveries.length} recovery(ies) from divergence (learning rate now x${r.trainer.lrScale})` : '';
+  console.log(`trained ${r.steps} iterations in ${r.seconds.toFixed(1)} s (now at ${r.trainer.iteration}/${r.trainer.options.iterations}), last loss ${r.lastLoss.toFixed(4)}${recovered}; checkpoint ${r.checkpoint}`);
   r.trainer.dispose();
   r.model.dispose();
+  if (r.health && !r.health.ok) {
+    console.error(`retinanet train: the run collapsed: ${r.health.reasons.join('; ')}. The checkpoint is kept for inspection; see ${path.join(flags.string('out'), 'loss.svg')}, and try a lower --lr or more iterations (docs/training.md)`);
+    return 1;
+  }
   return 0;
 }

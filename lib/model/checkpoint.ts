@@ -5,7 +5,7 @@
 import * as fs from 'fs';
 import { NamedArray, parseSafetensors, serializeSafetensors, writeFileAtomic } from './safetensors';
 import { RetinaNet, RetinaNetConfig } from './retinanet';
-import { Trainer, TrainerOptions } from './trainer';
+import { Trainer, TrainerOptions, TrainerScalars } from './trainer';
 import { exportWeights, fromTorch, importWeights, toTorch } from './weights';
 
 const FORMAT = 'tfjs-retinanet-checkpoint-1';
@@ -33,6 +33,7 @@ export function saveCheckpoint(file: string, model: RetinaNet, trainer?: Trainer
     for (const [name, v] of s.velocities) tensors.set(OPTIMIZER + name, v.shape.length === 4 ? toTorch(v.data, v.shape) : v);
     metadata.trainer = JSON.stringify(trainer.options);
     metadata.iteration = String(s.iteration);
+    metadata.trainerScalars = JSON.stringify(s.scalars);
   }
   writeFileAtomic(file, serializeSafetensors(tensors, metadata));
 }
@@ -71,7 +72,8 @@ export function loadCheckpoint(file: string): Checkpoint {
     let trainer: Trainer | undefined;
     if (metadata.trainer !== undefined) {
       trainer = new Trainer(model, json<TrainerOptions>(file, metadata, 'trainer'));
-      trainer.restore({ iteration: Number(metadata.iteration), velocities });
+      const scalars = metadata.trainerScalars === undefined ? undefined : json<TrainerScalars>(file, metadata, 'trainerScalars');
+      trainer.restore({ iteration: Number(metadata.iteration), velocities, scalars });
     }
     return { model, trainer, extra };
   } catch (e) {

@@ -15,6 +15,8 @@ export const NORMS: readonly Norm[] = ['frozen-bn', 'bn', 'gn'];
 
 export class Params {
   readonly vars = new Map<string, tf.Variable>();
+  /** Names of the norm layers' scales and shifts (weight decay treats them apart). */
+  readonly normParams = new Set<string>();
   /** Training mode: trainable batch norm uses (and records) batch statistics. */
   training = false;
   private readonly random: () => number;
@@ -105,6 +107,7 @@ export class NormLayer {
     const frozen = kind === 'frozen-bn';
     this.weight = p.constant(`${name}.weight`, [channels], 1, !frozen);
     this.bias = p.constant(`${name}.bias`, [channels], 0, !frozen);
+    p.normParams.add(`${name}.weight`).add(`${name}.bias`);
     if (kind !== 'gn') {
       this.mean = p.constant(`${name}.running_mean`, [channels], 0, false);
       this.variance = p.constant(`${name}.running_var`, [channels], 1, false);

@@ -4,7 +4,7 @@ import * as tf from '@tensorflow/tfjs';
 import * as ops from '../ops';
 import { focalLossStar, sigmoidFocalLoss } from '../tfjs/focal-loss';
 import { Fpn } from './fpn';
-import { Subnet } from './head';
+import { HeadNorm, Subnet } from './head';
 import { Norm, Params } from './params';
 import { ResNet } from './resnet';
 
@@ -20,6 +20,8 @@ export interface RetinaNetConfig {
   headDepth?: number;
   /** 'frozen-bn' (for imported weights), 'bn' (trainable batch norm) or 'gn' (GroupNorm, from scratch). Default 'frozen-bn'. */
   norm?: Norm;
+  /** Norm in the class / box subnets: 'none' (the paper, torchvision v1) or 'gn' (GroupNorm after each hidden conv, torchvision v2). Default 'none'. */
+  headNorm?: HeadNorm;
   /** P6 from P5 (torchvision's v1 model) instead of C5 (the paper). Default false. */
   p6FromP5?: boolean;
   /** π of the class subnet's initial bias. Default 0.01. */
@@ -56,6 +58,16 @@ export interface Losses {
   total: tf.Scalar;
   classification: tf.Scalar;
   box: tf.Scalar;
+  /** Foreground anchors of the batch (the default normalizer, before the at-least-1 rule). */
+  numForeground: number;
+}
+
+export interface LossOptions {
+  /**
+   * Divides both losses' sums. Default: the batch's foreground anchors, at least 1. A function
+   * receives that count and returns the normalizer (the Trainer's moving average).
+   */
+  normalizer?: number | ((numForeground: number) => number);
 }
 
 export class RetinaNet {
@@ -70,7 +82,7 @@ export class RetinaNet {
 
   constructor(config: RetinaNetConfig) {
     const c = {
-      depth: 50, widthMultiplier: 1, channels: 256, headDepth: 4, norm: 'frozen-bn' as Norm, p6FromP5: false,
+      depth: 50, widthMultiplier: 1, channels: 256, headDepth: 4, norm: 'frozen-bn' as Norm, headNorm: 'none' as HeadNorm, p6FromP5: false,
       prior: 0.01, alpha: 0.25, gamma: 2, classificationLoss: 'focal', focalStarBeta: 0, smoothL1Beta: 0.1, seed: 1, ...config,
     } as RetinaNet['config'];
     if (!Number.isInteger(c.numClasses) || c.numClasses < 1) throw new RangeError('numClasses: expected an integer >= 1');
@@ -82,6 +94,7 @@ export class RetinaNet {
     if (c.classificationLoss !== 'focal' && c.classificationLoss !== 'focal-star') {
       throw new RangeError(`classificationLoss: expected 'focal' or 'focal-star', got ${String(c.classificationLoss)}`);
     }
+    if (c.headNorm !== 'none' && c.headNorm !== 'gn') throw new RangeError(`headNorm: expected 'none' or 'gn', got ${String(c.headNorm)}`);
     if (!(typeof c.focalStarBeta === 'number' && Number.isFinite(c.focalStarBeta))) throw new RangeError(`focalStarBeta: expected a finite number, got ${String(c.focalStarBeta)}`);
     this.config = c;
     this.anchorsPerLocation = (c.anchors?.scales?.length ?? 3) * (c.anchors?.aspectRatios?.length ?? 3);
@@ -90,8 +103,8 @@ export class RetinaNet {
     this.fpn = new Fpn(this.params, this.backbone.channels, c.channels, c.p6FromP5);
     const a = this.anchorsPerLocation;
     this.classHead = new Subnet(this.params, 'head.classification_head', 'cls_logits', c.channels, c.headDepth, c.numClasses, a,
-      -Math.log((1 - c.prior) / c.prior));
-    this.boxHead = new Subnet(this.params, 'head.regression_head', 'bbox_reg', c.channels, c.headDepth, 4, a, 0);
+      -Math.log((1 - c.prior) / c.prior), c.headNorm);
+    this.boxHead = new Subnet(this.params, 'head.regression_head', 'bbox_reg', c.channels, c.headDepth, 4, a, 0, c.headNorm);
   }
 
   /** Raw head outputs per level P3–P7: logits [B, H·W·A, K], deltas [B, H·W·A, 4]. */
@@ -112,27 +125,33 @@ export class RetinaNet {
   }
 
   /**
-   * Losses of a batch: focal loss over all anchors normalized by the foreground count, and the box
-   * loss (smooth L1) on the foreground anchors, same normalizer. Ground truth per image.
+   * Losses of a batch: focal loss over all anchors and the box loss (smooth L1) on the foreground
+   * anchors, both divided by one normalizer: the batch's foreground count (Detectron's rule; at
+   * least 1) unless `options.normalizer` is given (the Trainer passes a moving average of it).
+   * Ground truth per image.
    */
-  loss(images: tf.Tensor4D, gtBoxes: Float32Array[], gtLabels: Int32Array[]): Losses {
+  loss(images: tf.Tensor4D, gtBoxes: Float32Array[], gtLabels: Int32Array[], options: LossOptions = {}): Losses {
     const [b, h, w] = images.shape;
     if (gtBoxes.length !== b || gtLabels.length !== b) throw new RangeError(`gtBoxes, gtLabels: expected ${b} images`);
     const { anchors, levels } = this.anchors(h, w);
     const t = ops.retinanetTargetsBatch(anchors, gtBoxes, gtLabels, { numClasses: this.config.numClasses });
     const n = anchors.length / 4;
+    const given = options.normalizer;
+    const normalizer = typeof given === 'function' ? given(t.numForeground) : given ?? Math.max(1, t.numForeground);
+    if (!(typeof normalizer === 'number' && Number.isFinite(normalizer) && normalizer > 0)) {
+      throw new RangeError(`normalizer: expected a finite number > 0, got ${String(normalizer)}`);
+    }
     // Training mode for the forward pass (trainable batch norm uses batch statistics).
     this.params.training = true;
     try {
-      return this.lossOf(images, t, levels, n);
+      return { ...this.lossOf(images, t, levels, n, normalizer), numForeground: t.numForeground };
     } finally {
       this.params.training = false;
     }
   }
 
-  private lossOf(images: tf.Tensor4D, t: ops.BatchTargets, levels: ops.AnchorLevel[], n: number): Losses {
+  private lossOf(images: tf.Tensor4D, t: ops.BatchTargets, levels: ops.AnchorLevel[], n: number, normalizer: number): Omit<Losses, 'numForeground'> {
     const b = images.shape[0];
-    const normalizer = Math.max(1, t.numForeground);
     const beta = this.config.smoothL1Beta;
     return tf.tidy(() => {
       // Per level, never concatenated: the backward pass of a concat is a strided split, slow

@@ -1,21 +1,68 @@
-// SGD with momentum 0.9 and weight decay 1e-4, linear warm-up, and the paper's step schedule
-// (÷10 at 2/3 and 8/9 of the run, scaled to the run's length).
+// SGD with momentum 0.9 and weight decay 1e-4 (none on norm layers), the learning rate scaled
+// linearly with the batch (the paper's 0.01 for 16 images), linear warm-up, the paper's step
+// schedule (÷10 at 2/3 and 8/9 of the run), the loss normalized by a moving average of the
+// foreground count, and recovery from divergence: back to the last good weights at half the
+// rate. docs/training.md has the measurements behind each default.
 import * as tf from '@tensorflow/tfjs';
 import { RetinaNet } from './retinanet';
 import { sgdMomentumUpdate, sumOfSquares } from '../ops/sgd';
 
+/** The paper's learning rate and the batch it is for (§4.1: 0.01 on 16 images). */
+export const REFERENCE_LEARNING_RATE = 0.01;
+export const REFERENCE_BATCH = 16;
+
 export interface TrainerOptions {
   /** Iterations of the whole run (sets the schedule's steps). */
   iterations: number;
-  /** Base learning rate. Default 0.01 (the paper's, for 16 images per batch). */
+  /** Images per iteration, for the default learning rate. Default: each step's own batch. */
+  batchSize?: number;
+  /** Base learning rate. Default 0.01 × batchSize / 16 (the paper's rate, scaled linearly with the batch). */
   learningRate?: number;
   momentum?: number;
+  /** L2 weight decay of convolution weights and biases. Default 1e-4. */
   weightDecay?: number;
-  /** Warm-up iterations (linear from warmupFactor × lr). Default min(500, iterations / 10). */
+  /** Weight decay of norm layers' scales and shifts. Default 0 (detectron2's; decaying them only slows GroupNorm from scratch). */
+  weightDecayNorm?: number;
+  /** Warm-up iterations (linear from warmupFactor × lr). Default min(1000, iterations / 4). */
   warmupIterations?: number;
+  /** Default 0.001 (detectron2's). */
   warmupFactor?: number;
+  /**
+   * 'ema': the losses are divided by a moving average of the batch's foreground count
+   * (detectron2's, momentum `normalizerMomentum`), so a batch with few objects does not make a
+   * large step; 'batch': by the batch's own count (Detectron's). Default 'ema'.
+   */
+  normalizer?: 'ema' | 'batch';
+  /** Default 0.9. */
+  normalizerMomentum?: number;
   /** Gradients whose global L2 norm exceeds this are scaled down to it (0: off). Default 0. */
   clipGradNorm?: number;
+  /**
+   * How often training may recover from divergence (a non-finite loss or gradient, or a loss
+   * above `spikeFactor` × its recent average) by going back to the last good weights and
+   * momentum at half the learning rate; the next divergence stops training with a RangeError.
+   * Default 3; 0 stops at the first.
+   */
+  maxRecoveries?: number;
+  /** Default 10. */
+  spikeFactor?: number;
+}
+
+export type ResolvedTrainerOptions = Required<Omit<TrainerOptions, 'batchSize' | 'learningRate'>> & {
+  batchSize: number | null;
+  /** null: 0.01 × (the step's batch) / 16. */
+  learningRate: number | null;
+};
+
+/** Why a step went back to earlier weights. */
+export interface Recovery {
+  /** The iteration whose loss or gradient diverged. */
+  iteration: number;
+  /** The iteration training goes on from (its weights and momentum were restored). */
+  resumedAt: number;
+  reason: string;
+  /** The learning rate's multiplier from now on. */
+  lrScale: number;
 }
 
 export interface StepResult {
@@ -26,30 +73,79 @@ export interface StepResult {
   box: number;
   /** Global L2 norm of the loss gradient (before clipping). */
   gradNorm: number;
+  /** The loss normalizer used (foreground anchors, or their moving average). */
+  normalizer: number;
+  numForeground: number;
+  /** Set when this step diverged and training went back (nothing else was applied). */
+  recovered?: Recovery;
 }
 
-/** What a checkpoint keeps of a trainer: the next iteration and the momentum buffers. */
+/** What a checkpoint keeps of a trainer besides the momentum buffers. */
+export interface TrainerScalars {
+  /** The moving average of the foreground count (null before the first step). */
+  normalizer: number | null;
+  /** The learning rate's multiplier after recoveries (1 if none). */
+  lrScale: number;
+  recoveries: number;
+  /** Moving average of the loss (spike detection; null before the first step). */
+  lossAverage: number | null;
+  goodSteps: number;
+}
+
+/** What a checkpoint keeps of a trainer: the next iteration, the momentum buffers and the scalars. */
 export interface TrainerState {
   iteration: number;
   /** Momentum buffer of each trainable parameter, by parameter name, in the model's layout. */
   velocities: Map<string, { shape: number[]; data: Float32Array }>;
+  scalars?: TrainerScalars;
 }
 
+interface Snapshot {
+  iteration: number;
+  params: Map<string, Float32Array>;
+  velocities: Map<string, Float32Array>;
+  scalars: TrainerScalars;
+}
+
+const SNAPSHOT_EVERY = 50;
+// Steps of loss history before a spike can be judged (the loss falls fast at first).
+const SPIKE_WARMUP = 20;
+const LOSS_AVERAGE_MOMENTUM = 0.9;
+
 export class Trainer {
-  readonly options: Readonly<Required<TrainerOptions>>;
+  readonly options: Readonly<ResolvedTrainerOptions>;
   private iter = 0;
   // Momentum buffers by parameter name (torch.optim.SGD's: v = μ·v + g; p -= lr·v).
   private readonly velocities = new Map<string, Float32Array>();
+  private scalars: TrainerScalars = { normalizer: null, lrScale: 1, recoveries: 0, lossAverage: null, goodSteps: 0 };
+  // The last two snapshots: divergence restores the older one, at least SNAPSHOT_EVERY steps back,
+  // so that weights already on their way up are not what training goes back to.
+  private snapshots: Snapshot[] = [];
 
   constructor(readonly model: RetinaNet, options: TrainerOptions) {
     if (options === null || typeof options !== 'object') throw new TypeError('options: expected an object');
-    const o = {
-      learningRate: 0.01, momentum: 0.9, weightDecay: 1e-4, warmupFactor: 1 / 3, clipGradNorm: 0,
-      warmupIterations: Math.min(500, Math.floor(options.iterations / 10)), ...options,
+    if (!Number.isInteger(options.iterations) || options.iterations < 1) {
+      throw new RangeError(`iterations: expected an integer >= 1, got ${String(options.iterations)}`);
+    }
+    const o: ResolvedTrainerOptions = {
+      batchSize: null, learningRate: null, momentum: 0.9, weightDecay: 1e-4, weightDecayNorm: 0,
+      warmupIterations: Math.min(1000, Math.floor(options.iterations / 4)), warmupFactor: 0.001,
+      normalizer: 'ema', normalizerMomentum: 0.9, clipGradNorm: 0, maxRecoveries: 3, spikeFactor: 10,
+      ...stripUndefined(options), iterations: options.iterations,
     };
-    if (!Number.isInteger(o.iterations) || o.iterations < 1) throw new RangeError(`iterations: expected an integer >= 1, got ${o.iterations}`);
-    for (const k of ['learningRate', 'momentum', 'weightDecay', 'warmupFactor', 'clipGradNorm', 'warmupIterations'] as const) {
-      if (typeof o[k] !== 'number' || !Number.isFinite(o[k]) || o[k] < 0) throw new RangeError(`${k}: expected a finite number >= 0, got ${o[k]}`);
+    for (const k of ['momentum', 'weightDecay', 'weightDecayNorm', 'warmupFactor', 'clipGradNorm', 'warmupIterations', 'maxRecoveries', 'spikeFactor'] as const) {
+      if (typeof o[k] !== 'number' || !Number.isFinite(o[k]) || o[k] < 0) throw new RangeError(`${k}: expected a finite number >= 0, got ${String(o[k])}`);
+    }
+    if (o.learningRate !== null && !(typeof o.learningRate === 'number' && Number.isFinite(o.learningRate) && o.learningRate >= 0)) {
+      throw new RangeError(`learningRate: expected a finite number >= 0, got ${String(o.learningRate)}`);
+    }
+    if (o.batchSize !== null && !(Number.isInteger(o.batchSize) && o.batchSize >= 1)) {
+      throw new RangeError(`batchSize: expected an integer >= 1, got ${String(o.batchSize)}`);
+    }
+    if (o.normalizer !== 'ema' && o.normalizer !== 'batch') throw new RangeError(`normalizer: expected 'ema' or 'batch', got ${String(o.normalizer)}`);
+    if (!(o.normalizerMomentum < 1)) throw new RangeError(`normalizerMomentum: expected a number in [0, 1), got ${o.normalizerMomentum}`);
+    if (!Number.isInteger(o.warmupIterations) || !Number.isInteger(o.maxRecoveries)) {
+      throw new RangeError('warmupIterations, maxRecoveries: expected integers');
     }
     this.options = o;
   }
@@ -59,40 +155,71 @@ export class Trainer {
     return this.iter;
   }
 
-  /** The learning rate at an iteration. */
-  learningRateAt(it: number): number {
-    const { learningRate: lr, iterations, warmupIterations, warmupFactor } = this.options;
-    const warm = it < warmupIterations ? warmupFactor + (1 - warmupFactor) * (it / warmupIterations) : 1;
-    const decay = it >= Math.floor((8 * iterations) / 9) ? 0.01 : it >= Math.floor((2 * iterations) / 3) ? 0.1 : 1;
-    return lr * warm * decay;
+  /** The learning rate's multiplier after recoveries from divergence (1 if none). */
+  get lrScale(): number {
+    return this.scalars.lrScale;
   }
 
-  /** One step on a batch; ground truth per image. */
+  /** The base learning rate for a batch of `batch` images (the option, or the linear rule). */
+  baseLearningRate(batch = this.options.batchSize ?? REFERENCE_BATCH): number {
+    return this.options.learningRate ?? (REFERENCE_LEARNING_RATE * batch) / REFERENCE_BATCH;
+  }
+
+  /** The learning rate at an iteration (for a batch of `batch` images when no rate was given). */
+  learningRateAt(it: number, batch?: number): number {
+    const { iterations, warmupIterations, warmupFactor } = this.options;
+    const warm = it < warmupIterations ? warmupFactor + (1 - warmupFactor) * (it / warmupIterations) : 1;
+    const decay = it >= Math.floor((8 * iterations) / 9) ? 0.01 : it >= Math.floor((2 * iterations) / 3) ? 0.1 : 1;
+    return this.baseLearningRate(batch) * warm * decay * this.scalars.lrScale;
+  }
+
+  /**
+   * One step on a batch; ground truth per image. When the step diverges and a recovery is left,
+   * nothing is applied, the weights and momentum go back to a snapshot, `iteration` moves back to
+   * it, and the result carries `recovered`; with none left it throws a RangeError.
+   */
   step(images: tf.Tensor4D, gtBoxes: Float32Array[], gtLabels: Int32Array[]): StepResult {
-    const lr = this.learningRateAt(this.iter);
-    const { momentum, weightDecay, clipGradNorm } = this.options;
+    const it = this.iter;
+    if (this.snapshots.length === 0 || it - this.snapshots[this.snapshots.length - 1].iteration >= SNAPSHOT_EVERY) this.takeSnapshot();
+    const lr = this.learningRateAt(it, images.shape[0]);
+    const { momentum, weightDecay, weightDecayNorm, clipGradNorm } = this.options;
     const named = [...this.model.params.vars].filter(([, v]) => v.trainable);
-    let parts: number[] = [];
-    const diverged = (what: string): RangeError =>
-      new RangeError(`the loss is ${what} at iteration ${this.iter}: training diverged; lower the learning rate or set clipGradNorm`);
+    let parts = [NaN, NaN];
+    let normalizer = NaN;
+    let numForeground = 0;
+    const normalize = (fg: number): number => {
+      numForeground = fg;
+      const count = Math.max(1, fg);
+      const s = this.scalars;
+      if (this.options.normalizer === 'batch') normalizer = count;
+      else normalizer = s.normalizer === null ? count : this.options.normalizerMomentum * s.normalizer + (1 - this.options.normalizerMomentum) * count;
+      return normalizer;
+    };
+    const result = (loss: number, gradNorm: number, recovered?: Recovery): StepResult => ({
+      iteration: it, learningRate: lr, loss, classification: parts[0], box: parts[1], gradNorm, normalizer, numForeground,
+      ...(recovered ? { recovered } : {}),
+    });
     let value: tf.Scalar;
     let grads: tf.NamedTensorMap;
     try {
       ({ value, grads } = tf.variableGrads(() => {
-        const l = this.model.loss(images, gtBoxes, gtLabels);
+        const l = this.model.loss(images, gtBoxes, gtLabels, { normalizer: normalize });
         parts = [l.classification.dataSync()[0], l.box.dataSync()[0]];
         tf.dispose([l.classification, l.box]);
         return l.total;
       }, named.map(([, v]) => v)));
     } catch (e) {
-      // Weights blown up by the previous update reach the loss kernel as non-finite logits.
-      if (e instanceof RangeError && /non-finite/.test(e.message)) throw diverged(`not finite (${e.message})`);
+      // Weights blown up by an earlier update reach the loss kernel as non-finite logits.
+      if (e instanceof RangeError && /non-finite/.test(e.message)) return result(NaN, NaN, this.diverged(it, `not finite (${e.message})`));
       throw e;
     }
     const loss = value.dataSync()[0];
-    if (!Number.isFinite(loss)) {
+    const s = this.scalars;
+    const spike = s.lossAverage !== null && s.goodSteps >= SPIKE_WARMUP && loss > this.options.spikeFactor * s.lossAverage;
+    if (!Number.isFinite(loss) || spike) {
       tf.dispose([value, grads]);
-      throw diverged(String(loss));
+      const why = spike ? `${loss.toPrecision(3)}, over ${this.options.spikeFactor}× its recent average ${s.lossAverage?.toPrecision(3)}` : String(loss);
+      return result(loss, NaN, this.diverged(it, why));
     }
     // The update in one native pass per parameter (torch.optim.SGD's: g += wd·p; v = μ·v + g;
     // p -= lr·v; ops.sgdMomentumUpdate, with the bits of the JavaScript loop it replaced): seven
@@ -102,11 +229,12 @@ export class Trainer {
     for (const [, v] of named) sq = sumOfSquares(grads[v.name].dataSync() as Float32Array, sq);
     const gradNorm = Math.sqrt(sq);
     if (!Number.isFinite(gradNorm)) {
-      // Refused before any weight changes: the model stays as it was after the last good step.
+      // Refused before any weight changes.
       tf.dispose([value, grads]);
-      throw diverged(`${loss} but its gradient is not finite`);
+      return result(loss, gradNorm, this.diverged(it, `${loss} but its gradient is not finite`));
     }
     const gradScale = clipGradNorm > 0 && gradNorm > clipGradNorm ? clipGradNorm / gradNorm : 1;
+    const norms = this.model.params.normParams;
     for (const [name, v] of named) {
       const g = grads[v.name].dataSync() as Float32Array;
       const p = v.dataSync() as Float32Array;
@@ -115,20 +243,58 @@ export class Trainer {
         velocity = new Float32Array(p.length);
         this.velocities.set(name, velocity);
       }
-      const [next] = sgdMomentumUpdate(p, g, velocity, { learningRate: lr, momentum, weightDecay, gradScale }, { velocity });
+      const decay = norms.has(name) ? weightDecayNorm : weightDecay;
+      const [next] = sgdMomentumUpdate(p, g, velocity, { learningRate: lr, momentum, weightDecay: decay, gradScale }, { velocity });
       const t = tf.tensor(next, v.shape, 'float32');
       v.assign(t);
       t.dispose();
     }
     tf.dispose([value, grads]);
-    return { iteration: this.iter++, learningRate: lr, loss, classification: parts[0], box: parts[1], gradNorm };
+    s.normalizer = this.options.normalizer === 'ema' ? normalizer : s.normalizer;
+    s.lossAverage = s.lossAverage === null ? loss : LOSS_AVERAGE_MOMENTUM * s.lossAverage + (1 - LOSS_AVERAGE_MOMENTUM) * loss;
+    s.goodSteps++;
+    this.iter++;
+    return result(loss, gradNorm);
+  }
+
+  /** Goes back to the older snapshot at a lower rate, or throws when no recovery is left. */
+  private diverged(it: number, what: string): Recovery {
+    const { maxRecoveries } = this.options;
+    const target = this.snapshots[0];
+    if (this.scalars.recoveries >= maxRecoveries || !target) {
+      const tried = maxRecoveries > 0 ? ` after ${this.scalars.recoveries} recoveries (each back to earlier weights at half the learning rate)` : '';
+      throw new RangeError(`the loss is ${what} at iteration ${it}: training diverged${tried}; lower the learning rate or set clipGradNorm`);
+    }
+    for (const [name, data] of target.params) {
+      const v = this.model.params.get(name);
+      const t = tf.tensor(data, v.shape, 'float32');
+      v.assign(t);
+      t.dispose();
+    }
+    this.velocities.clear();
+    for (const [name, data] of target.velocities) this.velocities.set(name, data.slice());
+    this.scalars = { ...target.scalars, lrScale: this.scalars.lrScale / 2, recoveries: this.scalars.recoveries + 1, goodSteps: 0 };
+    this.iter = target.iteration;
+    // The restored state is the only good one known now.
+    this.snapshots = [target];
+    return { iteration: it, resumedAt: target.iteration, reason: `loss ${what}`, lrScale: this.scalars.lrScale };
+  }
+
+  private takeSnapshot(): void {
+    if (this.options.maxRecoveries === 0) return;
+    const params = new Map<string, Float32Array>();
+    for (const [name, v] of this.model.params.vars) if (v.trainable) params.set(name, (v.dataSync() as Float32Array).slice());
+    const velocities = new Map<string, Float32Array>();
+    for (const [name, v] of this.velocities) velocities.set(name, v.slice());
+    this.snapshots.push({ iteration: this.iter, params, velocities, scalars: { ...this.scalars } });
+    if (this.snapshots.length > 2) this.snapshots.shift();
   }
 
   /** A copy of the state a resumed run needs. */
   state(): TrainerState {
     const velocities = new Map<string, { shape: number[]; data: Float32Array }>();
     for (const [name, v] of this.velocities) velocities.set(name, { shape: (this.model.params.get(name).shape).slice(), data: v.slice() });
-    return { iteration: this.iter, velocities };
+    return { iteration: this.iter, velocities, scalars: { ...this.scalars } };
   }
 
   /** Restores a state from {@link state} (checked in full before anything changes). */
@@ -141,12 +307,26 @@ export class Trainer {
         throw new RangeError(`momentum buffer '${name}': shape [${t.shape}] is not the parameter's [${v.shape}]`);
       }
     }
+    const sc = state.scalars;
+    if (sc !== undefined) {
+      const ok = (x: unknown, nullable: boolean): boolean => (nullable && x === null) || (typeof x === 'number' && Number.isFinite(x) && x >= 0);
+      if (!ok(sc.normalizer, true) || !ok(sc.lossAverage, true) || !ok(sc.lrScale, false) || !ok(sc.recoveries, false) || !ok(sc.goodSteps, false)) {
+        throw new RangeError(`trainer scalars: expected finite numbers >= 0, got ${JSON.stringify(sc)}`);
+      }
+    }
     this.velocities.clear();
     for (const [name, t] of state.velocities) this.velocities.set(name, t.data.slice());
     this.iter = state.iteration;
+    if (sc !== undefined) this.scalars = { ...sc };
+    this.snapshots = [];
   }
 
   dispose(): void {
     this.velocities.clear();
+    this.snapshots = [];
   }
+}
+
+function stripUndefined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
