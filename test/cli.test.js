@@ -38,7 +38,7 @@ test.serial('train writes a checkpoint, the loss CSV and its SVG; resume gives t
   t.is(r.code, 0, r.err);
   t.regex(r.out, /trained 4 iterations/);
   const csv = fs.readFileSync(path.join(a, 'loss.csv'), 'utf8').trim().split('\n');
-  t.is(csv[0], 'iteration,learning_rate,loss,classification,box,grad_norm,seconds');
+  t.is(csv[0], 'iteration,learning_rate,loss,classification,box,grad_norm,normalizer,foreground,seconds,note');
   t.deepEqual(csv.slice(1).map((l) => Number(l.split(',')[0])), [0, 1, 2, 3]);
   t.true(csv.slice(1).every((l) => Number.isFinite(Number(l.split(',')[2]))));
   t.regex(fs.readFileSync(path.join(a, 'loss.svg'), 'utf8'), /^<svg[\s\S]*<\/svg>\s*$/);
@@ -81,6 +81,26 @@ test.serial('eval prints the 12-line summary and writes the PR plot; detect writ
     t.true(d.box[0] >= 0 && d.box[1] >= 0 && d.box[2] <= 64 && d.box[3] <= 64 && d.box[0] <= d.box[2], JSON.stringify(d));
     t.true(['square', 'circle'].includes(d.name));
   }
+});
+
+test.serial('a finished run that learned nothing (learning rate 0) says it collapsed and exits 1, keeping its checkpoint', (t) => {
+  const out = path.join(root, 'still');
+  const r = cli('train', '--data', data, '--out', out, '--iterations', '60', '--lr', '0', ...TINY);
+  t.is(r.code, 1, r.out);
+  t.regex(r.err, /the run collapsed: the classification loss ended at .*, (9\d|10\d) % of where it started .*; no detection on 6 training images scores above 0\.05/);
+  t.true(fs.existsSync(path.join(out, 'checkpoint.safetensors')));
+});
+
+test.serial('a run at a learning rate far too high goes back to good weights at half the rate (stderr, loss.csv), then stops with exit 1', (t) => {
+  const out = path.join(root, 'diverge');
+  const r = cli('train', '--data', data, '--out', out, '--iterations', '100', '--lr', '10000', '--warmup', '0', ...TINY);
+  t.is(r.code, 1, r.out);
+  t.regex(r.err, /train: iteration \d+ diverged \(loss .*\): back to iteration 0's weights, learning rate x0\.5/);
+  t.regex(r.err, /training diverged after 3 recoveries/);
+  t.notRegex(r.out, /trained \d+ iterations/, 'no success line');
+  const rows = fs.readFileSync(path.join(out, 'loss.csv'), 'utf8').trim().split('\n').slice(1);
+  const notes = rows.map((l) => l.split(',')[9]).filter(Boolean).join('; ');
+  t.is((notes.match(/diverged/g) ?? []).length, 3, notes);
 });
 
 test.serial('bad arguments and damaged files: clear errors, exit status 2 (usage) or 1', (t) => {

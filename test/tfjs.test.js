@@ -200,3 +200,13 @@ test('tensor arguments are checked: dtype, rank, shapes, options', (t) => {
   disposed.dispose();
   t.throws(() => R.boxIou(disposed, tf.zeros([2, 4])), { instanceOf: TypeError, message: /disposed/ });
 });
+
+test('importing the package keeps tfjs\'s "install our node backend" banner away (wrong advice here), and leaves other tfjs warnings on', (t) => {
+  const { spawnSync } = require('child_process');
+  const script = "const R = require('.'); const tf = require('@tensorflow/tfjs'); tf.tensor([1, 2]).add(1).dataSync(); " +
+    "console.log(tf.getBackend(), tf.env().getBool('PROD'));";
+  const r = spawnSync(process.execPath, ['-e', script], { cwd: require('path').join(__dirname, '..'), encoding: 'utf8' });
+  t.is(r.status, 0, r.stderr);
+  t.is(r.stdout.trim(), 'cpu false');
+  t.notRegex(r.stdout + r.stderr, /install our node/);
+});

@@ -135,15 +135,15 @@ test('a poisoned batch (a NaN pixel) changes no weight: training goes back, and 
   tf.dispose([good.img, poisoned]);
 });
 
-test('a loss spike (a corrupted batch with huge pixel values, frozen-BN model) is caught as divergence after 20 good steps', (t) => {
+test('a loss spike (a corrupted batch with huge pixel values; a model without norm layers) is caught as divergence after 20 good steps', (t) => {
   const good = batch(8, 2);
-  const huge = good.img.mul(300);
-  const m = R.createRetinaNet({ preset: 'retinanet-r18-tiny', norm: 'frozen-bn', numClasses: 2 });
+  const huge = good.img.mul(3000);
+  const m = R.createRetinaNet({ preset: 'retinanet-r18-tiny', norm: 'frozen-bn', headNorm: 'none', numClasses: 2 });
   const tr = new R.Trainer(m, { iterations: 100, learningRate: 0.001, warmupIterations: 0 });
   for (let i = 0; i < 20; i++) t.falsy(tr.step(good.img, good.boxes, good.labels).recovered);
   const r = tr.step(huge, good.boxes, good.labels);
   t.truthy(r.recovered, `loss ${r.loss}`);
-  t.regex(r.recovered.reason, /over 10× its recent average|not finite/);
+  t.regex(r.recovered.reason, /per foreground anchor, over 10× its recent average/);
   t.is(tr.iteration, 0);
   tr.dispose();
   m.dispose();
@@ -185,7 +185,8 @@ test('trainingHealth: a model still at the prior is reported as collapsed, with 
   t.regex(flat.reasons[1], /no detection on 2 training images scores above 0\.05/);
   // Falling losses alone are not enough when nothing is detected; too few iterations are not judged by the loss.
   t.deepEqual(trainingHealth(m, Array.from({ length: 60 }, (_, i) => 1.2 - i / 60), x, [[64, 64], [64, 64]]).reasons.length, 1);
-  t.deepEqual(trainingHealth(m, [1.15, 1.15], x, [[64, 64], [64, 64]], 0).reasons, []);
+  const short = trainingHealth(m, [1.15, 1.15], x, [[64, 64], [64, 64]]);
+  t.true(short.ok && !short.judged, 'too short to judge');
   m.dispose();
   x.dispose();
 });

@@ -45,8 +45,12 @@ export class LossLog {
 
   /** Drops the rows of iterations >= `iteration` (run again) and notes why on the next row. */
   rewind(iteration: number, note: string): void {
-    while (this.rows.length > 0 && this.rows[this.rows.length - 1].iteration >= iteration) this.rows.pop();
-    this.pendingNote = [this.pendingNote, note.replace(/[,\n]/g, ';')].filter((s) => s.length > 0).join('; ');
+    const notes: string[] = [];
+    while (this.rows.length > 0 && this.rows[this.rows.length - 1].iteration >= iteration) {
+      const dropped = this.rows.pop();
+      if (dropped?.note) notes.unshift(dropped.note);  // earlier recoveries stay on record
+    }
+    this.pendingNote = [...notes, this.pendingNote, note.replace(/[,\n]/g, ';')].filter((s) => s.length > 0).join('; ');
   }
 
   /** Writes the CSV and the plot (raw losses and a moving average). */

@@ -178,7 +178,7 @@ export function runTraining(options: TrainRunOptions): TrainRunResult {
       recoveries.push(v);
       const note = `iteration ${v.iteration} diverged (${v.reason}): back to iteration ${v.resumedAt}'s weights, learning rate x${v.lrScale}`;
       log.rewind(v.resumedAt, note);
-      if (!o.quiet) console.error(`train: ${note}`);
+      console.error(`train: ${note}`);  // a warning, not progress: printed under --quiet too
       continue;
     }
     steps++;
@@ -199,7 +199,9 @@ export function runTraining(options: TrainRunOptions): TrainRunResult {
     const b = makeBatch(sample, { minSize: o.minSize, maxSize: o.maxSize });
     const images = tf.tensor4d(b.images, b.shape);
     try {
-      health = trainingHealth(model, log.entries.map((r) => r.classification), images, b.sizes);
+      // Per foreground anchor (the batch's own count), so that the moving-average normalizer's
+      // drift does not read as learning: at the prior this is the prior's loss.
+      health = trainingHealth(model, log.entries.map((r) => (r.classification * r.normalizer) / Math.max(1, r.numForeground)), images, b.sizes);
     } finally {
       images.dispose();
     }

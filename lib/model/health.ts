@@ -7,6 +7,8 @@ import { RetinaNet } from './retinanet';
 export interface HealthReport {
   /** False when the run collapsed or never learned; `reasons` says how. */
   ok: boolean;
+  /** False for runs shorter than MIN_JUDGED_ITERATIONS (then `ok` is true: too short to judge). */
+  judged: boolean;
   reasons: string[];
   /** Mean classification loss of the first iterations (at the prior: the model has not moved yet). */
   startLoss: number;
@@ -18,11 +20,12 @@ export interface HealthReport {
 
 /** The end loss above this fraction of the start loss: the class subnet is back at (or never left) the prior. */
 export const COLLAPSED_LOSS_RATIO = 0.8;
-/** Fewer iterations than this are too short to judge. */
+/** Runs of fewer iterations are too short to judge (a test's 4-iteration run has learned nothing yet). */
 export const MIN_JUDGED_ITERATIONS = 50;
 
 /**
- * Judges a run from its classification losses (every iteration from the first, in order) and the
+ * Judges a run from its classification losses (every iteration from the first, in order; best
+ * normalized by each batch's own foreground count, so that they are comparable) and the
  * model's detections on a few of its training images (`images` with each image's unpadded size).
  */
 export function trainingHealth(model: RetinaNet, classificationLosses: readonly number[], images: tf.Tensor4D,
@@ -33,12 +36,14 @@ export function trainingHealth(model: RetinaNet, classificationLosses: readonly 
   const endLoss = mean(classificationLosses.slice(n - Math.max(5, Math.floor(n / 10))));
   const dets = model.detect(images, { imageSizes, scoreThreshold: 0, maxDetections: 1 });
   const maxScore = Math.max(0, ...dets.map((d) => (d.scores.length > 0 ? d.scores[0] : 0)));
+  const judged = n >= MIN_JUDGED_ITERATIONS;
   const reasons: string[] = [];
-  if (n >= MIN_JUDGED_ITERATIONS && !(endLoss < COLLAPSED_LOSS_RATIO * startLoss)) {
+  if (!judged) return { ok: true, judged, reasons, startLoss, endLoss, maxScore };
+  if (!(endLoss < COLLAPSED_LOSS_RATIO * startLoss)) {
     reasons.push(`the classification loss ended at ${endLoss.toFixed(3)}, ${(100 * endLoss / startLoss).toFixed(0)} % of where it started (${startLoss.toFixed(3)}, the prior's level)`);
   }
   if (!(maxScore >= scoreThreshold)) {
     reasons.push(`no detection on ${imageSizes.length} training images scores above ${scoreThreshold} (best ${maxScore.toPrecision(2)})`);
   }
-  return { ok: reasons.length === 0, reasons, startLoss, endLoss, maxScore };
+  return { ok: reasons.length === 0, judged, reasons, startLoss, endLoss, maxScore };
 }

@@ -13,6 +13,8 @@ export type Norm = 'frozen-bn' | 'bn' | 'gn';
 
 export const NORMS: readonly Norm[] = ['frozen-bn', 'bn', 'gn'];
 
+let nextVariableId = 0;
+
 export class Params {
   readonly vars = new Map<string, tf.Variable>();
   /** Names of the norm layers' scales and shifts (weight decay treats them apart). */
@@ -42,7 +44,9 @@ export class Params {
 
   private add(name: string, t: tf.Tensor, trainable: boolean): tf.Variable {
     if (this.vars.has(name)) throw new Error(`duplicate parameter ${name}`);
-    const v = tf.variable(t, trainable, `${name}_${Math.floor(this.random() * 1e9)}`);
+    // tfjs variable names are global to the process: a counter keeps two models of the same
+    // preset and seed apart (the save -> load flow builds a second one).
+    const v = tf.variable(t, trainable, `${name}_${nextVariableId++}`);
     t.dispose();
     this.vars.set(name, v);
     return v;

@@ -44,9 +44,10 @@ export interface RetinaNetConfig {
 export const PRESETS: Record<string, Omit<RetinaNetConfig, 'numClasses'>> = {
   'retinanet-r50-fpn': { depth: 50 },
   'retinanet-r101-fpn': { depth: 101 },
-  // Small presets that train on a 2-core CPU in minutes (GroupNorm: trained from scratch).
-  'retinanet-r18-small': { depth: 18, widthMultiplier: 0.25, channels: 64, headDepth: 2, norm: 'gn' },
-  'retinanet-r18-tiny': { depth: 18, widthMultiplier: 0.125, channels: 32, headDepth: 1, norm: 'gn' },
+  // Small presets that train on a 2-core CPU in minutes, from scratch: GroupNorm in the backbone
+  // and in the heads (without it the heads' logits blow up at useful learning rates: docs/training.md).
+  'retinanet-r18-small': { depth: 18, widthMultiplier: 0.25, channels: 64, headDepth: 2, norm: 'gn', headNorm: 'gn' },
+  'retinanet-r18-tiny': { depth: 18, widthMultiplier: 0.125, channels: 32, headDepth: 1, norm: 'gn', headNorm: 'gn' },
 };
 
 export interface LevelHeads {

@@ -38,8 +38,8 @@ export interface TrainerOptions {
   /** Gradients whose global L2 norm exceeds this are scaled down to it (0: off). Default 0. */
   clipGradNorm?: number;
   /**
-   * How often training may recover from divergence (a non-finite loss or gradient, or a loss
-   * above `spikeFactor` × its recent average) by going back to the last good weights and
+   * How often training may recover from divergence (a non-finite loss or gradient, or a loss per
+   * foreground anchor above `spikeFactor` × its recent average) by going back to the last good weights and
    * momentum at half the learning rate; the next divergence stops training with a RangeError.
    * Default 3; 0 stops at the first.
    */
@@ -87,7 +87,7 @@ export interface TrainerScalars {
   /** The learning rate's multiplier after recoveries (1 if none). */
   lrScale: number;
   recoveries: number;
-  /** Moving average of the loss (spike detection; null before the first step). */
+  /** Moving average of the loss per foreground anchor (spike detection; null before the first step). */
   lossAverage: number | null;
   goodSteps: number;
 }
@@ -107,6 +107,8 @@ interface Snapshot {
   scalars: TrainerScalars;
 }
 
+/** Runs shorter than this have no ÷10 steps (3 iterations would otherwise train the last at 1 % of the rate). */
+export const MIN_SCHEDULED_ITERATIONS = 20;
 const SNAPSHOT_EVERY = 50;
 // Steps of loss history before a spike can be judged (the loss falls fast at first).
 const SPIKE_WARMUP = 20;
@@ -169,7 +171,9 @@ export class Trainer {
   learningRateAt(it: number, batch?: number): number {
     const { iterations, warmupIterations, warmupFactor } = this.options;
     const warm = it < warmupIterations ? warmupFactor + (1 - warmupFactor) * (it / warmupIterations) : 1;
-    const decay = it >= Math.floor((8 * iterations) / 9) ? 0.01 : it >= Math.floor((2 * iterations) / 3) ? 0.1 : 1;
+    // Runs too short for a schedule (smoke tests, a few steps of fine-tuning) keep the base rate.
+    const stepped = iterations >= MIN_SCHEDULED_ITERATIONS;
+    const decay = !stepped ? 1 : it >= Math.floor((8 * iterations) / 9) ? 0.01 : it >= Math.floor((2 * iterations) / 3) ? 0.1 : 1;
     return this.baseLearningRate(batch) * warm * decay * this.scalars.lrScale;
   }
 
@@ -215,10 +219,15 @@ export class Trainer {
     }
     const loss = value.dataSync()[0];
     const s = this.scalars;
-    const spike = s.lossAverage !== null && s.goodSteps >= SPIKE_WARMUP && loss > this.options.spikeFactor * s.lossAverage;
+    // Spikes are judged per foreground anchor of the batch itself: a batch with many more objects
+    // than the average has a larger loss under the moving-average normalizer, and is no spike.
+    const perAnchor = (loss * normalizer) / Math.max(1, numForeground);
+    const spike = s.lossAverage !== null && s.goodSteps >= SPIKE_WARMUP && perAnchor > this.options.spikeFactor * s.lossAverage;
     if (!Number.isFinite(loss) || spike) {
       tf.dispose([value, grads]);
-      const why = spike ? `${loss.toPrecision(3)}, over ${this.options.spikeFactor}× its recent average ${s.lossAverage?.toPrecision(3)}` : String(loss);
+      const why = spike
+        ? `${loss.toPrecision(3)} (${perAnchor.toPrecision(3)} per foreground anchor, over ${this.options.spikeFactor}× its recent average ${s.lossAverage?.toPrecision(3)})`
+        : String(loss);
       return result(loss, NaN, this.diverged(it, why));
     }
     // The update in one native pass per parameter (torch.optim.SGD's: g += wd·p; v = μ·v + g;
@@ -251,7 +260,7 @@ export class Trainer {
     }
     tf.dispose([value, grads]);
     s.normalizer = this.options.normalizer === 'ema' ? normalizer : s.normalizer;
-    s.lossAverage = s.lossAverage === null ? loss : LOSS_AVERAGE_MOMENTUM * s.lossAverage + (1 - LOSS_AVERAGE_MOMENTUM) * loss;
+    s.lossAverage = s.lossAverage === null ? perAnchor : LOSS_AVERAGE_MOMENTUM * s.lossAverage + (1 - LOSS_AVERAGE_MOMENTUM) * perAnchor;
     s.goodSteps++;
     this.iter++;
     return result(loss, gradNorm);

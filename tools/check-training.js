@@ -1,0 +1,65 @@
+#!/usr/bin/env node
+'use strict';
+// `npm run check:training`: training at the defaults on data the project's shapes generator does
+// not make, as a user runs it. Writes a user-style dataset (test/helpers/user-dataset.js: JPEG,
+// some one-component grayscale, 320x240 and other sizes, category ids 3/7/11/20, rings / checker
+// tiles / stars / striped discs on textured backgrounds), runs `retinanet train` with only data,
+// iterations, batch and image size given, then `retinanet eval` on held-out images, and fails
+// (exit 1) unless AP50 reaches the bar.
+//
+//   node tools/check-training.js [--out DIR] [--train-images N] [--val-images N] [--iterations N]
+//        [--batch N] [--min-ap50 X] [--seed N]
+const fs = require('fs');
+const path = require('path');
+const { spawnSync } = require('child_process');
+const { makeUserDataset } = require('../test/helpers/user-dataset');
+
+const DEFAULTS = { out: 'runs/check-training', 'train-images': 400, 'val-images': 100, iterations: 1500, batch: 4, 'min-ap50': 0.85, seed: 1 };
+
+function parse(argv) {
+  const o = { ...DEFAULTS };
+  for (let i = 0; i < argv.length; i += 2) {
+    const key = argv[i].replace(/^--/, '');
+    if (!(key in DEFAULTS) || argv[i + 1] === undefined) {
+      console.error(`check-training: unknown or incomplete flag ${argv[i]} (flags: ${Object.keys(DEFAULTS).map((k) => `--${k}`).join(' ')})`);
+      process.exit(2);
+    }
+    o[key] = key === 'out' ? argv[i + 1] : Number(argv[i + 1]);
+  }
+  return o;
+}
+
+function retinanet(args) {
+  const r = spawnSync(process.execPath, [path.join(__dirname, '..', 'dist', 'cli', 'main.js'), ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  process.stdout.write(r.stdout);
+  if (r.status !== 0) {
+    console.error(`check-training: retinanet ${args[0]} failed (exit ${r.status ?? r.signal})`);
+    process.exit(1);
+  }
+  return r.stdout;
+}
+
+function main() {
+  const o = parse(process.argv.slice(2));
+  const t0 = Date.now();
+  const data = path.join(o.out, 'data');
+  fs.rmSync(o.out, { recursive: true, force: true });
+  const train = makeUserDataset({ dir: path.join(data, 'train'), images: o['train-images'], seed: o.seed });
+  const val = makeUserDataset({ dir: path.join(data, 'val'), images: o['val-images'], seed: o.seed + 1000 });
+  console.log(`check-training: ${train.images} training images (${train.grayscale} grayscale) and ${val.images} held out, ` +
+    `${train.categories.length} classes (ids ${train.categories.map((c) => c.id).join('/')}) in ${data}`);
+  const size = ['--min-size', '240', '--max-size', '320'];
+  retinanet(['train', '--data', path.join(data, 'train'), '--out', path.join(o.out, 'train'), '--iterations', String(o.iterations), '--batch', String(o.batch), ...size]);
+  retinanet(['eval', '--data', path.join(data, 'val'), '--checkpoint', path.join(o.out, 'train', 'checkpoint.safetensors'), '--out', path.join(o.out, 'eval'), '--quiet']);
+  const stats = JSON.parse(fs.readFileSync(path.join(o.out, 'eval', 'eval.json'), 'utf8')).stats;
+  const [ap, ap50] = stats;
+  const minutes = ((Date.now() - t0) / 60000).toFixed(1);
+  const line = `AP ${(100 * ap).toFixed(1)}  AP50 ${(100 * ap50).toFixed(1)} on ${val.images} held-out user-style images (${o.iterations} iterations of ${o.batch}, defaults); ${minutes} min`;
+  if (!(ap50 >= o['min-ap50'])) {
+    console.error(`check-training: FAILED: ${line}; AP50 must be >= ${(100 * o['min-ap50']).toFixed(0)}`);
+    process.exit(1);
+  }
+  console.log(`check-training: passed: ${line}`);
+}
+
+main();
