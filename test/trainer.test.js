@@ -26,24 +26,31 @@ function batch(seed, n = 2, S = 64) {
 
 const weightsOf = (m) => new Map([...m.params.vars].filter(([, v]) => v.trainable).map(([k, v]) => [k, v.dataSync().slice()]));
 
-test('the default learning rate is 0.01 x batch / 16 (the paper\'s, scaled linearly), with warm-up from 0.001x and the steps at 2/3 and 8/9', (t) => {
+test('the default learning rate scales linearly with the batch: 0.08 x B / 16 from scratch, the paper\'s 0.01 x B / 16 with frozen BN; warm-up from 0.001x over min(1000, iterations / 10); ÷10 at 2/3 and 8/9', (t) => {
   const m = R.createRetinaNet({ preset: 'retinanet-r18-tiny', numClasses: 2 });
   const tr = new R.Trainer(m, { iterations: 900 });
-  t.is(tr.options.warmupIterations, 225, 'min(1000, iterations / 4)');
+  t.is(tr.options.warmupIterations, 90, 'min(1000, iterations / 10)');
+  t.is(new R.Trainer(m, { iterations: 50000 }).options.warmupIterations, 1000);
   const close = (a, b, what) => t.true(Math.abs(a - b) <= 1e-12 * Math.max(1, Math.abs(b)), `${what}: ${a} vs ${b}`);
-  close(tr.learningRateAt(0, 4), 0.0025 * 0.001, 'start of warm-up, batch 4');
-  close(tr.learningRateAt(112.5, 4), 0.0025 * (0.001 + 0.999 * 0.5), 'half-way through warm-up');
-  close(tr.learningRateAt(300, 4), 0.0025, 'batch 4');
-  close(tr.learningRateAt(300, 1), 0.01 / 16, 'batch 1');
-  close(tr.learningRateAt(300, 16), 0.01, 'batch 16: the paper\'s rate');
-  close(tr.learningRateAt(600, 4), 0.00025, 'after 2/3');
-  close(tr.learningRateAt(800, 4), 0.000025, 'after 8/9');
-  close(new R.Trainer(m, { iterations: 900, batchSize: 8 }).learningRateAt(300), 0.005, 'batchSize option');
-  close(new R.Trainer(m, { iterations: 900, learningRate: 0.02 }).learningRateAt(300, 4), 0.02, 'a given rate is used as is');
+  close(tr.learningRateAt(0, 4), 0.02 * 0.001, 'start of warm-up, batch 4');
+  close(tr.learningRateAt(45, 4), 0.02 * (0.001 + 0.999 * 0.5), 'half-way through warm-up');
+  close(tr.learningRateAt(300, 4), 0.02, 'batch 4');
+  close(tr.learningRateAt(300, 1), 0.08 / 16, 'batch 1');
+  close(tr.learningRateAt(300, 16), 0.08, 'batch 16');
+  close(tr.learningRateAt(600, 4), 0.002, 'after 2/3');
+  close(tr.learningRateAt(800, 4), 0.0002, 'after 8/9');
+  close(new R.Trainer(m, { iterations: 900, batchSize: 8 }).learningRateAt(300), 0.04, 'batchSize option');
+  close(new R.Trainer(m, { iterations: 900, learningRate: 0.03 }).learningRateAt(300, 4), 0.03, 'a given rate is used as is');
+  // Short runs: no ÷10 steps below 20 iterations, no warm-up below 10.
+  const short = new R.Trainer(m, { iterations: 3 });
+  t.deepEqual([0, 1, 2].map((i) => short.learningRateAt(i, 4)), [0.02, 0.02, 0.02]);
+  const frozen = R.createRetinaNet({ preset: 'retinanet-r18-tiny', norm: 'frozen-bn', numClasses: 2 });
+  close(new R.Trainer(frozen, { iterations: 900 }).learningRateAt(300, 16), 0.01, 'frozen BN (pretrained backbone): the paper\'s 0.01 for 16 images');
+  frozen.dispose();
   // A step takes its batch from the images when batchSize is not given.
   const { img, boxes, labels } = batch(1, 2);
   const step = tr.step(img, boxes, labels);
-  close(step.learningRate, (0.01 * 2) / 16 * 0.001, 'a 2-image step');
+  close(step.learningRate, (0.08 * 2) / 16 * 0.001, 'a 2-image step');
   for (const bad of [{ batchSize: 0 }, { batchSize: 1.5 }, { learningRate: -1 }, { normalizer: 'mean' }, { normalizerMomentum: 1 }, { maxRecoveries: -1 }]) {
     t.throws(() => new R.Trainer(m, { iterations: 10, ...bad }), { instanceOf: RangeError }, JSON.stringify(bad));
   }

@@ -31,8 +31,8 @@ export const DEMO: CommandSpec = {
     { name: 'objects', type: 'int', min: 1, default: 6, help: 'most objects per image' },
     { name: 'iterations', type: 'int', min: 1, default: 700, help: 'training iterations' },
     { name: 'batch', type: 'int', min: 1, default: 4, help: 'images per iteration' },
-    { name: 'lr', type: 'number', min: 0, default: 0.02, help: 'base learning rate (with gradient clipping; 0.01 trains slower in a short run)' },
-    { name: 'clip-grad-norm', type: 'number', min: 0, default: 5, help: 'scale gradients down to this global L2 norm (0: off)' },
+    { name: 'lr', type: 'number', min: 0, help: 'base learning rate (default: the Trainer\'s, as for retinanet train)' },
+    { name: 'clip-grad-norm', type: 'number', min: 0, default: 0, help: 'scale gradients down to this global L2 norm (0: off)' },
     { name: 'bench', type: 'boolean', default: true, help: 'measure the native speed-up at the end' },
     { name: 'seed', type: 'int', min: 0, default: 1, help: 'seed of data, weights and order' },
     { name: 'quiet', type: 'boolean', default: false, help: 'no progress output' },
@@ -58,11 +58,17 @@ export function demoCommand(flags: Flags): number {
   const quiet = flags.boolean('quiet');
   const run = runTraining({
     dataset: train, source: trainDir, out: path.join(out, 'train'), preset: flags.string('preset'), iterations: flags.int('iterations'),
-    batch: flags.int('batch'), learningRate: flags.number('lr'), clipGradNorm: flags.number('clip-grad-norm'), minSize: shapes.size, maxSize: shapes.size, flip: true,
+    batch: flags.int('batch'), learningRate: flags.has('lr') ? flags.number('lr') : undefined, clipGradNorm: flags.number('clip-grad-norm'),
+    minSize: shapes.size, maxSize: shapes.size, flip: true,
     checkpointEvery: 100, resume: false, seed, quiet,
   });
   console.log(`2/4 trained ${flags.string('preset')} for ${run.steps} iterations in ${(run.seconds / 60).toFixed(1)} min (last loss ${run.lastLoss.toFixed(3)}; ${path.join(out, 'train', 'loss.svg')})`);
   run.trainer.dispose();
+  if (run.health && !run.health.ok) {
+    run.model.dispose();
+    console.error(`retinanet demo: training collapsed: ${run.health.reasons.join('; ')} (see ${path.join(out, 'train', 'loss.svg')} and docs/training.md)`);
+    return 1;
+  }
 
   const val = loadCocoDataset(path.join(valDir, 'instances.json'), path.join(valDir, 'images'));
   const detector = { model: run.model, classNames: train.categories.map((c) => c.name), minSize: shapes.size, maxSize: shapes.size };

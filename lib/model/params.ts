@@ -23,7 +23,8 @@ export class Params {
   training = false;
   private readonly random: () => number;
 
-  constructor(seed: number) {
+  /** `groupNormGroups`: the most groups a GroupNorm layer uses (fewer when C is small). */
+  constructor(seed: number, readonly groupNormGroups = 32) {
     this.random = prng(seed);
   }
 
@@ -106,10 +107,11 @@ export class NormLayer {
   private readonly mean?: tf.Variable;
   private readonly variance?: tf.Variable;
 
-  constructor(private readonly p: Params, name: string, readonly channels: number, readonly kind: Norm) {
+  /** `gamma`: the scale's initial value (0 for a residual branch's last norm with zeroInitResidual). */
+  constructor(private readonly p: Params, name: string, readonly channels: number, readonly kind: Norm, gamma = 1) {
     if (!NORMS.includes(kind)) throw new RangeError(`norm: expected one of ${NORMS.join(', ')}, got ${String(kind)}`);
     const frozen = kind === 'frozen-bn';
-    this.weight = p.constant(`${name}.weight`, [channels], 1, !frozen);
+    this.weight = p.constant(`${name}.weight`, [channels], gamma, !frozen);
     this.bias = p.constant(`${name}.bias`, [channels], 0, !frozen);
     p.normParams.add(`${name}.weight`).add(`${name}.bias`);
     if (kind !== 'gn') {
@@ -134,7 +136,7 @@ export class NormLayer {
     if (f) return tf.tidy(() => x.mul(f.scale).add(f.shift));
     if (this.kind === 'bn') return this.batchNorm(x);
     const c = x.shape[3];
-    let groups = Math.min(32, c);
+    let groups = Math.min(this.p.groupNormGroups, c);
     while (c % groups !== 0) groups--;
     // The native fused kernel (lib/reference/group-norm.ts has the same formula in tfjs ops).
     return groupNorm(x, this.weight as tf.Tensor1D, this.bias as tf.Tensor1D, groups, 1e-5);
@@ -169,9 +171,9 @@ export class ConvNorm {
   readonly conv: Conv;
   readonly norm: NormLayer;
 
-  constructor(p: Params, convName: string, normName: string, inC: number, outC: number, k: number, stride: number, kind: Norm) {
+  constructor(p: Params, convName: string, normName: string, inC: number, outC: number, k: number, stride: number, kind: Norm, gamma = 1) {
     this.conv = new Conv(p, convName, inC, outC, k, stride);
-    this.norm = new NormLayer(p, normName, outC, kind);
+    this.norm = new NormLayer(p, normName, outC, kind, gamma);
   }
 
   /** activation(norm(conv(x)) + residual); a folded norm makes it one fused convolution. */

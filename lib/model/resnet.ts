@@ -12,9 +12,9 @@ export class BasicBlock implements Block {
   private readonly c2: ConvNorm;
   private readonly down?: ConvNorm;
 
-  constructor(p: Params, name: string, inC: number, width: number, stride: number, norm: Norm) {
+  constructor(p: Params, name: string, inC: number, width: number, stride: number, norm: Norm, lastGamma = 1) {
     this.c1 = new ConvNorm(p, `${name}.conv1`, `${name}.bn1`, inC, width, 3, stride, norm);
-    this.c2 = new ConvNorm(p, `${name}.conv2`, `${name}.bn2`, width, width, 3, 1, norm);
+    this.c2 = new ConvNorm(p, `${name}.conv2`, `${name}.bn2`, width, width, 3, 1, norm, lastGamma);
     if (stride !== 1 || inC !== width) {
       this.down = new ConvNorm(p, `${name}.downsample.0`, `${name}.downsample.1`, inC, width, 1, stride, norm);
     }
@@ -35,13 +35,13 @@ export class Bottleneck implements Block {
   private readonly convs: ConvNorm[];
   private readonly down?: ConvNorm;
 
-  constructor(p: Params, name: string, inC: number, width: number, stride: number, norm: Norm) {
+  constructor(p: Params, name: string, inC: number, width: number, stride: number, norm: Norm, lastGamma = 1) {
     const out = width * 4;
     // torchvision v1.5: the stride sits on the 3x3 conv.
     this.convs = [
       new ConvNorm(p, `${name}.conv1`, `${name}.bn1`, inC, width, 1, 1, norm),
       new ConvNorm(p, `${name}.conv2`, `${name}.bn2`, width, width, 3, stride, norm),
-      new ConvNorm(p, `${name}.conv3`, `${name}.bn3`, width, out, 1, 1, norm),
+      new ConvNorm(p, `${name}.conv3`, `${name}.bn3`, width, out, 1, 1, norm, lastGamma),
     ];
     if (stride !== 1 || inC !== out) {
       this.down = new ConvNorm(p, `${name}.downsample.0`, `${name}.downsample.1`, inC, out, 1, stride, norm);
@@ -69,7 +69,8 @@ export class ResNet {
   /** Channels of C3, C4, C5. */
   readonly channels: [number, number, number];
 
-  constructor(p: Params, depth: number, widthMultiplier: number, norm: Norm, prefix = 'backbone.body') {
+  /** `zeroInitResidual`: each block's last norm starts with scale 0, so blocks start as identities (torchvision's option). */
+  constructor(p: Params, depth: number, widthMultiplier: number, norm: Norm, zeroInitResidual = false, prefix = 'backbone.body') {
     const layout = LAYOUT[depth];
     if (!layout) throw new RangeError(`depth: expected 18, 34, 50 or 101, got ${depth}`);
     const base = Math.max(8, Math.round(64 * widthMultiplier));
@@ -83,7 +84,8 @@ export class ResNet {
       for (let i = 0; i < count; i++) {
         const name = `${prefix}.layer${s + 1}.${i}`;
         const stride = i === 0 && s > 0 ? 2 : 1;
-        stage.push(layout.bottleneck ? new Bottleneck(p, name, inC, width, stride, norm) : new BasicBlock(p, name, inC, width, stride, norm));
+        const g = zeroInitResidual ? 0 : 1;
+        stage.push(layout.bottleneck ? new Bottleneck(p, name, inC, width, stride, norm, g) : new BasicBlock(p, name, inC, width, stride, norm, g));
         inC = width * expansion;
       }
       this.stages.push(stage);

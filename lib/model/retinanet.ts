@@ -20,6 +20,10 @@ export interface RetinaNetConfig {
   headDepth?: number;
   /** 'frozen-bn' (for imported weights), 'bn' (trainable batch norm) or 'gn' (GroupNorm, from scratch). Default 'frozen-bn'. */
   norm?: Norm;
+  /** GroupNorm's group count (fewer when a layer has fewer channels, lowered until it divides them). Default 32, torchvision's. */
+  groupNormGroups?: number;
+  /** Each residual block's last norm starts at scale 0 (torchvision's zero_init_residual; from scratch only). Default false. */
+  zeroInitResidual?: boolean;
   /** Norm in the class / box subnets: 'none' (the paper, torchvision v1) or 'gn' (GroupNorm after each hidden conv, torchvision v2). Default 'none'. */
   headNorm?: HeadNorm;
   /** P6 from P5 (torchvision's v1 model) instead of C5 (the paper). Default false. */
@@ -83,7 +87,7 @@ export class RetinaNet {
 
   constructor(config: RetinaNetConfig) {
     const c = {
-      depth: 50, widthMultiplier: 1, channels: 256, headDepth: 4, norm: 'frozen-bn' as Norm, headNorm: 'none' as HeadNorm, p6FromP5: false,
+      depth: 50, widthMultiplier: 1, channels: 256, headDepth: 4, norm: 'frozen-bn' as Norm, headNorm: 'none' as HeadNorm, zeroInitResidual: false, groupNormGroups: 32, p6FromP5: false,
       prior: 0.01, alpha: 0.25, gamma: 2, classificationLoss: 'focal', focalStarBeta: 0, smoothL1Beta: 0.1, seed: 1, ...config,
     } as RetinaNet['config'];
     if (!Number.isInteger(c.numClasses) || c.numClasses < 1) throw new RangeError('numClasses: expected an integer >= 1');
@@ -99,8 +103,9 @@ export class RetinaNet {
     if (!(typeof c.focalStarBeta === 'number' && Number.isFinite(c.focalStarBeta))) throw new RangeError(`focalStarBeta: expected a finite number, got ${String(c.focalStarBeta)}`);
     this.config = c;
     this.anchorsPerLocation = (c.anchors?.scales?.length ?? 3) * (c.anchors?.aspectRatios?.length ?? 3);
-    this.params = new Params(c.seed);
-    this.backbone = new ResNet(this.params, c.depth, c.widthMultiplier, c.norm);
+    if (!(Number.isInteger(c.groupNormGroups) && c.groupNormGroups >= 1)) throw new RangeError(`groupNormGroups: expected an integer >= 1, got ${String(c.groupNormGroups)}`);
+    this.params = new Params(c.seed, c.groupNormGroups);
+    this.backbone = new ResNet(this.params, c.depth, c.widthMultiplier, c.norm, c.zeroInitResidual);
     this.fpn = new Fpn(this.params, this.backbone.channels, c.channels, c.p6FromP5);
     const a = this.anchorsPerLocation;
     this.classHead = new Subnet(this.params, 'head.classification_head', 'cls_logits', c.channels, c.headDepth, c.numClasses, a,

@@ -1,5 +1,6 @@
 // SGD with momentum 0.9 and weight decay 1e-4 (none on norm layers), the learning rate scaled
-// linearly with the batch (the paper's 0.01 for 16 images), linear warm-up, the paper's step
+// linearly with the batch (from 0.01 for 16 images with a pretrained backbone, the paper's, or
+// 0.08 from scratch), linear warm-up, the paper's step
 // schedule (÷10 at 2/3 and 8/9 of the run), the loss normalized by a moving average of the
 // foreground count, and recovery from divergence: back to the last good weights at half the
 // rate. docs/training.md has the measurements behind each default.
@@ -7,23 +8,33 @@ import * as tf from '@tensorflow/tfjs';
 import { RetinaNet } from './retinanet';
 import { sgdMomentumUpdate, sumOfSquares } from '../ops/sgd';
 
-/** The paper's learning rate and the batch it is for (§4.1: 0.01 on 16 images). */
-export const REFERENCE_LEARNING_RATE = 0.01;
+/** The batch the reference learning rates are for; the default rate scales linearly from it. */
 export const REFERENCE_BATCH = 16;
+/** The paper's rate (§4.1: 0.01 on 16 images, ImageNet-pretrained backbone): models with frozen BN. */
+export const PRETRAINED_LEARNING_RATE = 0.01;
+/**
+ * Models trained from scratch (trainable norms: GroupNorm or batch norm): 0.08 on 16 images, the
+ * best of 0.01-0.16 for every batch from 1 to 16 in docs/training.md, with GroupNorm heads.
+ */
+export const FROM_SCRATCH_LEARNING_RATE = 0.08;
 
 export interface TrainerOptions {
   /** Iterations of the whole run (sets the schedule's steps). */
   iterations: number;
   /** Images per iteration, for the default learning rate. Default: each step's own batch. */
   batchSize?: number;
-  /** Base learning rate. Default 0.01 × batchSize / 16 (the paper's rate, scaled linearly with the batch). */
+  /**
+   * Base learning rate. Default: scaled linearly with the batch from a rate for 16 images, the
+   * paper's 0.01 for a model with frozen BN (a pretrained backbone), 0.08 for one trained from
+   * scratch (GroupNorm or trainable BN): 0.08 × batchSize / 16.
+   */
   learningRate?: number;
   momentum?: number;
   /** L2 weight decay of convolution weights and biases. Default 1e-4. */
   weightDecay?: number;
   /** Weight decay of norm layers' scales and shifts. Default 0 (detectron2's; decaying them only slows GroupNorm from scratch). */
   weightDecayNorm?: number;
-  /** Warm-up iterations (linear from warmupFactor × lr). Default min(1000, iterations / 4). */
+  /** Warm-up iterations (linear from warmupFactor × lr). Default min(1000, iterations / 10). */
   warmupIterations?: number;
   /** Default 0.001 (detectron2's). */
   warmupFactor?: number;
@@ -50,7 +61,7 @@ export interface TrainerOptions {
 
 export type ResolvedTrainerOptions = Required<Omit<TrainerOptions, 'batchSize' | 'learningRate'>> & {
   batchSize: number | null;
-  /** null: 0.01 × (the step's batch) / 16. */
+  /** null: the linear rule for the step's batch (baseLearningRate). */
   learningRate: number | null;
 };
 
@@ -131,7 +142,7 @@ export class Trainer {
     }
     const o: ResolvedTrainerOptions = {
       batchSize: null, learningRate: null, momentum: 0.9, weightDecay: 1e-4, weightDecayNorm: 0,
-      warmupIterations: Math.min(1000, Math.floor(options.iterations / 4)), warmupFactor: 0.001,
+      warmupIterations: Math.min(1000, Math.floor(options.iterations / 10)), warmupFactor: 0.001,
       normalizer: 'ema', normalizerMomentum: 0.9, clipGradNorm: 0, maxRecoveries: 3, spikeFactor: 10,
       ...stripUndefined(options), iterations: options.iterations,
     };
@@ -164,7 +175,8 @@ export class Trainer {
 
   /** The base learning rate for a batch of `batch` images (the option, or the linear rule). */
   baseLearningRate(batch = this.options.batchSize ?? REFERENCE_BATCH): number {
-    return this.options.learningRate ?? (REFERENCE_LEARNING_RATE * batch) / REFERENCE_BATCH;
+    const reference = this.model.config.norm === 'frozen-bn' ? PRETRAINED_LEARNING_RATE : FROM_SCRATCH_LEARNING_RATE;
+    return this.options.learningRate ?? (reference * batch) / REFERENCE_BATCH;
   }
 
   /** The learning rate at an iteration (for a batch of `batch` images when no rate was given). */

@@ -86,9 +86,23 @@ function background(r, width, height) {
   return px;
 }
 
+const luma = (c) => 0.299 * c[0] + 0.587 * c[1] + 0.114 * c[2];
+// Annotators label what they can see: every object differs from the background under it by this
+// much in luminance (so it stays visible in the grayscale files), two-tone ones also inside.
+const MIN_LUMA_CONTRAST = 48;
+
+/** Two colours: `a` stands out from luminance `bg`, and from `b`. */
+function colours(r, bg) {
+  let a = rgb(r), b = rgb(r);
+  for (let k = 0; k < 50 && (Math.abs(luma(a) - bg) < MIN_LUMA_CONTRAST || Math.abs(luma(a) - luma(b)) < MIN_LUMA_CONTRAST); k++) {
+    a = rgb(r); b = rgb(r);
+  }
+  return [a, b];
+}
+
 // Each kind: (u, v) in [-1, 1]² of the object's box -> null (not covered) or a colour.
-function makeObject(kind, r) {
-  const a = rgb(r), b = rgb(r);
+function makeObject(kind, r, bg) {
+  const [a, b] = colours(r, bg);
   if (kind === 'ring') {
     const inner = 0.45 + r() * 0.2;
     return (u, v) => { const d = Math.hypot(u, v); return d <= 1 && d >= inner ? a : null; };
@@ -136,7 +150,11 @@ function userImage(r, { minObject = 16, maxObject = 96, maxObjects = 5, classes 
     for (let attempt = 0; attempt < 30; attempt++) {
       const x1 = r() * (width - w), y1 = r() * (height - h), box = [x1, y1, x1 + w, y1 + h];
       if (objects.some((o) => iou(o.drawn, box) > 0.2)) continue;
-      const shade = makeObject(kind, r);
+      let bg = 0, count = 0;
+      for (let y = Math.floor(y1); y < Math.ceil(y1 + h); y++) {
+        for (let x = Math.floor(x1); x < Math.ceil(x1 + w); x++) { bg += luma(px.subarray(3 * (y * width + x), 3 * (y * width + x) + 3)); count++; }
+      }
+      const shade = makeObject(kind, r, bg / count);
       const id = objects.length;
       for (let y = Math.floor(y1); y < Math.ceil(y1 + h); y++) {
         for (let x = Math.floor(x1); x < Math.ceil(x1 + w); x++) {
