@@ -197,3 +197,33 @@ test('trainingHealth: a model still at the prior is reported as collapsed, with 
   m.dispose();
   x.dispose();
 });
+
+test('at the defaults, batches of 1 and of 16 both train: the loss falls, nothing diverges or is recovered from', (t) => {
+  const S = 64;
+  const r = prng(21);
+  // Two classes of filled squares on noise: easy enough that 40 steps show learning at either batch.
+  const pool = Array.from({ length: 32 }, () => {
+    const px = new Float32Array(S * S * 3).map(() => r() * 0.3);
+    const s = 16 + Math.floor(r() * 24), x = Math.floor(r() * (S - s)), y = Math.floor(r() * (S - s)), c = Math.floor(r() * 2);
+    for (let yy = y; yy < y + s; yy++) for (let xx = x; xx < x + s; xx++) px[(yy * S + xx) * 3 + c] = 1;
+    return { px, boxes: new Float32Array([x, y, x + s, y + s]), labels: new Int32Array([c]) };
+  });
+  for (const b of [1, 16]) {
+    const m = R.createRetinaNet({ preset: 'retinanet-r18-tiny', numClasses: 2, seed: 4 });
+    const tr = new R.Trainer(m, { iterations: 40 });
+    const losses = [];
+    for (let i = 0; i < 40; i++) {
+      const items = Array.from({ length: b }, (_, j) => pool[(i * b + j) % pool.length]);
+      const img = tf.tensor4d(Float32Array.from(items.flatMap((it) => Array.from(it.px))), [b, S, S, 3]);
+      const res = tr.step(img, items.map((it) => it.boxes), items.map((it) => it.labels));
+      img.dispose();
+      t.falsy(res.recovered, `batch ${b}, step ${i}`);
+      losses.push(res.loss);
+    }
+    const first = losses.slice(0, 5).reduce((a, c) => a + c) / 5, last = losses.slice(-5).reduce((a, c) => a + c) / 5;
+    t.log(`batch ${b}: lr ${tr.baseLearningRate(b)}, loss ${first.toFixed(3)} -> ${last.toFixed(3)}`);
+    t.true(last < 0.7 * first, `batch ${b}: loss ${first} -> ${last}`);
+    tr.dispose();
+    m.dispose();
+  }
+});

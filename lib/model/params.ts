@@ -85,18 +85,26 @@ export class Conv {
    * With `scale` / `shift` (per output channel): conv(x, w · scale) + shift, a folded affine norm;
    * with `residual`, added before the activation.
    */
+  /**
+   * `onImage`: x is the input image while training. Then the convolution goes through tfjs's own
+   * ops, whose gradient tape skips the image's gradient (the fused kernel's gradient always computes
+   * it: for the stem's 7x7 on 3 channels, the most expensive convolution of a small model's step).
+   */
   apply(x: tf.Tensor4D, activation: 'linear' | 'relu' = 'linear', scale?: tf.Tensor1D, shift?: tf.Tensor1D,
-    residual?: tf.Tensor4D): tf.Tensor4D {
+    residual?: tf.Tensor4D, onImage = false): tf.Tensor4D {
     // Explicit symmetric padding k // 2, as torchvision's convs (not tfjs's asymmetric 'same').
     const pad = Math.floor(this.k / 2);
+    const padding: [[number, number], [number, number], [number, number], [number, number]] | 'valid' =
+      pad === 0 ? 'valid' : [[0, 0], [pad, pad], [pad, pad], [0, 0]];
     const filter = (scale ? this.w.mul(scale) : this.w) as tf.Tensor4D;
     const bias = shift ? (this.b ? this.b.mul(scale as tf.Tensor1D).add(shift) : shift) : this.b;
+    if (onImage && residual === undefined) {
+      let y = tf.conv2d(x, filter, this.stride, padding);
+      if (bias) y = tf.add(y, bias);
+      return activation === 'relu' ? tf.relu(y) : y;
+    }
     // Not tf.fused.conv2d: that unfuses into Conv2D + Add + Relu whenever a gradient is recorded.
-    return conv2dBiasAct({
-      x, filter, strides: this.stride,
-      pad: pad === 0 ? 'valid' : [[0, 0], [pad, pad], [pad, pad], [0, 0]],
-      bias: bias as tf.Tensor1D | undefined, residual, activation,
-    });
+    return conv2dBiasAct({ x, filter, strides: this.stride, pad: padding, bias: bias as tf.Tensor1D | undefined, residual, activation });
   }
 }
 
@@ -177,11 +185,11 @@ export class ConvNorm {
   }
 
   /** activation(norm(conv(x)) + residual); a folded norm makes it one fused convolution. */
-  apply(x: tf.Tensor4D, activation: 'linear' | 'relu' = 'linear', residual?: tf.Tensor4D): tf.Tensor4D {
+  apply(x: tf.Tensor4D, activation: 'linear' | 'relu' = 'linear', residual?: tf.Tensor4D, onImage = false): tf.Tensor4D {
     const folded = this.norm.folded();
-    if (folded) return tf.tidy(() => this.conv.apply(x, activation, folded.scale, folded.shift, residual));
+    if (folded) return tf.tidy(() => this.conv.apply(x, activation, folded.scale, folded.shift, residual, onImage));
     return tf.tidy(() => {
-      const n = this.norm.apply(this.conv.apply(x));
+      const n = this.norm.apply(this.conv.apply(x, 'linear', undefined, undefined, undefined, onImage));
       const y = residual ? n.add(residual) : n;
       return activation === 'relu' ? tf.relu(y) : y;
     }) as tf.Tensor4D;

@@ -70,7 +70,7 @@ export class ResNet {
   readonly channels: [number, number, number];
 
   /** `zeroInitResidual`: each block's last norm starts with scale 0, so blocks start as identities (torchvision's option). */
-  constructor(p: Params, depth: number, widthMultiplier: number, norm: Norm, zeroInitResidual = false, prefix = 'backbone.body') {
+  constructor(private readonly p: Params, depth: number, widthMultiplier: number, norm: Norm, zeroInitResidual = false, prefix = 'backbone.body') {
     const layout = LAYOUT[depth];
     if (!layout) throw new RangeError(`depth: expected 18, 34, 50 or 101, got ${depth}`);
     const base = Math.max(8, Math.round(64 * widthMultiplier));
@@ -97,7 +97,8 @@ export class ResNet {
   /** images [B, H, W, 3] → [C3, C4, C5] (strides 8, 16, 32). */
   /** conv1, bn1, ReLU and the 3×3 / 2 max pool (stride 4). */
   stem(images: tf.Tensor4D): tf.Tensor4D {
-    const x = this.stemConv.apply(images, 'relu');
+    // While training, the images need no gradient: the stem convolution lets the tape skip it.
+    const x = this.stemConv.apply(images, 'relu', undefined, this.p.training);
     // torchvision's MaxPool2d(3, 2, padding=1): padded cells never win (numeric pad 1, no -Infinity pad copy).
     return tf.tidy(() => tf.maxPool(x, 3, 2, 1));
   }

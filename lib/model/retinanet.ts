@@ -41,6 +41,8 @@ export interface RetinaNetConfig {
   focalStarBeta?: number;
   /** Box loss: smooth L1 with this β (0: plain L1). Default 0.1. */
   smoothL1Beta?: number;
+  /** The box loss's weight in the total. Default 1 (the paper's, detectron2's and torchvision's). */
+  boxLossWeight?: number;
   /** Seed of the initial weights. Default 1. */
   seed?: number;
 }
@@ -88,7 +90,7 @@ export class RetinaNet {
   constructor(config: RetinaNetConfig) {
     const c = {
       depth: 50, widthMultiplier: 1, channels: 256, headDepth: 4, norm: 'frozen-bn' as Norm, headNorm: 'none' as HeadNorm, zeroInitResidual: false, groupNormGroups: 32, p6FromP5: false,
-      prior: 0.01, alpha: 0.25, gamma: 2, classificationLoss: 'focal', focalStarBeta: 0, smoothL1Beta: 0.1, seed: 1, ...config,
+      prior: 0.01, alpha: 0.25, gamma: 2, classificationLoss: 'focal', focalStarBeta: 0, smoothL1Beta: 0.1, boxLossWeight: 1, seed: 1, ...config,
     } as RetinaNet['config'];
     if (!Number.isInteger(c.numClasses) || c.numClasses < 1) throw new RangeError('numClasses: expected an integer >= 1');
     if (c.alpha !== null && !(typeof c.alpha === 'number' && c.alpha >= 0 && c.alpha <= 1)) {
@@ -98,6 +100,12 @@ export class RetinaNet {
     if (!(typeof c.prior === 'number' && c.prior > 0 && c.prior < 1)) throw new RangeError(`prior: expected a number in (0, 1), got ${String(c.prior)}`);
     if (c.classificationLoss !== 'focal' && c.classificationLoss !== 'focal-star') {
       throw new RangeError(`classificationLoss: expected 'focal' or 'focal-star', got ${String(c.classificationLoss)}`);
+    }
+    if (!(typeof c.boxLossWeight === 'number' && Number.isFinite(c.boxLossWeight) && c.boxLossWeight >= 0)) {
+      throw new RangeError(`boxLossWeight: expected a finite number >= 0, got ${String(c.boxLossWeight)}`);
+    }
+    if (!(typeof c.smoothL1Beta === 'number' && Number.isFinite(c.smoothL1Beta) && c.smoothL1Beta >= 0)) {
+      throw new RangeError(`smoothL1Beta: expected a finite number >= 0, got ${String(c.smoothL1Beta)}`);
     }
     if (c.headNorm !== 'none' && c.headNorm !== 'gn') throw new RangeError(`headNorm: expected 'none' or 'gn', got ${String(c.headNorm)}`);
     if (!(typeof c.focalStarBeta === 'number' && Number.isFinite(c.focalStarBeta))) throw new RangeError(`focalStarBeta: expected a finite number, got ${String(c.focalStarBeta)}`);
@@ -184,7 +192,8 @@ export class RetinaNet {
       });
       const classification = tf.addN(parts.map((p) => p.classification)) as tf.Scalar;
       const box = tf.addN(parts.map((p) => p.box)) as tf.Scalar;
-      return { total: classification.add(box) as tf.Scalar, classification, box };
+      const weight = this.config.boxLossWeight;
+      return { total: (weight === 1 ? classification.add(box) : classification.add(box.mul(weight))) as tf.Scalar, classification, box };
     });
   }
 

@@ -30,12 +30,14 @@ void pack_plain_rows(const void* ctx, int64_t i0, int64_t rows, int64_t k0, int6
   }
 }
 
-// W = floats per vector register; the tile is MR rows x NR = 2W columns of C in registers.
-template <int W>
+// W = floats per vector register; the tile is MR rows x NR = CV·W columns of C in registers: two
+// vectors wide (CV = 2) in general, one vector wide with twice the rows (CV = 1) for products
+// whose n would leave most of a wide tile empty (a small model's 8 or 16 output channels).
+template <int W, int CV = 2>
 struct Tile {
   typedef float vec __attribute__((vector_size(W * 4)));
-  static constexpr int NR = 2 * W;
-  static constexpr int MR = W >= 16 ? 8 : 6;
+  static constexpr int NR = CV * W;
+  static constexpr int MR = (W >= 16 ? 8 : 6) * (CV == 2 ? 1 : 2);
 };
 
 template <int W>
@@ -73,110 +75,102 @@ RETINANET_INLINE vec activate(vec v, const Epilogue& e) {
 
 // The last k block's store with the epilogue: (C +) acc, + bias, + residual, activation. Partial
 // tiles go through a buffer with zero padding, so the same vector code serves every tile.
-template <int W>
-RETINANET_INLINE void finish_tile(const typename Tile<W>::vec (&acc)[Tile<W>::MR][2], float* c, int64_t ldc,
+template <int W, int CV>
+RETINANET_INLINE void finish_tile(const typename Tile<W>::vec (&acc)[Tile<W, CV>::MR][CV], float* c, int64_t ldc,
                                   int64_t rows, int64_t cols, bool accumulate, const Epilogue& e, int64_t j0,
                                   int64_t c_offset) {
   using vec = typename Tile<W>::vec;
-  constexpr int MR = Tile<W>::MR;
-  constexpr int NR = Tile<W>::NR;
+  constexpr int NR = Tile<W, CV>::NR;
+  constexpr int MR = Tile<W, CV>::MR;
   alignas(64) float bias[NR] = {};
   if (e.bias) std::memcpy(bias, e.bias + j0, static_cast<size_t>(cols) * sizeof(float));
-  const vec b0 = load<W>(bias), b1 = load<W>(bias + W);
+  vec b[CV];
+  for (int h = 0; h < CV; ++h) b[h] = load<W>(bias + h * W);
   const float* res = e.residual ? e.residual + c_offset : nullptr;
   const bool full = rows == MR && cols == NR;
   alignas(64) float tile[NR];
   for (int r = 0; r < rows; ++r) {
     float* cr = c + r * ldc;
     const float* rr = res ? res + r * ldc : nullptr;
-    vec v0 = acc[r][0], v1 = acc[r][1];
-    if (accumulate || rr) {
-      // Loads of C and the residual, padded with zeros past `cols`.
-      auto get = [&](const float* src, int half) {
-        if (full) return load<W>(src + half * W);
-        for (int j = 0; j < W; ++j) tile[j] = half * W + j < cols ? src[half * W + j] : 0.0f;
-        return load<W>(tile);
-      };
-      if (accumulate) {
-        v0 += get(cr, 0);
-        v1 += get(cr, 1);
+    // Loads of C and the residual, padded with zeros past `cols`.
+    auto get = [&](const float* src, int h) {
+      if (full) return load<W>(src + h * W);
+      for (int j = 0; j < W; ++j) tile[j] = h * W + j < cols ? src[h * W + j] : 0.0f;
+      return load<W>(tile);
+    };
+    vec v[CV];
+    for (int h = 0; h < CV; ++h) {
+      v[h] = acc[r][h];
+      if (accumulate || rr) {
+        if (accumulate) v[h] += get(cr, h);
+        v[h] += b[h];
+        if (rr) v[h] += get(rr, h);
+        v[h] = activate(v[h], e);
+      } else {
+        v[h] = activate(v[h] + b[h], e);
       }
-      v0 += b0;
-      v1 += b1;
-      if (rr) {
-        v0 += get(rr, 0);
-        v1 += get(rr, 1);
-      }
-      v0 = activate(v0, e);
-      v1 = activate(v1, e);
-    } else {
-      v0 = activate(v0 + b0, e);
-      v1 = activate(v1 + b1, e);
     }
     if (full) {
-      store<W>(cr, v0);
-      store<W>(cr + W, v1);
+      for (int h = 0; h < CV; ++h) store<W>(cr + h * W, v[h]);
     } else {
-      store<W>(tile, v0);
-      store<W>(tile + W, v1);
+      for (int h = 0; h < CV; ++h) store<W>(tile + h * W, v[h]);
       for (int64_t j = 0; j < cols; ++j) cr[j] = tile[j];
     }
   }
 }
 
 // acc = A panel (MR x kc) * B strip (kc x NR); then C (+)= acc for the valid rows/cols.
-template <int W, PanelLayout L>
+template <int W, int CV, PanelLayout L>
 RETINANET_INLINE void micro_kernel(int64_t kc, const float* ap, const float* bp, float* c, int64_t ldc,
                                    int64_t rows, int64_t cols, bool accumulate, const Epilogue* e, int64_t r0,
                                    int64_t j0) {
   using vec = typename Tile<W>::vec;
-  constexpr int MR = Tile<W>::MR;
-  constexpr int NR = Tile<W>::NR;
-  vec acc[MR][2];
-  for (int r = 0; r < MR; ++r) acc[r][0] = acc[r][1] = vec{};
+  constexpr int MR = Tile<W, CV>::MR;
+  constexpr int NR = Tile<W, CV>::NR;
+  vec acc[MR][CV];
+  for (int r = 0; r < MR; ++r) {
+    for (int h = 0; h < CV; ++h) acc[r][h] = vec{};
+  }
   if (L == PanelLayout::kRowMajor) {
     const float* a[MR];
     for (int r = 0; r < MR; ++r) a[r] = ap + r * kc;
     for (int64_t kk = 0; kk < kc; ++kk) {
-      const vec b0 = load<W>(bp + kk * NR);
-      const vec b1 = load<W>(bp + kk * NR + W);
+      vec bv[CV];
+      for (int h = 0; h < CV; ++h) bv[h] = load<W>(bp + kk * NR + h * W);
       for (int r = 0; r < MR; ++r) {
-        acc[r][0] += a[r][kk] * b0;
-        acc[r][1] += a[r][kk] * b1;
+        for (int h = 0; h < CV; ++h) acc[r][h] += a[r][kk] * bv[h];
       }
     }
   } else {
     for (int64_t kk = 0; kk < kc; ++kk) {
-      const vec b0 = load<W>(bp + kk * NR);
-      const vec b1 = load<W>(bp + kk * NR + W);
+      vec bv[CV];
+      for (int h = 0; h < CV; ++h) bv[h] = load<W>(bp + kk * NR + h * W);
       const float* a = ap + kk * MR;
       for (int r = 0; r < MR; ++r) {
-        acc[r][0] += a[r] * b0;
-        acc[r][1] += a[r] * b1;
+        for (int h = 0; h < CV; ++h) acc[r][h] += a[r] * bv[h];
       }
     }
   }
   if (e != nullptr) {
-    finish_tile<W>(acc, c, ldc, rows, cols, accumulate, *e, j0, r0 * ldc + j0);
+    finish_tile<W, CV>(acc, c, ldc, rows, cols, accumulate, *e, j0, r0 * ldc + j0);
     return;
   }
   if (rows == MR && cols == NR) {
     for (int r = 0; r < MR; ++r) {
       float* cr = c + r * ldc;
-      if (accumulate) {
-        store<W>(cr, load<W>(cr) + acc[r][0]);
-        store<W>(cr + W, load<W>(cr + W) + acc[r][1]);
-      } else {
-        store<W>(cr, acc[r][0]);
-        store<W>(cr + W, acc[r][1]);
+      for (int h = 0; h < CV; ++h) {
+        if (accumulate) {
+          store<W>(cr + h * W, load<W>(cr + h * W) + acc[r][h]);
+        } else {
+          store<W>(cr + h * W, acc[r][h]);
+        }
       }
     }
     return;
   }
   alignas(64) float tmp[MR * NR];
   for (int r = 0; r < MR; ++r) {
-    store<W>(tmp + r * NR, acc[r][0]);
-    store<W>(tmp + r * NR + W, acc[r][1]);
+    for (int h = 0; h < CV; ++h) store<W>(tmp + r * NR + h * W, acc[r][h]);
   }
   for (int64_t r = 0; r < rows; ++r) {
     for (int64_t j = 0; j < cols; ++j) c[r * ldc + j] = (accumulate ? c[r * ldc + j] : 0.0f) + tmp[r * NR + j];
@@ -209,10 +203,10 @@ struct BlockArgs {
   const Epilogue* epilogue;  // nullptr: none
 };
 
-template <int W>
+template <int W, int CV>
 RETINANET_INLINE void block_impl(const BlockArgs& a) {
-  constexpr int MR = Tile<W>::MR;
-  constexpr int NR = Tile<W>::NR;
+  constexpr int MR = Tile<W, CV>::MR;
+  constexpr int NR = Tile<W, CV>::NR;
   const int64_t mc = a.i1 - a.i0;
   const int64_t panels = (mc + MR - 1) / MR;
   const int64_t strips = (a.nc + NR - 1) / NR;
@@ -243,10 +237,10 @@ RETINANET_INLINE void block_impl(const BlockArgs& a) {
         float* cp = a.c + r0 * a.ldc + j0;
         const int64_t rows = std::min<int64_t>(MR, a.i1 - r0);
         if (a.pack_panel) {
-          micro_kernel<W, PanelLayout::kKMajor>(kc, apack.data() + p * MR * kc, bp, cp, a.ldc, rows, cols, acc, e, r0,
+          micro_kernel<W, CV, PanelLayout::kKMajor>(kc, apack.data() + p * MR * kc, bp, cp, a.ldc, rows, cols, acc, e, r0,
                                                 j0);
         } else {
-          micro_kernel<W, PanelLayout::kRowMajor>(kc, apack.data() + p * MR * kc, bp, cp, a.ldc, rows, cols, acc, e,
+          micro_kernel<W, CV, PanelLayout::kRowMajor>(kc, apack.data() + p * MR * kc, bp, cp, a.ldc, rows, cols, acc, e,
                                                   r0, j0);
         }
       }
@@ -254,32 +248,50 @@ RETINANET_INLINE void block_impl(const BlockArgs& a) {
   }
 }
 
-// The micro-kernel's ISA is chosen once: vector width W, its tile, and the block function
-// compiled for that ISA (the driver itself is ISA-neutral).
-struct Isa {
+// The micro-kernel's ISA is chosen once: vector width W, its two tiles (wide and narrow), and
+// the block functions compiled for that ISA (the driver itself is ISA-neutral).
+struct Tiling {
   int mr, nr;
   void (*block)(const BlockArgs&);
 };
+struct Isa {
+  Tiling wide, narrow;
+};
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__)) && !defined(RETINANET_NO_DISPATCH)
-__attribute__((target("avx512f,avx512vl,avx512bw,avx512dq,avx2,fma"))) void block_avx512(const BlockArgs& a) {
-  block_impl<16>(a);
-}
-__attribute__((target("avx2,fma"))) void block_avx2(const BlockArgs& a) { block_impl<8>(a); }
+#define RETINANET_AVX512 __attribute__((target("avx512f,avx512vl,avx512bw,avx512dq,avx2,fma")))
+RETINANET_AVX512 void block_avx512(const BlockArgs& a) { block_impl<16, 2>(a); }
+RETINANET_AVX512 void block_avx512_narrow(const BlockArgs& a) { block_impl<16, 1>(a); }
+__attribute__((target("avx2,fma"))) void block_avx2(const BlockArgs& a) { block_impl<8, 2>(a); }
+__attribute__((target("avx2,fma"))) void block_avx2_narrow(const BlockArgs& a) { block_impl<8, 1>(a); }
 #define RETINANET_GEMM_DISPATCH 1
 #endif
-void block_base(const BlockArgs& a) { block_impl<4>(a); }
+void block_base(const BlockArgs& a) { block_impl<4, 2>(a); }
+void block_base_narrow(const BlockArgs& a) { block_impl<4, 1>(a); }
+
+template <int W>
+Isa isa_of(void (*wide)(const BlockArgs&), void (*narrow)(const BlockArgs&)) {
+  return {{Tile<W, 2>::MR, Tile<W, 2>::NR, wide}, {Tile<W, 1>::MR, Tile<W, 1>::NR, narrow}};
+}
 
 Isa pick_isa() {
 #ifdef RETINANET_GEMM_DISPATCH
   __builtin_cpu_init();
   if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
       __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq")) {
-    return {Tile<16>::MR, Tile<16>::NR, block_avx512};
+    return isa_of<16>(block_avx512, block_avx512_narrow);
   }
-  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return {Tile<8>::MR, Tile<8>::NR, block_avx2};
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return isa_of<8>(block_avx2, block_avx2_narrow);
 #endif
-  return {Tile<4>::MR, Tile<4>::NR, block_base};
+  return isa_of<4>(block_base, block_base_narrow);
+}
+
+// The narrow tile where it pads n to fewer columns (n = 8 or 16 with AVX-512: 16 instead of 32;
+// 36: 48 instead of 64); each C element's k sum runs in the same order either way, so the
+// results are the same bits.
+const Tiling& tiling_for(const Isa& isa, int64_t n) {
+  const auto padded = [n](int64_t nr) { return (n + nr - 1) / nr * nr; };
+  return padded(isa.narrow.nr) < padded(isa.wide.nr) ? isa.narrow : isa.wide;
 }
 
 // The epilogue alone (a product of depth 0): C is all zeros or what it held.
@@ -306,7 +318,8 @@ int64_t rows_per_task(int64_t m, int64_t mr) {
 void gemm_driver(int64_t m, int64_t n, int64_t k, PackRowsFn pack_rows, PackPanelFn pack_panel, const void* ctx,
                  const float* b, int64_t ldb, bool trans_b, float* c, int64_t ldc, bool accumulate,
                  const Epilogue& epilogue) {
-  static const Isa isa = pick_isa();
+  static const Isa isas = pick_isa();
+  const Tiling& isa = tiling_for(isas, n);
   const int64_t NR = isa.nr;
   if (m == 0 || n == 0) return;
   if (k == 0) {

@@ -91,10 +91,11 @@ const luma = (c) => 0.299 * c[0] + 0.587 * c[1] + 0.114 * c[2];
 // much in luminance (so it stays visible in the grayscale files), two-tone ones also inside.
 const MIN_LUMA_CONTRAST = 48;
 
-/** Two colours: `a` stands out from luminance `bg`, and from `b`. */
+/** Two colours that both stand out from luminance `bg` and from each other. */
 function colours(r, bg) {
   let a = rgb(r), b = rgb(r);
-  for (let k = 0; k < 50 && (Math.abs(luma(a) - bg) < MIN_LUMA_CONTRAST || Math.abs(luma(a) - luma(b)) < MIN_LUMA_CONTRAST); k++) {
+  const far = (x, y) => Math.abs(x - y) >= MIN_LUMA_CONTRAST;
+  for (let k = 0; k < 200 && !(far(luma(a), bg) && far(luma(b), bg) && far(luma(a), luma(b))); k++) {
     a = rgb(r); b = rgb(r);
   }
   return [a, b];
@@ -112,11 +113,13 @@ function makeObject(kind, r, bg) {
     return (u, v) => ((Math.floor(((u + 1) / 2) * cells) + Math.floor(((v + 1) / 2) * cells)) % 2 === 0 ? a : b);
   }
   if (kind === 'star') {
-    const turn = r() * 2 * Math.PI, depth = 0.4 + r() * 0.15;
+    // Five points wide enough to stay visible to their tips; shaded from the centre outwards
+    // within a's half of the way to b (every pixel keeps its contrast with the background).
+    const turn = r() * 2 * Math.PI, depth = 0.45 + r() * 0.1;
     return (u, v) => {
       const d = Math.hypot(u, v), t = Math.atan2(v, u) + turn;
-      const edge = depth + (1 - depth) * Math.abs(Math.cos((5 * t) / 2)) ** 2;
-      return d <= edge ? mix(a, b, d) : null;
+      const edge = depth + (1 - depth) * Math.abs(Math.cos((5 * t) / 2));
+      return d <= edge ? mix(a, b, 0.3 * d) : null;
     };
   }
   const stripes = 3 + Math.floor(r() * 4), tilt = r() * Math.PI;  // striped disc
