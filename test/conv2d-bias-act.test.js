@@ -117,3 +117,14 @@ test('no tensor is left behind over training steps, and bad arguments are refuse
   t.throws(() => conv2dBiasAct({ x, filter: w, pad: 'valid', residual: rand([1, 8, 8, 6], 1) }), { instanceOf: RangeError, message: /^residual: expected the output's shape \[1,6,6,6\]/ });
   tf.dispose([x, w, b, res]);
 });
+
+test('reluFast: the values and gradient bits of tf.relu, its gradient one native pass from the output', (t) => {
+  const { reluFast } = require('../dist/tfjs/conv2d-bias-act');
+  const x = tf.randomNormal([4, 16, 16, 32], 0, 1, 'float32', 12);
+  const r = tf.randomNormal([4, 16, 16, 32], 0, 1, 'float32', 13);
+  const f = (op) => (v) => op(v).mul(r).sum();
+  const [ga, gb] = [tf.grad(f(reluFast))(x), tf.grad(f(tf.relu))(x)];
+  t.deepEqual(Array.from(new Uint32Array(reluFast(x).dataSync().buffer)), Array.from(new Uint32Array(tf.relu(x).dataSync().buffer)));
+  t.deepEqual(Array.from(new Uint32Array(ga.dataSync().buffer)), Array.from(new Uint32Array(gb.dataSync().buffer)));
+  tf.dispose([x, r, ga, gb]);
+});

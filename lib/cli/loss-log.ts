@@ -74,7 +74,7 @@ export class LossLog {
       series: [
         { name: 'total', points: smooth('loss') },
         { name: 'classification (focal)', points: smooth('classification') },
-        { name: 'box (smooth L1)', points: smooth('box') },
+        { name: 'box (L1 / smooth L1)', points: smooth('box') },
       ],
     }));
   }

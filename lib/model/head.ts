@@ -4,6 +4,7 @@
 // scratch) each hidden conv has no bias and is followed by GroupNorm before the ReLU.
 import * as tf from '@tensorflow/tfjs';
 import { Conv, NormLayer, Params } from './params';
+import { reluFast } from '../tfjs/conv2d-bias-act';
 
 export type HeadNorm = 'none' | 'gn';
 
@@ -27,7 +28,7 @@ export class Subnet {
   apply(x: tf.Tensor4D): tf.Tensor3D {
     let y = x;
     this.convs.forEach((conv, i) => {
-      y = this.norms.length > 0 ? tf.tidy(() => tf.relu(this.norms[i].apply(conv.apply(y)))) : conv.apply(y, 'relu');
+      y = this.norms.length > 0 ? tf.tidy(() => reluFast(this.norms[i].apply(conv.apply(y)))) : conv.apply(y, 'relu');
     });
     const o = this.out.apply(y);
     return o.reshape([o.shape[0], -1, this.outPerAnchor]);

@@ -39,7 +39,7 @@ export interface RetinaNetConfig {
   classificationLoss?: 'focal' | 'focal-star';
   /** FL*'s β (used with 'focal-star' only). Default 0. */
   focalStarBeta?: number;
-  /** Box loss: smooth L1 with this β (0: plain L1). Default 0.1. */
+  /** Box loss: smooth L1 with this β; 0 (the default, torchvision's) is plain L1 (docs/training.md). */
   smoothL1Beta?: number;
   /** The box loss's weight in the total. Default 1 (the paper's, detectron2's and torchvision's). */
   boxLossWeight?: number;
@@ -51,9 +51,10 @@ export const PRESETS: Record<string, Omit<RetinaNetConfig, 'numClasses'>> = {
   'retinanet-r50-fpn': { depth: 50 },
   'retinanet-r101-fpn': { depth: 101 },
   // Small presets that train on a 2-core CPU in minutes, from scratch: GroupNorm in the backbone
-  // and in the heads (without it the heads' logits blow up at useful learning rates: docs/training.md).
-  'retinanet-r18-small': { depth: 18, widthMultiplier: 0.25, channels: 64, headDepth: 2, norm: 'gn', headNorm: 'gn' },
-  'retinanet-r18-tiny': { depth: 18, widthMultiplier: 0.125, channels: 32, headDepth: 1, norm: 'gn', headNorm: 'gn' },
+  // and in the heads (without it one gradient spike kills the heads' ReLUs and the run collapses),
+  // the paper's four convs per subnet (one cost 5-7 AP: docs/training.md).
+  'retinanet-r18-small': { depth: 18, widthMultiplier: 0.25, channels: 64, headDepth: 4, norm: 'gn', headNorm: 'gn' },
+  'retinanet-r18-tiny': { depth: 18, widthMultiplier: 0.125, channels: 32, headDepth: 4, norm: 'gn', headNorm: 'gn' },
 };
 
 export interface LevelHeads {
@@ -90,7 +91,7 @@ export class RetinaNet {
   constructor(config: RetinaNetConfig) {
     const c = {
       depth: 50, widthMultiplier: 1, channels: 256, headDepth: 4, norm: 'frozen-bn' as Norm, headNorm: 'none' as HeadNorm, zeroInitResidual: false, groupNormGroups: 32, p6FromP5: false,
-      prior: 0.01, alpha: 0.25, gamma: 2, classificationLoss: 'focal', focalStarBeta: 0, smoothL1Beta: 0.1, boxLossWeight: 1, seed: 1, ...config,
+      prior: 0.01, alpha: 0.25, gamma: 2, classificationLoss: 'focal', focalStarBeta: 0, smoothL1Beta: 0, boxLossWeight: 1, seed: 1, ...config,
     } as RetinaNet['config'];
     if (!Number.isInteger(c.numClasses) || c.numClasses < 1) throw new RangeError('numClasses: expected an integer >= 1');
     if (c.alpha !== null && !(typeof c.alpha === 'number' && c.alpha >= 0 && c.alpha <= 1)) {

@@ -25,6 +25,20 @@ function reluGrad(dy: tf.Tensor, y: tf.Tensor): tf.Tensor {
   return nativeKernelOnActiveBackend(RELU_GRAD) ? runKernel<tf.Tensor>(RELU_GRAD, { dy, y }) : tf.mul(dy, tf.step(y));
 }
 
+/**
+ * ReLU whose gradient is one native pass from the saved output (tfjs's: Step, then Multiply),
+ * with tfjs's values and gradient bits. For ReLUs that are not fused into a convolution (after a
+ * GroupNorm in the heads).
+ */
+export function reluFast<T extends tf.Tensor>(x: T): T {
+  const op = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
+    const y = tf.relu(args[0] as tf.Tensor);
+    (args[1] as tf.GradSaveFunc)([y]);
+    return { value: y, gradFunc: (dy: tf.Tensor, [yy]: tf.Tensor[]) => reluGrad(dy, yy) };
+  });
+  return op(x) as T;
+}
+
 export type ConvPadding = 'valid' | 'same' | [[number, number], [number, number], [number, number], [number, number]];
 
 export const CONV2D_RESIDUAL = 'RetinanetConv2DResidual';

@@ -14,7 +14,7 @@ export { nms, batchedNms, BATCHED_NMS } from './nms';
 export { postprocess, POSTPROCESS } from './postprocess';
 export type { TensorLevelOutput, TensorDetections } from './postprocess';
 export { groupNorm, GROUP_NORM, GROUP_NORM_GRAD } from './group-norm';
-export { conv2dBiasAct, RELU_GRAD, CONV2D_RESIDUAL } from './conv2d-bias-act';
+export { conv2dBiasAct, reluFast, RELU_GRAD, CONV2D_RESIDUAL } from './conv2d-bias-act';
 export type { Conv2dBiasActArgs, ConvPadding } from './conv2d-bias-act';
 export { KERNEL_BACKENDS } from './kernel';
 export { useNativeCpuKernels, nativeCpuKernels } from './cpu';
