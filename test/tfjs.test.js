@@ -182,6 +182,12 @@ test('batchedNms and postprocess equal tf.image.nonMaxSuppression / tf.topk twin
     t.true(maxAbs(dets[b].scores, tf.tensor1d(want.scores)) < 1e-6);
     t.true(maxAbs(dets[b].boxes, tf.tensor2d(want.boxes, [want.scores.length, 4])) < 1e-3);
   });
+  // Options reach the kernel as the caller gave them: box-coder weights as a Float32Array (as the
+  // type allows) act exactly as the same numbers in an array, and differently from the default.
+  const typed = R.postprocess(heads, [[256, 256], [200, 240]], { weights: new Float32Array([10, 10, 5, 5]) });
+  const plain = R.postprocess(heads, [[256, 256], [200, 240]], { weights: [10, 10, 5, 5] });
+  t.deepEqual(Array.from(typed[0].boxes.dataSync()), Array.from(plain[0].boxes.dataSync()));
+  t.true(maxAbs(typed[0].boxes, dets[0].boxes) > 1e-3, 'the weights are applied');
   tf.disposeVariables();
 });
 

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { AnchorLevel, AnchorOptions, anchorsOf, planAnchors } from '../ops/anchors';
-import { registerRetinanetKernel, runKernel } from './kernel';
+import { registerRetinanetKernel, runKernel, optionsAttr } from './kernel';
 
 export const GENERATE_ANCHORS = 'RetinanetGenerateAnchors';
 
@@ -19,6 +19,6 @@ export interface TensorAnchors {
 /** generateAnchors as a tensor (same options, same values as the typed-array op). */
 export function generateAnchors(options: AnchorOptions): TensorAnchors {
   const { levels, anchorsPerLocation } = planAnchors(options);
-  const anchors = runKernel<tf.Tensor2D>(GENERATE_ANCHORS, {}, { options: JSON.stringify(options) });
+  const anchors = runKernel<tf.Tensor2D>(GENERATE_ANCHORS, {}, { options: optionsAttr(options) });
   return { anchors, levels, anchorsPerLocation };
 }

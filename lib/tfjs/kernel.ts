@@ -86,6 +86,14 @@ export function runKernel<T extends tf.Tensor | tf.Tensor[]>(
   return tf.engine().runKernel(kernelName, inputs, attrs) as unknown as T;
 }
 
+/**
+ * An options object as a kernel attribute (attributes are plain values): JSON, with typed arrays
+ * (e.g. box-coder weights as a Float32Array) written as arrays so they arrive as the caller gave them.
+ */
+export function optionsAttr(options: object): string {
+  return JSON.stringify(options, (_key, v: unknown) => (ArrayBuffer.isView(v) && !(v instanceof DataView) ? Array.from(v as unknown as ArrayLike<number>) : v));
+}
+
 /** Checks a tensor argument (TypeError naming it otherwise). */
 export function tensorArg(name: string, v: unknown, dtype: 'float32' | 'int32', rank?: number): tf.Tensor {
   if (!(v instanceof tf.Tensor)) throw new TypeError(`${name}: expected a tf.Tensor`);

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import * as ops from '../ops';
-import { registerRetinanetKernel, runKernel, tensorArg } from './kernel';
+import { registerRetinanetKernel, runKernel, tensorArg, optionsAttr } from './kernel';
 
 export const MATCH_ANCHORS = 'RetinanetMatchAnchors';
 
@@ -22,6 +22,6 @@ export interface TensorMatches {
 export function matchAnchors(anchors: tf.Tensor2D, gtBoxes: tf.Tensor2D, options: ops.MatchOptions = {}): TensorMatches {
   const [matches, maxIou] = runKernel<tf.Tensor[]>(MATCH_ANCHORS,
     { anchors: tensorArg('anchors', anchors, 'float32', 2), gtBoxes: tensorArg('gtBoxes', gtBoxes, 'float32', 2) },
-    { options: JSON.stringify(options) });
+    { options: optionsAttr(options) });
   return { matches: matches as tf.Tensor1D, maxIou: maxIou as tf.Tensor1D };
 }

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import * as ops from '../ops';
-import { registerRetinanetKernel, runKernel, tensorArg } from './kernel';
+import { registerRetinanetKernel, runKernel, tensorArg, optionsAttr } from './kernel';
 
 export const BATCHED_NMS = 'RetinanetBatchedNms';
 
@@ -19,7 +19,7 @@ registerRetinanetKernel(BATCHED_NMS, (ctx) => {
 export function nms(boxes: tf.Tensor2D, scores: tf.Tensor1D, iouThreshold: number, options: ops.NmsOptions = {}): tf.Tensor1D {
   return runKernel<tf.Tensor1D>(BATCHED_NMS,
     { boxes: tensorArg('boxes', boxes, 'float32', 2), scores: tensorArg('scores', scores, 'float32', 1) },
-    { iouThreshold, grouped: false, options: JSON.stringify(options) });
+    { iouThreshold, grouped: false, options: optionsAttr(options) });
 }
 
 /** NMS within groups on tensors: kept indices (int32) by score. */
@@ -31,5 +31,5 @@ export function batchedNms(
       boxes: tensorArg('boxes', boxes, 'float32', 2), scores: tensorArg('scores', scores, 'float32', 1),
       groupIds: tensorArg('groupIds', groupIds, 'int32', 1),
     },
-    { iouThreshold, grouped: true, options: JSON.stringify(options) });
+    { iouThreshold, grouped: true, options: optionsAttr(options) });
 }

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import * as ops from '../ops';
-import { registerRetinanetKernel, runKernel, tensorArg } from './kernel';
+import { registerRetinanetKernel, runKernel, tensorArg, optionsAttr } from './kernel';
 
 export const POSTPROCESS = 'RetinanetPostprocess';
 
@@ -52,7 +52,7 @@ export function postprocess(
   });
   if (imageSizes.length === 0) return [];
   const out = runKernel<tf.Tensor[]>(POSTPROCESS, inputs,
-    { levels: levels.length, imageSizes: imageSizes.flat(), options: JSON.stringify(options) });
+    { levels: levels.length, imageSizes: imageSizes.flat(), options: optionsAttr(options) });
   const dets: TensorDetections[] = [];
   for (let i = 0; i < out.length; i += 3) {
     dets.push({ boxes: out[i] as tf.Tensor2D, scores: out[i + 1] as tf.Tensor1D, classes: out[i + 2] as tf.Tensor1D });

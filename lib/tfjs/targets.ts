@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import * as ops from '../ops';
-import { registerRetinanetKernel, runKernel, tensorArg } from './kernel';
+import { registerRetinanetKernel, runKernel, tensorArg, optionsAttr } from './kernel';
 
 export const RETINANET_TARGETS = 'RetinanetTargets';
 
@@ -44,7 +44,7 @@ export function retinanetTargets(
   gtBoxes.forEach((b, i) => { inputs[`gtBoxes${i}`] = tensorArg(`gtBoxes[${i}]`, b, 'float32', 2); });
   gtLabels.forEach((l, i) => { inputs[`gtLabels${i}`] = tensorArg(`gtLabels[${i}]`, l, 'int32', 1); });
   const [labels, boxTargets, matches, fg] = runKernel<tf.Tensor[]>(RETINANET_TARGETS, inputs,
-    { batch: gtBoxes.length, options: JSON.stringify(options) });
+    { batch: gtBoxes.length, options: optionsAttr(options) });
   const numForegroundPerImage = Array.from(fg.dataSync());
   fg.dispose();
   return {
