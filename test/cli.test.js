@@ -202,6 +202,22 @@ test('every command answers --help', (t) => {
     const r = cli(c, '--help');
     t.is(r.code, 0, c);
     t.regex(r.out, new RegExp(`^Usage: retinanet ${c}`), c);
+    // Readable in an 100-column terminal: descriptions start by column 28 and lines wrap.
+    for (const line of r.out.split('\n')) t.true(line.length <= 100 || !line.includes(' '.repeat(4)), `${c}: ${line}`);
+    const first = r.out.split('\n').find((l) => l.startsWith('  --'));
+    const column = /^ {2}--\S+(?: \S+)? +/.exec(first);
+    t.true(column !== null && column[0].length <= 28, `${c}: ${first}`);
   }
   t.regex(cli('--help').out, /Commands:/);
+});
+
+test('--version prints the package version; a bare retinanet is a usage error (help on stderr, exit 2)', (t) => {
+  const { version } = JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'package.json'), 'utf8'));
+  const v = cli('--version');
+  t.is(v.code, 0);
+  t.is(v.out.trim(), version);
+  const bare = cli();
+  t.is(bare.code, 2);
+  t.is(bare.out, '');
+  t.regex(bare.err, /Commands:/);
 });

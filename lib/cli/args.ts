@@ -67,17 +67,41 @@ export class Flags {
 
 function placeholder(f: FlagSpec): string {
   if (f.type === 'boolean') return '';
-  return ` ${f.value ?? (f.choices ? f.choices.join('|') : f.type === 'string' ? 'PATH' : f.type === 'int' ? 'N' : 'X')}`;
+  return ` ${f.value ?? (f.choices ? 'NAME' : f.type === 'string' ? 'PATH' : f.type === 'int' ? 'N' : 'X')}`;
+}
+
+/** Help text lines: flag names in a column of at most HELP_COLUMN, descriptions wrapped to HELP_WIDTH. */
+const HELP_COLUMN = 28;
+const HELP_WIDTH = 100;
+
+function wrap(text: string, indent: number): string[] {
+  const lines: string[] = [];
+  let line = '';
+  for (const word of text.split(' ')) {
+    if (line !== '' && indent + line.length + 1 + word.length > HELP_WIDTH) {
+      lines.push(line);
+      line = word;
+    } else {
+      line = line === '' ? word : `${line} ${word}`;
+    }
+  }
+  lines.push(line);
+  return lines;
 }
 
 export function commandHelp(spec: CommandSpec): string {
   const lines = [`Usage: retinanet ${spec.name} [options]${spec.positional ? ` ${spec.positional}` : ''}`, '', spec.summary, '', 'Options:'];
   const flags = [...spec.flags, { name: 'help', type: 'boolean' as const, help: 'this text' }];
-  const width = Math.max(...flags.map((f) => f.name.length + placeholder(f).length)) + 4;
+  const width = Math.min(HELP_COLUMN, Math.max(...flags.map((f) => f.name.length + placeholder(f).length)) + 6);
   for (const f of flags) {
-    const head = `--${f.name}${placeholder(f)}`;
+    const head = `  --${f.name}${placeholder(f)}`;
+    const choices = f.choices ? ` (one of: ${f.choices.join(', ')})` : '';
     const def = f.default !== undefined && f.type !== 'boolean' ? ` (default ${f.default})` : f.type === 'boolean' && f.default === true ? ' (default on; --no-' + f.name + ' turns it off)' : '';
-    lines.push(`  ${head.padEnd(width)}${f.help}${def}`);
+    const text = wrap(`${f.help}${choices}${def}`, width);
+    // A flag name longer than the column gets its description on the next line.
+    if (head.length + 2 > width) lines.push(head);
+    else lines.push(head.padEnd(width) + text.shift());
+    for (const t of text) lines.push(' '.repeat(width) + t);
   }
   return lines.join('\n');
 }

@@ -2,6 +2,8 @@
 // The `retinanet` command: one table of commands; each parses its own flags (and --help).
 // The native cpu kernels (convolutions, matmul, pooling) go over tfjs's own on import.
 import '../tfjs/cpu';
+import * as fs from 'fs';
+import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { commandHelp, CommandSpec, Flags, parseFlags, UsageError } from './args';
 import { ABLATIONS, ablationsCommand } from './ablations';
@@ -28,7 +30,7 @@ const COMMANDS: [CommandSpec, (flags: Flags) => number | Promise<number>][] = [
 function help(): string {
   const width = Math.max(...COMMANDS.map(([s]) => s.name.length)) + 3;
   return [
-    'Usage: retinanet <command> [options]   (retinanet <command> --help for its options)',
+    'Usage: retinanet <command> [options]   (retinanet <command> --help for its options; retinanet --version)',
     '',
     'Commands:',
     ...COMMANDS.map(([s]) => `  ${s.name.padEnd(width)}${s.summary}`),
@@ -41,10 +43,25 @@ tf.env().set('PROD', true);
 // A process of our own: freed tensor memory stays in it (see ops.retainFreedMemory).
 retainFreedMemory();
 
+/** The installed package's version (package.json two folders up from dist/cli). */
+function packageVersion(): string {
+  const pkg = JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', 'package.json'), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
 async function main(argv: string[]): Promise<number> {
   const [name, ...args] = argv;
-  if (name === undefined || name === 'help' || name === '--help' || name === '-h') {
+  // A bare `retinanet` is a usage error (help on stderr, exit 2), as with git or npm; asking for help is not.
+  if (name === undefined) {
+    console.error(help());
+    return 2;
+  }
+  if (name === 'help' || name === '--help' || name === '-h') {
     console.log(help());
+    return 0;
+  }
+  if (name === '--version' || name === '-v' || name === 'version') {
+    console.log(packageVersion());
     return 0;
   }
   const entry = COMMANDS.find(([s]) => s.name === name);
