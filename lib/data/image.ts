@@ -111,7 +111,9 @@ export function encodePng(image: RgbImage): Buffer {
   const { data, height, width } = checkImage('image', image);
   // pngjs reads `data` only; a view avoids copying the caller's pixels.
   const png = { width, height, data: Buffer.from(data.buffer, data.byteOffset, data.byteLength) };
-  return PNG.sync.write(png as PNG, { colorType: 2, inputColorType: 2, inputHasAlpha: false, bitDepth: 8 });
+  // One filter (Sub) for every row instead of pngjs's per-row trial of all five: 5x faster to
+  // write (the demo writes 1,400 images) and on the synthetic images also smaller.
+  return PNG.sync.write(png as PNG, { colorType: 2, inputColorType: 2, inputHasAlpha: false, bitDepth: 8, filterType: 1 });
 }
 
 /** Writes an RGB8 image as PNG, atomically (temp file in the same directory, then rename). */
