@@ -118,9 +118,30 @@ test.serial('bad arguments and damaged files: clear errors, exit status 2 (usage
   r = cli('train');
   t.is(r.code, 2);
   t.regex(r.err, /a dataset is needed/);
+  // Each dataset mistake names what is wrong and the flag that fixes it.
   r = cli('train', '--data', path.join(root, 'nowhere'));
   t.is(r.code, 1);
-  t.regex(r.err, /no dataset at/);
+  t.regex(r.err, /--data .*nowhere: no such folder/);
+  r = cli('train', '--data', root, '--quiet');
+  t.is(r.code, 1);
+  t.regex(r.err, /--data .*: the folder has no instances\.json .*--annotations FILE --images DIR/);
+  r = cli('train', '--annotations', path.join(data, 'instances.jsn'), '--images', path.join(data, 'images'));
+  t.is(r.code, 1);
+  t.regex(r.err, /--annotations .*instances\.jsn: no such file/);
+  r = cli('train', '--annotations', path.join(data, 'instances.json'), '--images', path.join(data, 'imgs'));
+  t.is(r.code, 1);
+  t.regex(r.err, /--images .*imgs: no such folder/);
+  // Two listed images without a file: refused with the flag to use, or trained on without them.
+  const partial = path.join(root, 'partial');
+  fs.mkdirSync(path.join(partial, 'images'), { recursive: true });
+  fs.copyFileSync(path.join(data, 'instances.json'), path.join(partial, 'instances.json'));
+  const files = fs.readdirSync(path.join(data, 'images'));
+  for (const f of files.slice(2)) fs.copyFileSync(path.join(data, 'images', f), path.join(partial, 'images', f));
+  r = cli('train', '--data', partial, '--iterations', '1', '--out', path.join(root, 'partial-run'), ...TINY);
+  t.is(r.code, 1);
+  t.regex(r.err, /2 of \d+ images listed in .* have no file .*--skip-missing-images/);
+  r = cli('train', '--data', partial, '--iterations', '1', '--out', path.join(root, 'partial-run'), '--skip-missing-images', ...TINY);
+  t.is(r.code, 0, r.err);
   r = cli('detect', '--checkpoint', path.join(root, 'a', 'checkpoint.safetensors'));
   t.is(r.code, 2);
   t.regex(r.err, /no image given/);

@@ -331,7 +331,7 @@ test('loadCocoDataset: missing image files fail at load time unless skipped', (t
   json.images.push({ id: 40, file_name: 'missing1.png', height: 5, width: 5 }, { id: 41, file_name: 'missing2.png', height: 5, width: 5 });
   json.annotations = json.annotations.slice(0, 2);
   const { file, dir } = writeCoco(json);
-  t.throws(() => D.loadCocoDataset(file, dir), { message: /2 of 5 image files listed in .*instances\.json are missing under .*first: .*missing1\.png/ });
+  t.throws(() => D.loadCocoDataset(file, dir), { instanceOf: D.MissingImageFilesError, message: /2 of 5 image files listed in .*instances\.json are missing under .*first: .*missing1\.png/ });
   const warnings = [];
   const ds = D.loadCocoDataset(file, dir, { skipMissingFiles: true, onWarning: (w) => warnings.push(w) });
   t.deepEqual(ds.images.map((im) => im.id), [10, 20, 30]);

@@ -49,6 +49,15 @@ export interface CocoDataset {
   skipped: CocoSkipped;
 }
 
+/** Image files listed in the annotations are missing (and skipMissingFiles was not set). */
+export class MissingImageFilesError extends Error {
+  constructor(readonly missing: number, readonly total: number, readonly first: string, readonly annotations: string, readonly imageDir: string) {
+    super(`${missing} of ${total} image files listed in ${annotations} are missing under ${imageDir}, first: ${first} ` +
+      '(pass skipMissingFiles: true to drop them)');
+    this.name = 'MissingImageFilesError';
+  }
+}
+
 export interface CocoLoadOptions {
   /** Drop images without non-crowd boxes, for training (detectron2 drops crowd-only images too). */
   skipEmpty?: boolean;
@@ -193,8 +202,7 @@ export function loadCocoDataset(annotationsJsonPath: string, imageDir: string, o
   if (options.checkFiles ?? true) {
     const missing = entries.filter((e) => !fs.existsSync(e.path));
     if (missing.length > 0 && !options.skipMissingFiles) {
-      throw new Error(`${missing.length} of ${entries.length} image files listed in ${file} are missing under ` +
-        `${imageDir}, first: ${missing[0].path} (pass skipMissingFiles: true to drop them)`);
+      throw new MissingImageFilesError(missing.length, entries.length, missing[0].path, file, imageDir);
     }
     if (missing.length > 0) {
       const gone = new Set(missing);

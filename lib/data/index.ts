@@ -7,7 +7,7 @@ export type { FloatImage, ResizeScale, ResizeScaleOptions, NormalizeOptions } fr
 export { flipBoxes, flipImage } from './flip';
 export { makeBatch } from './batch';
 export type { Batch, BatchItem, BatchOptions } from './batch';
-export { loadCocoDataset, cocoGroundTruth } from './coco';
+export { loadCocoDataset, cocoGroundTruth, MissingImageFilesError } from './coco';
 export type { CocoDataset, CocoImageEntry, CocoCategory, CocoGroundTruth, CocoLoadOptions, CocoSkipped } from './coco';
 export { generateShapesImage, makeShapesDataset, shapeClassNames } from './synthetic';
 export type { ShapesOptions, ShapesImage, ShapesDatasetOptions, ShapesDatasetInfo } from './synthetic';
