@@ -60,6 +60,44 @@ test.serial('train writes a checkpoint, the loss CSV and its SVG; resume gives t
   t.deepEqual(csvB.map((l) => l.split(',').slice(0, 6)), csv.slice(1).map((l) => l.split(',').slice(0, 6)));
 });
 
+test.serial('an OUT holding a run is not overwritten unless --overwrite; --resume refuses a finished run or another length', (t) => {
+  const a = path.join(root, 'a');  // the 4-iteration run above, finished
+  const before = fs.readFileSync(path.join(a, 'checkpoint.safetensors'));
+  let r = cli('train', '--data', data, '--out', a, '--iterations', '4', ...TINY);
+  t.is(r.code, 1);
+  t.regex(r.err, /already holds a run .*--resume continues it, --overwrite starts over/);
+  r = cli('train', '--data', data, '--out', a, '--resume', '--iterations', '40', ...TINY);
+  t.is(r.code, 1);
+  t.regex(r.err, /the run in .* is finished \(4\/4 iterations\): nothing to resume/);
+  t.notRegex(r.out, /trained/);
+  t.deepEqual(fs.readFileSync(path.join(a, 'checkpoint.safetensors')), before, 'the checkpoint is untouched');
+  const c = path.join(root, 'schedule');
+  r = cli('train', '--data', data, '--out', c, '--iterations', '6', '--stop-at', '2', ...TINY);
+  t.is(r.code, 0, r.err);
+  r = cli('train', '--data', data, '--out', c, '--resume', '--iterations', '40', ...TINY);
+  t.is(r.code, 1);
+  t.regex(r.err, /is 6 iterations long .*--resume without --iterations finishes it/);
+  r = cli('train', '--data', data, '--out', c, '--resume', ...TINY);
+  t.is(r.code, 0, r.err);
+  t.regex(r.out, /trained 4 iterations .*now at 6\/6/);
+  r = cli('train', '--data', data, '--out', c, '--iterations', '2', '--overwrite', ...TINY);
+  t.is(r.code, 0, r.err);
+  t.regex(r.out, /trained 2 iterations .*now at 2\/2/);
+});
+
+test.serial('eval warns when the checkpoint\'s class names are not the dataset\'s', (t) => {
+  const json = JSON.parse(fs.readFileSync(path.join(data, 'instances.json'), 'utf8'));
+  json.categories = json.categories.map((c, i) => ({ ...c, name: ['cat', 'dog'][i] }));
+  const renamed = path.join(root, 'renamed.json');
+  fs.writeFileSync(renamed, JSON.stringify(json));
+  const ck = path.join(root, 'a', 'checkpoint.safetensors');
+  const r = cli('eval', '--annotations', renamed, '--images', path.join(data, 'images'), '--checkpoint', ck, '--out', path.join(root, 'eval-renamed'), '--quiet');
+  t.is(r.code, 0, r.err);
+  t.regex(r.err, /warning: the checkpoint's classes \(square, circle\) are not the dataset's \(cat, dog\)/);
+  const same = cli('eval', '--data', data, '--checkpoint', ck, '--out', path.join(root, 'eval-same'), '--quiet');
+  t.notRegex(same.err, /warning/);
+});
+
 test.serial('eval prints the 12-line summary and writes the PR plot; detect writes pictures and JSON', (t) => {
   const ck = path.join(root, 'a', 'checkpoint.safetensors');
   let r = cli('eval', '--data', data, '--checkpoint', ck, '--out', path.join(root, 'eval'), '--quiet');

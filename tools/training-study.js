@@ -61,7 +61,7 @@ function one(spec) {
     run = runTraining({
       dataset: train, out, preset: spec.preset ?? 'retinanet-r18-tiny', iterations: spec.iterations, batch: spec.batch,
       learningRate: spec.lr, warmup: spec.warmup, clipGradNorm: spec.clip, trainer: spec.trainer, model: spec.model,
-      minSize, maxSize, flip: true, checkpointEvery: 1e9, resume: false, seed: spec.seed ?? 1, quiet: true,
+      minSize, maxSize, flip: true, checkpointEvery: 1e9, resume: false, overwrite: true, seed: spec.seed ?? 1, quiet: true,
     });
   } catch (e) {
     error = e instanceof Error ? e.message : String(e);

@@ -32,10 +32,16 @@ export class UsageError extends Error {
 }
 
 export class Flags {
-  constructor(private readonly values: Map<string, FlagValue>, readonly positional: string[]) {}
+  constructor(private readonly values: Map<string, FlagValue>, readonly positional: string[], private readonly explicit = new Set(values.keys())) {}
 
+  /** Whether the flag has a value (given, or its default). */
   has(name: string): boolean {
     return this.values.has(name);
+  }
+
+  /** Whether the flag was given on the command line (not only defaulted). */
+  given(name: string): boolean {
+    return this.explicit.has(name);
   }
 
   int(name: string): number {
@@ -151,6 +157,7 @@ export function parseFlags(spec: CommandSpec, argv: string[]): Flags {
       values.set(f.name, convert(spec.name, f, inline ?? argv[++i]));
     }
   }
+  const given = new Set(values.keys());
   for (const f of spec.flags) if (!values.has(f.name) && f.default !== undefined) values.set(f.name, f.default);
-  return new Flags(values, positional);
+  return new Flags(values, positional, given);
 }

@@ -67,7 +67,7 @@ export function demoCommand(flags: Flags): number {
     dataset: train, source: trainDir, out: path.join(out, 'train'), preset: flags.string('preset'), iterations: flags.int('iterations'),
     batch: flags.int('batch'), learningRate: flags.has('lr') ? flags.number('lr') : (DEMO_LR_PER_16 * flags.int('batch')) / 16, clipGradNorm: flags.number('clip-grad-norm'),
     minSize: shapes.size, maxSize: shapes.size, flip: true,
-    checkpointEvery: 100, resume: false, seed, quiet,
+    checkpointEvery: 100, resume: false, overwrite: true, seed, quiet,
   });
   console.log(`2/4 trained ${flags.string('preset')} for ${run.steps} iterations in ${(run.seconds / 60).toFixed(1)} min (last loss ${run.lastLoss.toFixed(3)}; ${path.join(out, 'train', 'loss.svg')})`);
   run.trainer.dispose();

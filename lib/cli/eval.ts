@@ -81,6 +81,12 @@ export function evalCommand(flags: Flags): number {
     if (d.model.config.numClasses !== dataset.categories.length) {
       throw new RangeError(`the checkpoint has ${d.model.config.numClasses} classes, the dataset ${dataset.categories.length}`);
     }
+    // Labels are positions in the sorted category list: other names mean the AP pairs other classes.
+    const names = dataset.categories.map((c) => c.name);
+    if (!d.classNames.every((n, i) => n === names[i] || /^class \d+$/.test(n))) {
+      console.error(`retinanet eval: warning: the checkpoint's classes (${d.classNames.join(', ')}) are not the dataset's ` +
+        `(${names.join(', ')}); each checkpoint class is scored as the dataset's class in its position`);
+    }
     const run = runEvaluation(d, dataset, {
       batch: flags.int('batch'), scoreThreshold: flags.number('score-threshold'), maxDetections: flags.int('max-detections'), quiet: flags.boolean('quiet'),
     });

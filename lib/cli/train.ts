@@ -34,7 +34,8 @@ export const TRAIN: CommandSpec = {
     { name: 'max-size', type: 'int', min: 8, default: 1333, help: 'cap on the longer side' },
     { name: 'flip', type: 'boolean', default: true, help: 'random horizontal flips' },
     { name: 'checkpoint-every', type: 'int', min: 1, default: 100, help: 'iterations between checkpoints' },
-    { name: 'resume', type: 'boolean', default: false, help: 'continue from OUT/checkpoint.safetensors' },
+    { name: 'resume', type: 'boolean', default: false, help: 'continue the run in OUT (its settings and length; --iterations, if given, must match)' },
+    { name: 'overwrite', type: 'boolean', default: false, help: 'start over in an OUT that already holds a run (default: refuse)' },
     { name: 'stop-at', type: 'int', min: 1, help: 'stop after this iteration (with a checkpoint), as if interrupted' },
     { name: 'seed', type: 'int', min: 0, default: 1, help: 'seed of the weights, batch order and flips' },
     { name: 'quiet', type: 'boolean', default: false, help: 'no progress output' },
@@ -45,9 +46,10 @@ export interface TrainRunOptions {
   dataset: CocoDataset;
   out: string;
   preset: string;
-  iterations: number;
+  /** Iterations of the whole run; needed for a new run. On resume, the checkpoint's run's unless given (then they must agree). */
+  iterations?: number;
   batch: number;
-  /** Base learning rate; default: the Trainer's (0.01 × batch / 16). */
+  /** Base learning rate; default: the Trainer's (linear in the batch: docs/training.md). */
   learningRate?: number;
   warmup?: number;
   clipGradNorm?: number;
@@ -60,6 +62,8 @@ export interface TrainRunOptions {
   flip: boolean;
   checkpointEvery: number;
   resume: boolean;
+  /** Start over in an `out` that already holds a run's checkpoint (otherwise a RangeError: --resume or --overwrite). */
+  overwrite?: boolean;
   stopAt?: number;
   seed: number;
   quiet: boolean;
@@ -111,6 +115,9 @@ export function runTraining(options: TrainRunOptions): TrainRunResult {
   fs.mkdirSync(o.out, { recursive: true });
   const checkpoint = path.join(o.out, CHECKPOINT);
   const classNames = dataset.categories.map((c) => c.name);
+  if (!o.resume && !o.overwrite && fs.existsSync(checkpoint)) {
+    throw new RangeError(`${o.out} already holds a run (${CHECKPOINT}): --resume continues it, --overwrite starts over, or choose another --out`);
+  }
   let model: RetinaNet;
   let trainer: Trainer;
   if (o.resume && fs.existsSync(checkpoint)) {
@@ -124,6 +131,18 @@ export function runTraining(options: TrainRunOptions): TrainRunResult {
       ck.model.dispose();
       throw new RangeError(`${checkpoint} has ${ck.model.config.numClasses} classes, the dataset ${classNames.length}`);
     }
+    const { iteration, options: { iterations: total } } = ck.trainer;
+    // The schedule's steps (2/3 and 8/9 of the run) and the warm-up depend on the run's length: it stays as started.
+    const refusal = iteration >= total
+      ? `the run in ${o.out} is finished (${iteration}/${total} iterations): nothing to resume; start a new one with --overwrite or another --out`
+      : o.iterations !== undefined && o.iterations !== total
+        ? `the run in ${o.out} is ${total} iterations long (its schedule depends on it): --resume without --iterations finishes it; a longer run is a new one (--overwrite or another --out)`
+        : undefined;
+    if (refusal) {
+      ck.trainer.dispose();
+      ck.model.dispose();
+      throw new RangeError(refusal);
+    }
     model = ck.model;
     trainer = ck.trainer;
     // The run goes on with the settings it started with (batch order and flips depend on them).
@@ -132,6 +151,7 @@ export function runTraining(options: TrainRunOptions): TrainRunResult {
       minSize: e.minSize ?? o.minSize, maxSize: e.maxSize ?? o.maxSize };
   } else {
     if (o.resume && !o.quiet) console.error(`no checkpoint at ${checkpoint}: starting a new run`);
+    if (o.iterations === undefined) throw new RangeError('iterations: needed for a new run');
     model = createRetinaNet({ preset: o.preset, ...(o.model ?? {}), numClasses: classNames.length, seed: o.seed });
     trainer = new Trainer(model, {
       iterations: o.iterations, batchSize: o.batch, learningRate: o.learningRate, clipGradNorm: o.clipGradNorm,
@@ -215,7 +235,9 @@ export function trainCommand(flags: Flags): number {
   if (flags.int('max-size') < flags.int('min-size')) throw new UsageError('train', '--max-size must be >= --min-size');
   const r = runTraining({
     dataset, source: paths.annotations,
-    out: flags.string('out'), preset: flags.string('preset'), iterations: flags.int('iterations'), batch: flags.int('batch'),
+    out: flags.string('out'), preset: flags.string('preset'), batch: flags.int('batch'), overwrite: flags.boolean('overwrite'),
+    // On --resume the run's own length unless given (a different one is refused).
+    iterations: flags.given('iterations') || !flags.boolean('resume') ? flags.int('iterations') : undefined,
     learningRate: flags.has('lr') ? flags.number('lr') : undefined, warmup: flags.has('warmup') ? flags.int('warmup') : undefined,
     clipGradNorm: flags.number('clip-grad-norm'),
     minSize: flags.int('min-size'), maxSize: flags.int('max-size'), flip: flags.boolean('flip'),
