@@ -115,9 +115,14 @@ test.serial('eval prints the 12-line summary and writes the PR plot; detect writ
   t.is(png.subarray(1, 4).toString(), 'PNG');
   const json = JSON.parse(fs.readFileSync(path.join(root, 'det', `${base}.json`), 'utf8'));
   t.true(Array.isArray(json.detections) && json.detections.length > 0);
+  // COCO results (category ids of the dataset, [x, y, w, h] in the image's pixels) plus names.
+  t.deepEqual([json.width, json.height], [64, 64]);
+  const ids = new Map(JSON.parse(fs.readFileSync(path.join(data, 'instances.json'), 'utf8')).categories.map((c) => [c.name, c.id]));
   for (const d of json.detections) {
-    t.true(d.box[0] >= 0 && d.box[1] >= 0 && d.box[2] <= 64 && d.box[3] <= 64 && d.box[0] <= d.box[2], JSON.stringify(d));
-    t.true(['square', 'circle'].includes(d.name));
+    t.deepEqual(Object.keys(d), ['category_id', 'name', 'bbox', 'score']);
+    const [x, y, w, h] = d.bbox;
+    t.true(x >= 0 && y >= 0 && w >= 0 && h >= 0 && x + w <= 64.05 && y + h <= 64.05, JSON.stringify(d));
+    t.is(d.category_id, ids.get(d.name), JSON.stringify(d));
   }
 });
 

@@ -78,7 +78,9 @@ export function demoCommand(flags: Flags): number {
   }
 
   const val = loadCocoDataset(path.join(valDir, 'instances.json'), path.join(valDir, 'images'));
-  const detector = { model: run.model, classNames: train.categories.map((c) => c.name), minSize: shapes.size, maxSize: shapes.size };
+  const detector = {
+    model: run.model, classNames: train.categories.map((c) => c.name), categoryIds: train.categories.map((c) => c.id), minSize: shapes.size, maxSize: shapes.size,
+  };
   const ev = runEvaluation(detector, val, { batch: 4, scoreThreshold: 0.05, maxDetections: 100, quiet });
   writeEvalOutputs(path.join(out, 'eval'), ev);
   console.log(`3/4 evaluated on ${val.images.length} held-out images in ${ev.seconds.toFixed(1)} s:`);

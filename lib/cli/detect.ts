@@ -20,22 +20,25 @@ export const DETECT: CommandSpec = {
   ],
 };
 
+/** One detection as `detect` writes it: a COCO result (`category_id`, `bbox` [x, y, w, h] in source pixels, `score`) plus the class name. */
 export interface DetectionRecord {
-  box: [number, number, number, number];
-  score: number;
-  label: number;
+  category_id: number;
   name: string;
+  bbox: [number, number, number, number];
+  score: number;
 }
 
 /** Draws and writes the detections of one image; returns the JSON records. */
-export function writeDetections(out: string, file: string, image: Parameters<typeof drawDetections>[0], det: ops.Detections, classNames: string[]): DetectionRecord[] {
+export function writeDetections(out: string, file: string, image: Parameters<typeof drawDetections>[0], det: ops.Detections, d: Pick<Detector, 'classNames' | 'categoryIds'>): DetectionRecord[] {
   const base = path.basename(file).replace(/\.[^.]*$/, '');
-  writePng(path.join(out, `${base}.png`), drawDetections(image, det, { classNames, fontScale: image.width >= 640 ? 2 : 1 }));
-  const records = Array.from(det.scores, (score, k) => ({
-    box: Array.from(det.boxes.subarray(4 * k, 4 * k + 4), (v) => Math.round(v * 10) / 10) as DetectionRecord['box'],
-    score: Math.round(score * 1e4) / 1e4, label: det.classes[k], name: classNames[det.classes[k]],
-  }));
-  writeFileAtomic(path.join(out, `${base}.json`), JSON.stringify({ image: file, detections: records }, null, 1));
+  writePng(path.join(out, `${base}.png`), drawDetections(image, det, { classNames: d.classNames, fontScale: image.width >= 640 ? 2 : 1 }));
+  const round = (v: number): number => Math.round(v * 10) / 10;
+  const records = Array.from(det.scores, (score, k): DetectionRecord => {
+    const [x1, y1, x2, y2] = det.boxes.subarray(4 * k, 4 * k + 4);
+    const label = det.classes[k];
+    return { category_id: d.categoryIds[label], name: d.classNames[label], bbox: [round(x1), round(y1), round(x2 - x1), round(y2 - y1)], score: Math.round(score * 1e4) / 1e4 };
+  });
+  writeFileAtomic(path.join(out, `${base}.json`), JSON.stringify({ image: file, width: image.width, height: image.height, detections: records }, null, 1));
   return records;
 }
 
@@ -44,7 +47,7 @@ export function detectFiles(d: Detector, files: string[], out: string, post: ops
   for (const file of files) {
     const image = readImage(file);
     const [det] = detectBatch(d, [image], post);
-    const records = writeDetections(out, file, image, det, d.classNames);
+    const records = writeDetections(out, file, image, det, d);
     const names = records.slice(0, 6).map((r) => `${r.name} ${r.score.toFixed(2)}`).join(', ');
     console.log(`${file}: ${records.length} detections${names ? ` (${names}${records.length > 6 ? ', …' : ''})` : ''}`);
   }

@@ -30,7 +30,7 @@ export interface EvalRun {
   seconds: number;
 }
 
-export function runEvaluation(d: Detector, dataset: CocoDataset, o: { batch: number; scoreThreshold: number; maxDetections: number; quiet: boolean }): EvalRun {
+export function runEvaluation(d: Omit<Detector, 'categoryIds'>, dataset: CocoDataset, o: { batch: number; scoreThreshold: number; maxDetections: number; quiet: boolean }): EvalRun {
   const detections: Detection[] = [];
   const cache = new ImageCache(0);
   const progress = new Progress('eval', dataset.images.length, { quiet: o.quiet });

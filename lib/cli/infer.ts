@@ -19,6 +19,8 @@ export const INFERENCE_FLAGS: FlagSpec[] = [
 export interface Detector {
   model: RetinaNet;
   classNames: string[];
+  /** The dataset's category id of each label (COCO results use them); 1..K when the checkpoint has none. */
+  categoryIds: number[];
   minSize: number;
   maxSize: number;
 }
@@ -26,18 +28,20 @@ export interface Detector {
 export function openDetector(flags: Flags): Detector {
   const ck = loadCheckpoint(flags.string('checkpoint'));
   ck.trainer?.dispose();
-  const e = ck.extra as { classNames?: string[]; minSize?: number; maxSize?: number };
+  const e = ck.extra as { classNames?: string[]; categoryIds?: number[]; minSize?: number; maxSize?: number };
   const k = ck.model.config.numClasses;
   const classNames = Array.isArray(e.classNames) && e.classNames.length === k ? e.classNames : Array.from({ length: k }, (_, i) => `class ${i}`);
+  const categoryIds = Array.isArray(e.categoryIds) && e.categoryIds.length === k && e.categoryIds.every(Number.isInteger)
+    ? e.categoryIds : Array.from({ length: k }, (_, i) => i + 1);
   return {
-    model: ck.model, classNames,
+    model: ck.model, classNames, categoryIds,
     minSize: flags.has('min-size') ? flags.int('min-size') : e.minSize ?? 800,
     maxSize: flags.has('max-size') ? flags.int('max-size') : e.maxSize ?? 1333,
   };
 }
 
 /** Detections of one batch of images, in each source image's pixels. */
-export function detectBatch(d: Detector, images: RgbImage[], post: ops.PostprocessOptions = {}): ops.Detections[] {
+export function detectBatch(d: Omit<Detector, 'categoryIds' | 'classNames'>, images: RgbImage[], post: ops.PostprocessOptions = {}): ops.Detections[] {
   const b = makeBatch(images.map((image) => ({ image })), { minSize: d.minSize, maxSize: d.maxSize });
   const x = tf.tensor4d(b.images, b.shape);
   let dets: ops.Detections[];

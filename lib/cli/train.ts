@@ -163,7 +163,7 @@ export function runTraining(options: TrainRunOptions): TrainRunResult {
   const first = trainer.iteration;
   const log = new LossLog(path.join(o.out, 'loss.csv'), path.join(o.out, 'loss.svg'), first);
   const extra = {
-    classNames, preset: o.preset, minSize: o.minSize, maxSize: o.maxSize, batch: o.batch, flip: o.flip, seed: o.seed,
+    classNames, categoryIds: dataset.categories.map((c) => c.id), preset: o.preset, minSize: o.minSize, maxSize: o.maxSize, batch: o.batch, flip: o.flip, seed: o.seed,
     source: o.source ?? null,
   };
   const cache = new ImageCache();
