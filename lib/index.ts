@@ -5,7 +5,7 @@ import * as ops from './ops';
 export { ops };
 export * from './tfjs';
 export * from './model';
-// The evaluator, datasets, image I/O and drawing (also under dist/eval, dist/data, dist/draw).
+// The evaluator, datasets, image I/O and drawing (also tfjs-retinanet/eval, /data, /draw).
 export { evaluateCoco, formatSummary, prCurveSvg } from './eval';
 export type { GroundTruth, Detection, CocoEvalOptions, CocoEvalResult, CocoStats, CategoryAp, PrCurve } from './eval';
 export {

@@ -107,7 +107,7 @@ const runIt = prebuilt.length > 0;
 (runIt ? test : test.skip)(
   runIt ? TITLE : `${TITLE} — skipped: no prebuilds/${PLATFORM}/*.node in this checkout (run \`npm run prebuild\`)`,
   async (t) => {
-    t.timeout(150e3, 'pack + install + load');
+    t.timeout(300e3, 'pack + install + load + compile consumers');
     t.is(prebuilt.length, 1, `one binary in prebuilds/${PLATFORM}/: ${prebuilt.join(', ')}`);
     const prebuildFile = path.join(PREBUILD_DIR, prebuilt[0]);
     t.true(fs.existsSync(path.join(ROOT, 'dist', 'index.js')), 'dist/ is built (npm run build:ts)');
@@ -191,6 +191,44 @@ const runIt = prebuilt.length > 0;
     t.true(close(out.loss, 0.25 * 0.25 * Math.LN2), `loss ${out.loss}`);
     t.true(close(out.grad[0], 0.25 * 2 * 0.5 * 0.25 * -Math.LN2 - 0.25 * 0.125), `grad ${out.grad}`);
     t.deepEqual(out.iouTensor, [Math.fround(1 / 7)]);
+    // Every documented entry point, as a consumer imports it: CommonJS and ESM at run time, and
+    // strict TypeScript (no skipLibCheck, no @types/node) under node10, node16 and bundler resolution.
+    const entries = ['tfjs-retinanet', 'tfjs-retinanet/ops', 'tfjs-retinanet/data', 'tfjs-retinanet/eval', 'tfjs-retinanet/draw', 'tfjs-retinanet/reference'];
+    const cjs = await run(process.execPath, ['-e', `for (const e of ${JSON.stringify(entries)}) { const m = require(e); if (Object.keys(m).length === 0) throw new Error(e + ': empty'); } console.log('ok');`], { cwd: app, env });
+    t.is(cjs.code, 0, `require of the entry points failed:\n${tail(cjs.stderr)}`);
+    const esm = await run(process.execPath, ['--input-type=module', '-e', `${entries.map((e, i) => `import * as m${i} from '${e}';`).join(' ')} if (![${entries.map((_, i) => `m${i}`).join(', ')}].every((m) => Object.keys(m).length > 0)) process.exit(1); console.log('ok');`], { cwd: app, env });
+    t.is(esm.code, 0, `import of the entry points failed:\n${tail(esm.stderr)}`);
+    const consumer = [
+      "import * as tf from '@tensorflow/tfjs';",
+      "import { sigmoidFocalLoss, createRetinaNet, Trainer } from 'tfjs-retinanet';",
+      "import * as ops from 'tfjs-retinanet/ops';",
+      "import { loadCocoDataset, encodePng } from 'tfjs-retinanet/data';",
+      "import { evaluateCoco } from 'tfjs-retinanet/eval';",
+      "import { drawDetections } from 'tfjs-retinanet/draw';",
+      "import * as reference from 'tfjs-retinanet/reference';",
+      'const iou: Float32Array = ops.boxIou(new Float32Array([0, 0, 1, 1]), new Float32Array([0, 0, 1, 1]));',
+      'const png: Uint8Array = encodePng({ width: 1, height: 1, data: new Uint8Array(3) });',
+      'const loss: tf.Tensor = sigmoidFocalLoss(tf.zeros([1, 1]), tf.zeros([1], \'int32\'));',
+      'export const used = [iou, png, loss, createRetinaNet, Trainer, loadCocoDataset, evaluateCoco, drawDetections, reference];',
+      '',
+    ].join('\n');
+    fs.writeFileSync(path.join(app, 'consumer.ts'), consumer);
+    fs.writeFileSync(path.join(app, 'consumer.mts'), consumer);
+    const tsc = path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
+    const common = { strict: true, noEmit: true, skipLibCheck: false, types: [], lib: ['es2020', 'dom'], target: 'es2020' };
+    for (const [mode, options, files] of [
+      ['node10', { module: 'commonjs', moduleResolution: 'node10' }, ['consumer.ts']],
+      ['node16', { module: 'node16', moduleResolution: 'node16' }, ['consumer.ts', 'consumer.mts']],
+      ['bundler', { module: 'esnext', moduleResolution: 'bundler' }, ['consumer.ts']],
+    ]) {
+      fs.writeFileSync(path.join(app, `tsconfig.${mode}.json`), JSON.stringify({ compilerOptions: { ...common, ...options }, files }));
+      const r = await run(process.execPath, [tsc, '-p', `tsconfig.${mode}.json`], { cwd: app, env, timeoutMs: 100e3 });
+      // tfjs's own declarations (tfjs-layers) do not pass strict checking with skipLibCheck off:
+      // only errors in the consumer or in this package's declarations count.
+      const ours = r.stdout.split('\n').filter((l) => /^(consumer\.m?ts|node_modules\/tfjs-retinanet\/)/.test(l) || /error TS2307/.test(l));
+      t.true(r.code === 0 || r.stdout.includes('node_modules/@tensorflow/'), `tsc (${mode}) failed:\n${tail(r.stdout)}`);
+      t.deepEqual(ours, [], `TypeScript (${mode} resolution) on a consumer of every entry point`);
+    }
     t.log(`devices ${JSON.stringify(out.devices)}, cudaInfo ${JSON.stringify(out.cuda)}; pack + install + load took ${((Date.now() - started) / 1000).toFixed(1)} s`);
   },
 );

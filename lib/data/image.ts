@@ -106,8 +106,11 @@ export function readImage(path: string, options: DecodeOptions = {}): RgbImage {
   return decodeImage(fs.readFileSync(path), path, options);
 }
 
-/** Encodes an RGB8 image as an 8-bit RGB PNG. */
-export function encodePng(image: RgbImage): Buffer {
+/**
+ * Encodes an RGB8 image as an 8-bit RGB PNG. Returns a Node Buffer, declared as the Uint8Array it
+ * is so that the package's types need no @types/node.
+ */
+export function encodePng(image: RgbImage): Uint8Array {
   const { data, height, width } = checkImage('image', image);
   // pngjs reads `data` only; a view avoids copying the caller's pixels.
   const png = { width, height, data: Buffer.from(data.buffer, data.byteOffset, data.byteLength) };
