@@ -22,3 +22,29 @@ test("the README's training example runs and its loss goes down", (t) => {
     fs.rmSync(file, { force: true });
   }
 });
+
+test("the README's training example type-checks as strict TypeScript (imports instead of requires)", (t) => {
+  const readme = fs.readFileSync(path.join(__dirname, '..', 'README.md'), 'utf8');
+  const code = /<!-- example: training -->\s*```js\n([\s\S]*?)```/.exec(readme)[1]
+    .replace(/^const (\w+) = require\('([^']+)'\);$/gm, "import * as $1 from '$2';");
+  t.regex(code, /^import \* as retinanet from 'tfjs-retinanet';$/m);
+  const dir = fs.mkdtempSync(path.join(__dirname, '.readme-ts-'));
+  try {
+    fs.writeFileSync(path.join(dir, 'example.ts'), `${code}\nexport {};\n`);
+    // node16 resolution: 'tfjs-retinanet' resolves to this package by its own name and exports, as installed.
+    fs.writeFileSync(path.join(dir, 'tsconfig.json'), JSON.stringify({
+      compilerOptions: { strict: true, noEmit: true, module: 'node16', moduleResolution: 'node16', target: 'es2020', lib: ['es2020', 'dom'], types: [], skipLibCheck: true },
+      files: ['example.ts'],
+    }));
+    const tsc = path.join(__dirname, '..', 'node_modules', 'typescript', 'bin', 'tsc');
+    let out = '';
+    try {
+      execFileSync(process.execPath, [tsc, '-p', dir], { encoding: 'utf8' });
+    } catch (e) {
+      out = `${e.stdout}${e.stderr}`;
+    }
+    t.is(out, '', 'tsc reports nothing');
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
