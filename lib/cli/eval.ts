@@ -60,7 +60,7 @@ export function perClassTable(result: CocoEvalResult, dataset: CocoDataset): str
   const name = new Map(dataset.categories.map((c) => [c.id, c.name]));
   const fmt = (v: number): string => (v < 0 ? '   -  ' : (100 * v).toFixed(1).padStart(6));
   const rows = result.perCategory.map((c) => `  ${(name.get(c.categoryId) ?? String(c.categoryId)).padEnd(16)}${fmt(c.ap)}${fmt(c.ap50)}${fmt(c.ap75)}${String(c.numGroundTruth).padStart(8)}`);
-  return [`  ${'class'.padEnd(16)}    AP  AP50  AP75  objects`, ...rows].join('\n');
+  return [`  ${'class'.padEnd(16)}    AP  AP50  AP75  objects   (AP in %; the summary above in fractions)`, ...rows].join('\n');
 }
 
 /** Writes the PR plot, the COCO results and the numbers. */

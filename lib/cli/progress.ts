@@ -1,5 +1,6 @@
 // Progress of long work (training, evaluation, benchmarks) on stderr: a bar redrawn in place on a
-// terminal; on a pipe or a CI log, one line every 10 % or every 15 s, so logs stay readable.
+// terminal (cut to its width); on a pipe or a CI log, a line at each 10 % or after 15 s without
+// one, never two within 5 s (but always the last), so logs stay readable.
 export interface ProgressOptions {
   stream?: NodeJS.WriteStream;
   /** Print nothing (tests, --quiet). */
@@ -18,7 +19,7 @@ function duration(seconds: number): string {
 export class Progress {
   private done = 0;
   private readonly t0 = Date.now();
-  private lastPrint = 0;
+  private lastPrint = -Infinity;
   private lastDecile = -1;
   private readonly tty: boolean;
   private readonly stream: NodeJS.WriteStream;
@@ -45,12 +46,16 @@ export class Progress {
     if (this.tty) {
       const width = 24;
       const filled = Math.round(frac * width);
-      this.stream.write(`\r[${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${text}\x1b[K`);
+      // A line longer than the terminal would wrap, and \r would then redraw only its last row.
+      const room = Math.max(10, (this.stream.columns || 100) - width - 4);
+      const shown = text.length > room ? `${text.slice(0, room - 1)}…` : text;
+      this.stream.write(`\r[${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${shown}\x1b[K`);
       if (done >= this.total) this.stream.write('\n');
       return;
     }
     const decile = Math.floor(frac * 10);
-    if (decile > this.lastDecile || now - this.lastPrint > 15000 || done >= this.total) {
+    const due = decile > this.lastDecile || now - this.lastPrint > 15000;
+    if (done >= this.total || (due && now - this.lastPrint >= 5000)) {
       this.lastDecile = decile;
       this.lastPrint = now;
       this.stream.write(`${text}\n`);
