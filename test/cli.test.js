@@ -185,6 +185,17 @@ test.serial('bad arguments and damaged files: clear errors, exit status 2 (usage
   t.regex(r.err, /2 of \d+ images listed in .* have no file .*--skip-missing-images/);
   r = cli('train', '--data', partial, '--iterations', '1', '--out', path.join(root, 'partial-run'), '--skip-missing-images', ...TINY);
   t.is(r.code, 0, r.err);
+  // An image whose file is not the size its annotations say (the boxes would be wrong): refused.
+  const json = JSON.parse(fs.readFileSync(path.join(data, 'instances.json'), 'utf8'));
+  json.images = json.images.map((im) => ({ ...im, width: im.width * 2 }));
+  const resized = path.join(root, 'resized.json');
+  fs.writeFileSync(resized, JSON.stringify(json));
+  r = cli('train', '--annotations', resized, '--images', path.join(data, 'images'), '--iterations', '1', '--out', path.join(root, 'resized-run'), ...TINY);
+  t.is(r.code, 1);
+  t.regex(r.err, /\.png: the file is 64×64 pixels, its annotations say 128×64/);
+  r = cli('eval', '--annotations', resized, '--images', path.join(data, 'images'), '--checkpoint', path.join(root, 'a', 'checkpoint.safetensors'), '--out', path.join(root, 'resized-eval'), '--quiet');
+  t.is(r.code, 1);
+  t.regex(r.err, /its annotations say 128×64/);
   r = cli('detect', '--checkpoint', path.join(root, 'a', 'checkpoint.safetensors'));
   t.is(r.code, 2);
   t.regex(r.err, /no image given/);

@@ -300,7 +300,7 @@ export function figure4(out: string, b: Budget, data: Data, spec: RunSpec, image
   try {
     const entries = data.val.images.slice(0, images);
     for (let i = 0; i < entries.length; i += 4) {
-      const items = entries.slice(i, i + 4).map((e) => ({ image: cache.get(e.path), boxes: e.boxes, labels: e.labels }));
+      const items = entries.slice(i, i + 4).map((e) => ({ image: cache.entry(e), boxes: e.boxes, labels: e.labels }));
       const batch = makeBatch(items, { minSize: b.size, maxSize: b.size, flipProbability: 0 });
       const [bn, h, w] = batch.shape;
       const { anchors, levels } = model.anchors(h, w);

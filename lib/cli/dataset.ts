@@ -67,6 +67,15 @@ export class ImageCache {
 
   constructor(private readonly budgetBytes = 1 << 30) {}
 
+  /** A dataset image, checked against the size its annotations give (their boxes are in those pixels). */
+  entry(e: { path: string; width: number; height: number }): RgbImage {
+    const image = this.get(e.path);
+    if (image.width !== e.width || image.height !== e.height) {
+      throw new RangeError(`${e.path}: the file is ${image.width}×${image.height} pixels, its annotations say ${e.width}×${e.height} (boxes are in the annotations' pixels: fix the file or the JSON's width and height)`);
+    }
+    return image;
+  }
+
   get(file: string): RgbImage {
     const hit = this.images.get(file);
     if (hit) return hit;

@@ -37,7 +37,7 @@ export function runEvaluation(d: Omit<Detector, 'categoryIds'>, dataset: CocoDat
   const t0 = Date.now();
   for (let i = 0; i < dataset.images.length; i += o.batch) {
     const entries = dataset.images.slice(i, i + o.batch);
-    const dets = detectBatch(d, entries.map((e) => cache.get(e.path)), { scoreThreshold: o.scoreThreshold, maxDetections: o.maxDetections });
+    const dets = detectBatch(d, entries.map((e) => cache.entry(e)), { scoreThreshold: o.scoreThreshold, maxDetections: o.maxDetections });
     dets.forEach((det, j) => {
       for (let k = 0; k < det.scores.length; k++) {
         const [x1, y1, x2, y2] = det.boxes.subarray(4 * k, 4 * k + 4);

@@ -177,7 +177,7 @@ export function runTraining(options: TrainRunOptions): TrainRunResult {
     const it = trainer.iteration;
     const items = batchIndices(dataset.images.length, o.batch, o.seed, it).map((i) => {
       const im = dataset.images[i];
-      return { image: cache.get(im.path), boxes: im.boxes, labels: im.labels };
+      return { image: cache.entry(im), boxes: im.boxes, labels: im.labels };
     });
     const b = makeBatch(items, {
       minSize: o.minSize, maxSize: o.maxSize, flipProbability: o.flip ? 0.5 : 0, rng: prng((o.seed * 1000003 + it) >>> 0),
@@ -215,7 +215,7 @@ export function runTraining(options: TrainRunOptions): TrainRunResult {
   // A finished run is judged on its whole loss log and a few training images.
   let health: HealthReport | undefined;
   if (trainer.iteration >= total) {
-    const sample = dataset.images.slice(0, 8).map((im) => ({ image: cache.get(im.path) }));
+    const sample = dataset.images.slice(0, 8).map((im) => ({ image: cache.entry(im) }));
     const b = makeBatch(sample, { minSize: o.minSize, maxSize: o.maxSize });
     const images = tf.tensor4d(b.images, b.shape);
     try {
