@@ -227,3 +227,33 @@ test('at the defaults, batches of 1 and of 16 both train: the loss falls, nothin
     m.dispose();
   }
 });
+
+test('trainableBackboneLayers (torchvision\'s trainable_backbone_layers): 3 leaves conv1 and layer1 as they were, trains layer2-4, FPN and heads; 5 trains all', (t) => {
+  const stage = (name) => /^backbone\.body\.([^.]+)\./.exec(name)?.[1] ?? name.split('.').slice(0, 2).join('.');
+  const changedStages = (layers) => {
+    const m = R.createRetinaNet({ preset: 'retinanet-r18-tiny', numClasses: 2, trainableBackboneLayers: layers });
+    const before = new Map([...m.params.vars].map(([k, v]) => [k, v.dataSync().slice()]));
+    const tr = new R.Trainer(m, { iterations: 100, learningRate: 0.01, warmupIterations: 0 });
+    const { img, boxes, labels } = batch(5);
+    tr.step(img, boxes, labels);
+    const changed = new Set();
+    const frozen = new Set();
+    for (const [k, v] of m.params.vars) {
+      const same = v.dataSync().every((x, i) => x === before.get(k)[i]);
+      if (!same) changed.add(stage(k));
+      if (!v.trainable) frozen.add(stage(k));
+    }
+    tr.dispose();
+    m.dispose();
+    img.dispose();
+    return { changed, frozen };
+  };
+  const three = changedStages(3);
+  t.deepEqual([...three.frozen].sort(), ['bn1', 'conv1', 'layer1']);
+  for (const s of ['conv1', 'bn1', 'layer1']) t.false(three.changed.has(s), `${s} is frozen`);
+  for (const s of ['layer2', 'layer3', 'layer4', 'backbone.fpn', 'head.classification_head', 'head.regression_head']) t.true(three.changed.has(s), `${s} trains`);
+  const five = changedStages(5);
+  t.deepEqual([...five.frozen], []);
+  for (const s of ['conv1', 'bn1', 'layer1', 'layer4']) t.true(five.changed.has(s), `${s} trains`);
+  t.throws(() => R.createRetinaNet({ preset: 'retinanet-r18-tiny', numClasses: 2, trainableBackboneLayers: 6 }), { instanceOf: RangeError, message: /trainableBackboneLayers/ });
+});

@@ -43,8 +43,27 @@ export interface RetinaNetConfig {
   smoothL1Beta?: number;
   /** The box loss's weight in the total. Default 1 (the paper's, detectron2's and torchvision's). */
   boxLossWeight?: number;
+  /**
+   * Backbone stages that train, counted from the top (torchvision's `trainable_backbone_layers`):
+   * 5 trains all (conv1 and its norm, layer1–4), 3 freezes conv1 and layer1 (torchvision's default
+   * when fine-tuning a pretrained backbone), 0 freezes the whole ResNet body. Frozen parameters
+   * are not variables the Trainer updates. Default 5.
+   */
+  trainableBackboneLayers?: number;
   /** Seed of the initial weights. Default 1. */
   seed?: number;
+}
+
+/** torchvision's order: the top `k` of these train (5 also trains conv1's norm, bn1). */
+const BACKBONE_LAYERS = ['layer4', 'layer3', 'layer2', 'layer1', 'conv1'];
+
+function freezeBackboneLayers(params: Params, trainable: number): void {
+  const train = new Set(BACKBONE_LAYERS.slice(0, trainable));
+  if (trainable === 5) train.add('bn1');
+  for (const [name, v] of params.vars) {
+    const m = /^backbone\.body\.([^.]+)\./.exec(name);
+    if (m && !train.has(m[1])) v.trainable = false;
+  }
 }
 
 export const PRESETS: Record<string, Omit<RetinaNetConfig, 'numClasses'>> = {
@@ -91,7 +110,7 @@ export class RetinaNet {
   constructor(config: RetinaNetConfig) {
     const c = {
       depth: 50, widthMultiplier: 1, channels: 256, headDepth: 4, norm: 'frozen-bn' as Norm, headNorm: 'none' as HeadNorm, zeroInitResidual: false, groupNormGroups: 32, p6FromP5: false,
-      prior: 0.01, alpha: 0.25, gamma: 2, classificationLoss: 'focal', focalStarBeta: 0, smoothL1Beta: 0, boxLossWeight: 1, seed: 1, ...config,
+      prior: 0.01, alpha: 0.25, gamma: 2, classificationLoss: 'focal', focalStarBeta: 0, smoothL1Beta: 0, boxLossWeight: 1, trainableBackboneLayers: 5, seed: 1, ...config,
     } as RetinaNet['config'];
     if (!Number.isInteger(c.numClasses) || c.numClasses < 1) throw new RangeError('numClasses: expected an integer >= 1');
     if (c.alpha !== null && !(typeof c.alpha === 'number' && c.alpha >= 0 && c.alpha <= 1)) {
@@ -108,6 +127,9 @@ export class RetinaNet {
     if (!(typeof c.smoothL1Beta === 'number' && Number.isFinite(c.smoothL1Beta) && c.smoothL1Beta >= 0)) {
       throw new RangeError(`smoothL1Beta: expected a finite number >= 0, got ${String(c.smoothL1Beta)}`);
     }
+    if (!(Number.isInteger(c.trainableBackboneLayers) && c.trainableBackboneLayers >= 0 && c.trainableBackboneLayers <= 5)) {
+      throw new RangeError(`trainableBackboneLayers: expected an integer in [0, 5], got ${String(c.trainableBackboneLayers)}`);
+    }
     if (c.headNorm !== 'none' && c.headNorm !== 'gn') throw new RangeError(`headNorm: expected 'none' or 'gn', got ${String(c.headNorm)}`);
     if (!(typeof c.focalStarBeta === 'number' && Number.isFinite(c.focalStarBeta))) throw new RangeError(`focalStarBeta: expected a finite number, got ${String(c.focalStarBeta)}`);
     this.config = c;
@@ -120,6 +142,7 @@ export class RetinaNet {
     this.classHead = new Subnet(this.params, 'head.classification_head', 'cls_logits', c.channels, c.headDepth, c.numClasses, a,
       -Math.log((1 - c.prior) / c.prior), c.headNorm);
     this.boxHead = new Subnet(this.params, 'head.regression_head', 'bbox_reg', c.channels, c.headDepth, 4, a, 0, c.headNorm);
+    freezeBackboneLayers(this.params, c.trainableBackboneLayers);
   }
 
   /** Raw head outputs per level P3–P7: logits [B, H·W·A, K], deltas [B, H·W·A, 4]. */
