@@ -167,3 +167,29 @@ test('a RetinaNet with trainable batch norm trains (its running statistics move)
   m.dispose();
   x.dispose();
 });
+
+test('frozenBnEps: frozen BN computes w (x - mean) / sqrt(var + eps) + b with the configured eps (0 for torchvision\'s COCO v1 weights)', (t) => {
+  const { Params, NormLayer } = require('../dist/model/params');
+  const C = 3;
+  const x = Float32Array.from({ length: 2 * 2 * C }, (_, i) => Math.sin(i + 1) * 3);
+  const stats = { weight: [1.5, -0.5, 2], bias: [0.1, 0.2, -0.3], running_mean: [0.5, -1, 0], running_var: [1e-6, 4e-6, 2.5] };
+  for (const eps of [0, 1e-5, 1e-3]) {
+    const p = new Params(1, 32, eps);
+    const n = new NormLayer(p, 'bn', C, 'frozen-bn');
+    for (const [k, v] of Object.entries(stats)) p.vars.get(`bn.${k}`).assign(tf.tensor1d(v));
+    const got = n.apply(tf.tensor4d(x, [1, 2, 2, C])).dataSync();
+    for (let i = 0; i < x.length; i++) {
+      const c = i % C;
+      const want = (stats.weight[c] * (x[i] - stats.running_mean[c])) / Math.sqrt(stats.running_var[c] + eps) + stats.bias[c];
+      t.true(Math.abs(got[i] - want) <= 1e-5 * Math.max(1, Math.abs(want)), `eps ${eps}, element ${i}: ${got[i]} vs ${want}`);
+    }
+    tf.dispose([...p.vars.values()]);
+  }
+  // The model passes it on and a checkpoint's config keeps it.
+  const m = R.createRetinaNet({ preset: 'retinanet-r50-fpn', numClasses: 2, widthMultiplier: 0.125, channels: 16, headDepth: 1, frozenBnEps: 0 });
+  t.is(m.params.frozenBnEps, 0);
+  t.is(m.config.frozenBnEps, 0);
+  m.dispose();
+  t.is(R.createRetinaNet({ preset: 'retinanet-r18-tiny', numClasses: 2 }).config.frozenBnEps, 1e-5);
+  t.throws(() => R.createRetinaNet({ preset: 'retinanet-r18-tiny', numClasses: 2, frozenBnEps: -1 }), { instanceOf: RangeError, message: /frozenBnEps/ });
+});

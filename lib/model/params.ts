@@ -23,8 +23,11 @@ export class Params {
   training = false;
   private readonly random: () => number;
 
-  /** `groupNormGroups`: the most groups a GroupNorm layer uses (fewer when C is small). */
-  constructor(seed: number, readonly groupNormGroups = 32) {
+  /**
+   * `groupNormGroups`: the most groups a GroupNorm layer uses (fewer when C is small);
+   * `frozenBnEps`: the ε of frozen batch norm's x / sqrt(var + ε).
+   */
+  constructor(seed: number, readonly groupNormGroups = 32, readonly frozenBnEps = 1e-5) {
     this.random = prng(seed);
   }
 
@@ -135,7 +138,8 @@ export class NormLayer {
    */
   folded(): { scale: tf.Tensor1D; shift: tf.Tensor1D } | undefined {
     if (!this.mean || !this.variance || (this.kind === 'bn' && this.p.training)) return undefined;
-    const scale = this.weight.div(this.variance.add(1e-5).sqrt()) as tf.Tensor1D;
+    const eps = this.kind === 'frozen-bn' ? this.p.frozenBnEps : 1e-5;
+    const scale = this.weight.div(this.variance.add(eps).sqrt()) as tf.Tensor1D;
     return { scale, shift: this.bias.sub(this.mean.mul(scale)) as tf.Tensor1D };
   }
 

@@ -44,6 +44,12 @@ export interface RetinaNetConfig {
   /** The box loss's weight in the total. Default 1 (the paper's, detectron2's and torchvision's). */
   boxLossWeight?: number;
   /**
+   * ε of frozen batch norm (x / sqrt(var + ε)). Default 1e-5 (torchvision's FrozenBatchNorm2d);
+   * torchvision runs its COCO-trained `retinanet_resnet50_fpn` (v1) weights with 0
+   * (`overwrite_eps(model, 0.0)`), so a model loading them needs 0 to compute what they do.
+   */
+  frozenBnEps?: number;
+  /**
    * Backbone stages that train, counted from the top (torchvision's `trainable_backbone_layers`):
    * 5 trains all (conv1 and its norm, layer1–4), 3 freezes conv1 and layer1 (torchvision's default
    * when fine-tuning a pretrained backbone), 0 freezes the whole ResNet body. Frozen parameters
@@ -110,7 +116,7 @@ export class RetinaNet {
   constructor(config: RetinaNetConfig) {
     const c = {
       depth: 50, widthMultiplier: 1, channels: 256, headDepth: 4, norm: 'frozen-bn' as Norm, headNorm: 'none' as HeadNorm, zeroInitResidual: false, groupNormGroups: 32, p6FromP5: false,
-      prior: 0.01, alpha: 0.25, gamma: 2, classificationLoss: 'focal', focalStarBeta: 0, smoothL1Beta: 0, boxLossWeight: 1, trainableBackboneLayers: 5, seed: 1, ...config,
+      prior: 0.01, alpha: 0.25, gamma: 2, classificationLoss: 'focal', focalStarBeta: 0, smoothL1Beta: 0, boxLossWeight: 1, trainableBackboneLayers: 5, frozenBnEps: 1e-5, seed: 1, ...config,
     } as RetinaNet['config'];
     if (!Number.isInteger(c.numClasses) || c.numClasses < 1) throw new RangeError('numClasses: expected an integer >= 1');
     if (c.alpha !== null && !(typeof c.alpha === 'number' && c.alpha >= 0 && c.alpha <= 1)) {
@@ -135,7 +141,10 @@ export class RetinaNet {
     this.config = c;
     this.anchorsPerLocation = (c.anchors?.scales?.length ?? 3) * (c.anchors?.aspectRatios?.length ?? 3);
     if (!(Number.isInteger(c.groupNormGroups) && c.groupNormGroups >= 1)) throw new RangeError(`groupNormGroups: expected an integer >= 1, got ${String(c.groupNormGroups)}`);
-    this.params = new Params(c.seed, c.groupNormGroups);
+    if (!(typeof c.frozenBnEps === 'number' && Number.isFinite(c.frozenBnEps) && c.frozenBnEps >= 0)) {
+      throw new RangeError(`frozenBnEps: expected a finite number >= 0, got ${String(c.frozenBnEps)}`);
+    }
+    this.params = new Params(c.seed, c.groupNormGroups, c.frozenBnEps);
     this.backbone = new ResNet(this.params, c.depth, c.widthMultiplier, c.norm, c.zeroInitResidual);
     this.fpn = new Fpn(this.params, this.backbone.channels, c.channels, c.p6FromP5);
     const a = this.anchorsPerLocation;
