@@ -8,6 +8,7 @@ import * as tf from '@tensorflow/tfjs';
 import { commandHelp, CommandSpec, Flags, parseFlags, UsageError } from './args';
 import { ABLATIONS, ablationsCommand } from './ablations';
 import { BENCH, benchCommand } from './bench';
+import { CONVERT, convertCommand } from './convert';
 import { DEMO, demoCommand } from './demo';
 import { DETECT, detectCommand } from './detect';
 import { EVAL, evalCommand } from './eval';
@@ -22,6 +23,7 @@ const COMMANDS: [CommandSpec, (flags: Flags) => number | Promise<number>][] = [
   [TRAIN, trainCommand],
   [EVAL, evalCommand],
   [DETECT, detectCommand],
+  [CONVERT, convertCommand],
   [BENCH, benchCommand],
   [OPS_TOUR, opsTourCommand],
   [ABLATIONS, ablationsCommand],

@@ -1,6 +1,7 @@
 // A small safetensors reader/writer (the format: an 8-byte little-endian header length, a JSON
 // header { name: { dtype, shape, data_offsets: [begin, end] }, __metadata__? }, then the raw
 // little-endian data). F32 is read and written; F16 and BF16 are read (widened to float32).
+import { bf16ToF32, f16ToF32 } from './half';
 import * as fs from 'fs';
 import * as path from 'path';
 
@@ -10,15 +11,6 @@ export interface NamedArray {
 }
 
 const MAX_HEADER = 100 * 2 ** 20;
-
-function f16ToF32(h: number): number {
-  const s = h & 0x8000 ? -1 : 1;
-  const e = (h >> 10) & 0x1f;
-  const m = h & 0x3ff;
-  if (e === 0) return s * 2 ** -14 * (m / 1024);
-  if (e === 31) return m ? NaN : s * Infinity;
-  return s * 2 ** (e - 15) * (1 + m / 1024);
-}
 
 /** Parses a safetensors buffer; a malformed one is a RangeError saying what is wrong. */
 export function parseSafetensors(buf: Uint8Array): { tensors: Map<string, NamedArray>; metadata: Record<string, string> } {
@@ -56,7 +48,7 @@ export function parseSafetensors(buf: Uint8Array): { tensors: Map<string, NamedA
       const at = dataStart + begin + i * width;
       data[i] = width === 4 ? view.getFloat32(at, true)
         : dtype === 'F16' ? f16ToF32(view.getUint16(at, true))
-          : new Float32Array(new Uint32Array([view.getUint16(at, true) << 16]).buffer)[0];
+          : bf16ToF32(view.getUint16(at, true));
     }
     tensors.set(name, { shape, data });
   }

@@ -5,6 +5,7 @@ import * as fs from 'fs';
 import * as tf from '@tensorflow/tfjs';
 import { NamedArray, parseSafetensors, serializeSafetensors, writeFileAtomic } from './safetensors';
 import { RetinaNet } from './retinanet';
+import { readPth } from './pth';
 
 function permute4(data: Float32Array, shape: number[], order: number[]): NamedArray {
   const outShape = order.map((o) => shape[o]);
@@ -65,7 +66,19 @@ export function saveWeights(model: RetinaNet, file: string): void {
   writeFileAtomic(file, serializeSafetensors(exportWeights(model), { format: 'pt', producer: 'tfjs-retinanet' }));
 }
 
-/** Loads weights saved by saveWeights or converted from torchvision. */
+/**
+ * Named float32 arrays of a weights file: safetensors (saveWeights, or converted), or a PyTorch
+ * checkpoint as torch.save writes it (.pth / .pt, zip or legacy format; integer tensors such as
+ * BN's num_batches_tracked are left out). Told apart by their first bytes, not their names.
+ */
+export function readWeightsFile(file: string): Map<string, NamedArray> {
+  const bytes = fs.readFileSync(file);
+  // A zip archive ("PK") or a pickle (protocol opcode 0x80) is PyTorch's; safetensors starts with a length.
+  if ((bytes[0] === 0x50 && bytes[1] === 0x4b) || bytes[0] === 0x80) return readPth(bytes, file).tensors;
+  return parseSafetensors(bytes).tensors;
+}
+
+/** Loads weights saved by saveWeights, converted from torchvision, or a PyTorch state dict file. */
 export function loadWeights(model: RetinaNet, file: string, options: { strict?: boolean } = {}): void {
-  importWeights(model, parseSafetensors(fs.readFileSync(file)).tensors, options);
+  importWeights(model, readWeightsFile(file), options);
 }
