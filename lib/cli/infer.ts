@@ -1,11 +1,10 @@
-// Detection on decoded images as the commands run it: resized by the training run's rule,
+// Detection on decoded images as the commands run it (the library's detectRgb): resized by the training run's rule,
 // batched with padding, the native post-processing clipped to each unpadded image, and the boxes
 // mapped back to the source image's pixels.
-import * as tf from '@tensorflow/tfjs';
-import { makeBatch } from '../data/batch';
 import { RgbImage } from '../data/image';
 import { loadCheckpoint } from '../model/checkpoint';
 import { RetinaNet } from '../model/retinanet';
+import { detectRgb } from '../model/detect-images';
 import * as ops from '../ops';
 import { FlagSpec, Flags } from './args';
 
@@ -42,24 +41,5 @@ export function openDetector(flags: Flags): Detector {
 
 /** Detections of one batch of images, in each source image's pixels. */
 export function detectBatch(d: Omit<Detector, 'categoryIds' | 'classNames'>, images: RgbImage[], post: ops.PostprocessOptions = {}): ops.Detections[] {
-  const b = makeBatch(images.map((image) => ({ image })), { minSize: d.minSize, maxSize: d.maxSize });
-  const x = tf.tensor4d(b.images, b.shape);
-  let dets: ops.Detections[];
-  try {
-    dets = d.model.detect(x, { ...post, imageSizes: b.sizes });
-  } finally {
-    x.dispose();
-  }
-  return dets.map((det, i) => {
-    const [h, w] = b.sizes[i];
-    const [oh, ow] = b.originalSizes[i];
-    const boxes = new Float32Array(det.boxes.length);
-    for (let j = 0; j < boxes.length; j += 4) {
-      boxes[j] = (det.boxes[j] * ow) / w;
-      boxes[j + 1] = (det.boxes[j + 1] * oh) / h;
-      boxes[j + 2] = (det.boxes[j + 2] * ow) / w;
-      boxes[j + 3] = (det.boxes[j + 3] * oh) / h;
-    }
-    return { boxes, scores: det.scores, classes: det.classes };
-  });
+  return detectRgb(d.model, images, post, d.minSize, d.maxSize);
 }

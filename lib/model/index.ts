@@ -10,3 +10,6 @@ export type { NamedArray } from './safetensors';
 export { saveCheckpoint, loadCheckpoint } from './checkpoint';
 export type { Checkpoint } from './checkpoint';
 export type { TrainerState } from './trainer';
+export { detectImages } from './detect-images';
+export type { DetectImagesOptions, ImageDetection, ImageInput } from './detect-images';
+export { COCO_CATEGORY_NAMES } from './coco-names';
