@@ -273,7 +273,7 @@ test('bench --json: both cases measured, speed-up = tfjs time / native time', (t
 });
 
 test('every command answers --help', (t) => {
-  for (const c of ['demo', 'make-dataset', 'train', 'eval', 'detect', 'bench', 'ops']) {
+  for (const c of ['demo', 'make-dataset', 'train', 'eval', 'detect', 'convert', 'bench', 'ops']) {
     const r = cli(c, '--help');
     t.is(r.code, 0, c);
     t.regex(r.out, new RegExp(`^Usage: retinanet ${c}`), c);
