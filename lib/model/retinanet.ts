@@ -75,6 +75,11 @@ function freezeBackboneLayers(params: Params, trainable: number): void {
 export const PRESETS: Record<string, Omit<RetinaNetConfig, 'numClasses'>> = {
   'retinanet-r50-fpn': { depth: 50 },
   'retinanet-r101-fpn': { depth: 101 },
+  // torchvision's published COCO detectors, for their weights (loadWeights reads their .pth):
+  // v1 takes P6 from P5 and runs its frozen BN with eps 0 (overwrite_eps); v2 has GroupNorm heads
+  // and P6 from C5 (its GIoU box loss is not reproduced: for inference and fine-tuning with L1).
+  retinanet_resnet50_fpn: { depth: 50, p6FromP5: true, frozenBnEps: 0 },
+  retinanet_resnet50_fpn_v2: { depth: 50, headNorm: 'gn' },
   // Small presets that train on a 2-core CPU in minutes, from scratch: GroupNorm in the backbone
   // and in the heads (without it one gradient spike kills the heads' ReLUs and the run collapses),
   // the paper's four convs per subnet (one cost 5-7 AP: docs/training.md).
