@@ -10,6 +10,7 @@ import { loadCheckpoint, saveCheckpoint } from '../model/checkpoint';
 import { createRetinaNet, PRESETS, RetinaNet, RetinaNetConfig } from '../model/retinanet';
 import { Recovery, Trainer, TrainerOptions } from '../model/trainer';
 import { HealthReport, trainingHealth } from '../model/health';
+import { initFromWeights, loadBackboneWeights } from '../model/weights';
 import { prng } from '../util/prng';
 import { CommandSpec, Flags, UsageError } from './args';
 import { DATASET_FLAGS, datasetPaths, ImageCache, openDataset } from './dataset';
@@ -34,6 +35,9 @@ export const TRAIN: CommandSpec = {
     { name: 'max-size', type: 'int', min: 8, default: 1333, help: 'cap on the longer side' },
     { name: 'flip', type: 'boolean', default: true, help: 'random horizontal flips' },
     { name: 'checkpoint-every', type: 'int', min: 1, default: 100, help: 'iterations between checkpoints' },
+    { name: 'backbone-weights', type: 'string', value: 'FILE', help: 'start the ResNet body from an ImageNet classifier\'s weights (torchvision resnet18/34/50/101 .pth or safetensors); the FPN and heads start as the paper says' },
+    { name: 'init-from', type: 'string', value: 'FILE', help: 'start from a detector\'s weights (checkpoint, safetensors or .pth); with another class count the class output starts at the prior' },
+    { name: 'trainable-backbone-layers', type: 'int', min: 0, max: 5, help: 'ResNet stages that train, from the top (default 3 with --backbone-weights or --init-from, as torchvision when fine-tuning; else 5)' },
     { name: 'resume', type: 'boolean', default: false, help: 'continue the run in OUT (its settings and length; --iterations, if given, must match)' },
     { name: 'overwrite', type: 'boolean', default: false, help: 'start over in an OUT that already holds a run (default: refuse)' },
     { name: 'stop-at', type: 'int', min: 1, help: 'stop after this iteration (with a checkpoint), as if interrupted' },
@@ -62,6 +66,10 @@ export interface TrainRunOptions {
   flip: boolean;
   checkpointEvery: number;
   resume: boolean;
+  /** ImageNet classifier weights for the backbone body (new runs only). */
+  backboneWeights?: string;
+  /** A detector's weights to start from (new runs only; the class output re-initialised if the class count differs). */
+  initFrom?: string;
   /** Start over in an `out` that already holds a run's checkpoint (otherwise a RangeError: --resume or --overwrite). */
   overwrite?: boolean;
   stopAt?: number;
@@ -152,7 +160,19 @@ export function runTraining(options: TrainRunOptions): TrainRunResult {
   } else {
     if (o.resume && !o.quiet) console.error(`no checkpoint at ${checkpoint}: starting a new run`);
     if (o.iterations === undefined) throw new RangeError('iterations: needed for a new run');
-    model = createRetinaNet({ preset: o.preset, ...(o.model ?? {}), numClasses: classNames.length, seed: o.seed });
+    // Fine-tuning freezes conv1 and layer1 unless told otherwise (torchvision's trainable_backbone_layers=3).
+    const pretrained = o.backboneWeights !== undefined || o.initFrom !== undefined;
+    model = createRetinaNet({ preset: o.preset, ...(pretrained ? { trainableBackboneLayers: 3 } : {}), ...(o.model ?? {}), numClasses: classNames.length, seed: o.seed });
+    try {
+      if (o.backboneWeights !== undefined) loadBackboneWeights(model, o.backboneWeights);
+      if (o.initFrom !== undefined) {
+        const { classOutputKept } = initFromWeights(model, o.initFrom);
+        if (classOutputKept && !o.quiet) console.error(`init-from ${o.initFrom}: another class count, so the class output starts at the prior`);
+      }
+    } catch (e) {
+      model.dispose();
+      throw e;
+    }
     trainer = new Trainer(model, {
       iterations: o.iterations, batchSize: o.batch, learningRate: o.learningRate, clipGradNorm: o.clipGradNorm,
       warmupIterations: o.warmup, ...(o.trainer ?? {}),
@@ -164,7 +184,7 @@ export function runTraining(options: TrainRunOptions): TrainRunResult {
   const log = new LossLog(path.join(o.out, 'loss.csv'), path.join(o.out, 'loss.svg'), first);
   const extra = {
     classNames, categoryIds: dataset.categories.map((c) => c.id), preset: o.preset, minSize: o.minSize, maxSize: o.maxSize, batch: o.batch, flip: o.flip, seed: o.seed,
-    source: o.source ?? null,
+    source: o.source ?? null, backboneWeights: o.backboneWeights ?? null, initFrom: o.initFrom ?? null,
   };
   const cache = new ImageCache();
   const progress = new Progress('train', total, { quiet: o.quiet, start: first });
@@ -240,6 +260,8 @@ export function trainCommand(flags: Flags): number {
     iterations: flags.given('iterations') || !flags.boolean('resume') ? flags.int('iterations') : undefined,
     learningRate: flags.has('lr') ? flags.number('lr') : undefined, warmup: flags.has('warmup') ? flags.int('warmup') : undefined,
     clipGradNorm: flags.number('clip-grad-norm'),
+    backboneWeights: flags.optionalString('backbone-weights'), initFrom: flags.optionalString('init-from'),
+    model: flags.has('trainable-backbone-layers') ? { trainableBackboneLayers: flags.int('trainable-backbone-layers') } : undefined,
     minSize: flags.int('min-size'), maxSize: flags.int('max-size'), flip: flags.boolean('flip'),
     checkpointEvery: flags.int('checkpoint-every'), resume: flags.boolean('resume'),
     stopAt: flags.has('stop-at') ? flags.int('stop-at') : undefined, seed: flags.int('seed'), quiet: flags.boolean('quiet'),

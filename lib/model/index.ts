@@ -2,7 +2,7 @@ export { RetinaNet, createRetinaNet, PRESETS } from './retinanet';
 export type { RetinaNetConfig, LevelHeads, Losses } from './retinanet';
 export { Trainer } from './trainer';
 export type { TrainerOptions, StepResult } from './trainer';
-export { saveWeights, loadWeights, exportWeights, importWeights, readWeightsFile } from './weights';
+export { saveWeights, loadWeights, exportWeights, importWeights, readWeightsFile, loadBackboneWeights, initFromWeights } from './weights';
 export { readPth } from './pth';
 export type { PthContents } from './pth';
 export { parseSafetensors, serializeSafetensors } from './safetensors';

@@ -75,6 +75,9 @@ function freezeBackboneLayers(params: Params, trainable: number): void {
 export const PRESETS: Record<string, Omit<RetinaNetConfig, 'numClasses'>> = {
   'retinanet-r50-fpn': { depth: 50 },
   'retinanet-r101-fpn': { depth: 101 },
+  // Full-width ResNet-18/34 bodies, for torchvision's ImageNet weights (--backbone-weights).
+  'retinanet-r18-fpn': { depth: 18 },
+  'retinanet-r34-fpn': { depth: 34 },
   // torchvision's published COCO detectors, for their weights (loadWeights reads their .pth):
   // v1 takes P6 from P5 and runs its frozen BN with eps 0 (overwrite_eps); v2 has GroupNorm heads
   // and P6 from C5 (its GIoU box loss is not reproduced: for inference and fine-tuning with L1).

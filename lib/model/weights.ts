@@ -38,11 +38,16 @@ export function exportWeights(model: RetinaNet): Map<string, NamedArray> {
   return out;
 }
 
-/** Loads named arrays into the model; every parameter must be present with its shape. */
-export function importWeights(model: RetinaNet, tensors: Map<string, NamedArray>, { strict = true } = {}): void {
+/**
+ * Loads named arrays into the model; every parameter must be present with its shape. `only`
+ * limits the load to the parameters it accepts (the rest keep their values; `strict` then
+ * concerns only names it accepts).
+ */
+export function importWeights(model: RetinaNet, tensors: Map<string, NamedArray>, { strict = true, only }: { strict?: boolean; only?: (name: string) => boolean } = {}): void {
   const problems: string[] = [];
   const updates: [tf.Variable, NamedArray][] = [];
   for (const [name, v] of model.params.vars) {
+    if (only && !only(name)) continue;
     const t = tensors.get(name);
     if (!t) {
       problems.push(`missing ${name}`);
@@ -55,7 +60,7 @@ export function importWeights(model: RetinaNet, tensors: Map<string, NamedArray>
     }
     updates.push([v, mine]);
   }
-  if (strict) for (const name of tensors.keys()) if (!model.params.vars.has(name)) problems.push(`unexpected ${name}`);
+  if (strict) for (const name of tensors.keys()) if (!model.params.vars.has(name) && (!only || only(name))) problems.push(`unexpected ${name}`);
   if (problems.length) throw new RangeError(`weights do not fit this model: ${problems.slice(0, 5).join('; ')}${problems.length > 5 ? `; and ${problems.length - 5} more` : ''}`);
   // Checked in full before anything is assigned: a bad file leaves the model as it was.
   for (const [v, t] of updates) tf.tidy(() => v.assign(tf.tensor(t.data, t.shape)));
@@ -81,4 +86,36 @@ export function readWeightsFile(file: string): Map<string, NamedArray> {
 /** Loads weights saved by saveWeights, converted from torchvision, or a PyTorch state dict file. */
 export function loadWeights(model: RetinaNet, file: string, options: { strict?: boolean } = {}): void {
   importWeights(model, readWeightsFile(file), options);
+}
+
+const BODY = 'backbone.body.';
+const CLASS_OUTPUT = 'head.classification_head.cls_logits.';
+
+/**
+ * An ImageNet classifier's weights (torchvision's resnet18/34/50/101 state dict: conv1, bn1,
+ * layer1-4; fc is left out) as the model's backbone body; the FPN and heads keep their
+ * initialisation (the paper's). Every body parameter must be in the file with its shape.
+ */
+export function loadBackboneWeights(model: RetinaNet, file: string): void {
+  const renamed = new Map<string, NamedArray>();
+  for (const [name, t] of readWeightsFile(file)) {
+    if (name.startsWith('fc.')) continue;
+    renamed.set(name.startsWith(BODY) ? name : `${BODY}${name}`, t);
+  }
+  importWeights(model, renamed, { only: (name) => name.startsWith(BODY) });
+}
+
+/**
+ * A detector's weights (a checkpoint, safetensors or .pth) as the starting point of a run on
+ * other data: everything is loaded except, when the class count differs, the class output,
+ * which keeps the prior's initialisation (σ = 0.01, bias -log((1 - π) / π)). Returns whether
+ * the class output was kept.
+ */
+export function initFromWeights(model: RetinaNet, file: string): { classOutputKept: boolean } {
+  const tensors = new Map([...readWeightsFile(file)].filter(([name]) => !name.startsWith('optimizer.')));
+  const w = tensors.get(`${CLASS_OUTPUT}weight`);
+  const mine = model.params.vars.get(`${CLASS_OUTPUT}weight`);
+  const fits = w !== undefined && mine !== undefined && w.shape[0] === mine.shape[3];
+  importWeights(model, tensors, { only: fits ? undefined : (name) => !name.startsWith(CLASS_OUTPUT) });
+  return { classOutputKept: !fits };
 }
