@@ -126,6 +126,26 @@ test.serial('eval prints the 12-line summary and writes the PR plot; detect writ
   }
 });
 
+test.serial('detect --weights FILE --preset NAME: a weights file (safetensors or .pth) instead of a checkpoint, its class count read from the file', (t) => {
+  const { createRetinaNet, saveWeights } = require('..');
+  const model = createRetinaNet({ preset: 'retinanet-r18-tiny', numClasses: 5, seed: 9 });
+  const file = path.join(root, 'five.safetensors');
+  saveWeights(model, file);
+  model.dispose();
+  const img = path.join(data, 'images', fs.readdirSync(path.join(data, 'images'))[0]);
+  let r = cli('detect', '--weights', file, '--preset', 'retinanet-r18-tiny', '--min-size', '64', '--max-size', '64', '--score-threshold', '0', '--max-detections', '7', '--out', path.join(root, 'det-weights'), img);
+  t.is(r.code, 0, r.err);
+  const json = JSON.parse(fs.readFileSync(path.join(root, 'det-weights', `${path.basename(img, '.png')}.json`), 'utf8'));
+  t.is(json.detections.length, 7);
+  for (const d of json.detections) t.is(d.name, `class ${d.category_id - 1}`);
+  r = cli('detect', '--weights', file, '--preset', 'retinanet-r18-small', img);
+  t.is(r.code, 1);
+  t.regex(r.err, /five\.safetensors does not fit --preset retinanet-r18-small/);
+  r = cli('detect', '--weights', path.join(__dirname, 'fixtures', 'pth', 'evil.pth'), img);
+  t.is(r.code, 1);
+  t.regex(r.err, /system is not one a state dict needs/);
+});
+
 test.serial('a finished run that learned nothing (learning rate 0) says it collapsed and exits 1, keeping its checkpoint', (t) => {
   const out = path.join(root, 'still');
   const r = cli('train', '--data', data, '--out', out, '--iterations', '60', '--lr', '0', ...TINY);

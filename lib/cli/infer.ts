@@ -3,13 +3,16 @@
 // mapped back to the source image's pixels.
 import { RgbImage } from '../data/image';
 import { loadCheckpoint } from '../model/checkpoint';
-import { RetinaNet } from '../model/retinanet';
-import { detectRgb } from '../model/detect-images';
+import { createRetinaNet, PRESETS, RetinaNet } from '../model/retinanet';
+import { defaultLabels, detectRgb } from '../model/detect-images';
+import { importWeights, readWeightsFile } from '../model/weights';
 import * as ops from '../ops';
 import { FlagSpec, Flags } from './args';
 
 export const INFERENCE_FLAGS: FlagSpec[] = [
   { name: 'checkpoint', type: 'string', value: 'FILE', default: 'runs/train/checkpoint.safetensors', help: 'checkpoint written by train' },
+  { name: 'weights', type: 'string', value: 'FILE', help: 'instead of --checkpoint: a weights file (.pth as torch.save writes it, or safetensors) for --preset; the class count comes from the file (91: COCO\'s names)' },
+  { name: 'preset', type: 'string', choices: Object.keys(PRESETS), default: 'retinanet_resnet50_fpn', help: 'the model of --weights' },
   { name: 'min-size', type: 'int', min: 8, help: 'shorter image side (default: the training run\'s)' },
   { name: 'max-size', type: 'int', min: 8, help: 'cap on the longer side (default: the training run\'s)' },
   { name: 'batch', type: 'int', min: 1, default: 4, help: 'images per forward pass' },
@@ -24,14 +27,42 @@ export interface Detector {
   maxSize: number;
 }
 
+/** A model of `preset` holding a weights file, its class count read from the class output's shape. */
+function detectorFromWeights(file: string, preset: string): RetinaNet {
+  const tensors = readWeightsFile(file);
+  const cls = tensors.get('head.classification_head.cls_logits.weight');
+  const anchors = 9;  // the presets' 3 scales x 3 aspect ratios
+  if (!cls || cls.shape.length !== 4 || cls.shape[0] % anchors !== 0) {
+    throw new RangeError(`${file}: no RetinaNet class output (head.classification_head.cls_logits.weight) to read the class count from`);
+  }
+  const model = createRetinaNet({ preset, numClasses: cls.shape[0] / anchors });
+  try {
+    importWeights(model, tensors);
+  } catch (e) {
+    model.dispose();
+    throw new RangeError(`${file} does not fit --preset ${preset}: ${e instanceof Error ? e.message : String(e)}`);
+  }
+  return model;
+}
+
 export function openDetector(flags: Flags): Detector {
+  const weights = flags.optionalString('weights');
+  if (weights !== undefined) {
+    const model = detectorFromWeights(weights, flags.string('preset'));
+    return {
+      model, ...defaultLabels(model.config.numClasses),
+      minSize: flags.has('min-size') ? flags.int('min-size') : 800,
+      maxSize: flags.has('max-size') ? flags.int('max-size') : 1333,
+    };
+  }
   const ck = loadCheckpoint(flags.string('checkpoint'));
   ck.trainer?.dispose();
   const e = ck.extra as { classNames?: string[]; categoryIds?: number[]; minSize?: number; maxSize?: number };
   const k = ck.model.config.numClasses;
-  const classNames = Array.isArray(e.classNames) && e.classNames.length === k ? e.classNames : Array.from({ length: k }, (_, i) => `class ${i}`);
+  const fallback = defaultLabels(k);
+  const classNames = Array.isArray(e.classNames) && e.classNames.length === k ? e.classNames : fallback.classNames;
   const categoryIds = Array.isArray(e.categoryIds) && e.categoryIds.length === k && e.categoryIds.every(Number.isInteger)
-    ? e.categoryIds : Array.from({ length: k }, (_, i) => i + 1);
+    ? e.categoryIds : fallback.categoryIds;
   return {
     model: ck.model, classNames, categoryIds,
     minSize: flags.has('min-size') ? flags.int('min-size') : e.minSize ?? 800,

@@ -34,6 +34,15 @@ export interface ImageDetection {
   name: string;
 }
 
+/** Names and category ids of a model's labels when nothing names them: COCO's for 91 classes (torchvision's COCO detectors: label = category id), else "class k" and k + 1. */
+export function defaultLabels(numClasses: number): { classNames: string[]; categoryIds: number[] } {
+  const coco = numClasses === COCO_CATEGORY_NAMES.length;
+  return {
+    classNames: coco ? COCO_CATEGORY_NAMES.slice() : Array.from({ length: numClasses }, (_, i) => `class ${i}`),
+    categoryIds: Array.from({ length: numClasses }, (_, i) => (coco ? i : i + 1)),
+  };
+}
+
 function toImage(input: ImageInput, i: number): RgbImage {
   if (typeof input === 'string') return readImage(input);
   if (input instanceof Uint8Array) return decodeImage(input, `images[${i}]`);
@@ -52,9 +61,9 @@ export function detectImages(model: RetinaNet, images: readonly ImageInput[], op
   if (!Array.isArray(images)) throw new TypeError('images: expected an array of file paths, encoded bytes or RGB images');
   const { minSize = 800, maxSize = 1333, classNames, categoryIds, batch = 1, ...post } = options;
   const k = model.config.numClasses;
-  const coco = k === COCO_CATEGORY_NAMES.length;
-  const names = classNames ?? (coco ? COCO_CATEGORY_NAMES : Array.from({ length: k }, (_, i) => `class ${i}`));
-  const ids = categoryIds ?? Array.from({ length: k }, (_, i) => (coco ? i : i + 1));
+  const fallback = defaultLabels(k);
+  const names = classNames ?? fallback.classNames;
+  const ids = categoryIds ?? fallback.categoryIds;
   if (names.length !== k) throw new RangeError(`classNames: ${names.length} names for a model of ${k} classes`);
   if (ids.length !== k || !ids.every(Number.isInteger)) throw new RangeError(`categoryIds: expected ${k} integers`);
   if (!Number.isInteger(batch) || batch < 1) throw new RangeError(`batch: expected an integer >= 1, got ${String(batch)}`);
