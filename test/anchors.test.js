@@ -61,18 +61,26 @@ test("cell anchors are torchvision's rounded ones (hand-computed)", (t) => {
   t.deepEqual(Array.from(anchors.subarray(p4 + 20, p4 + 24)), [-50, -50, 50, 50]);
 });
 
-test('order is level, y, x, anchor; centres at (x * stride, y * stride)', (t) => {
-  const { anchors, levels } = ops.generateAnchors({ height: 600, width: 600 });
-  for (const lv of levels) {
-    for (const [y, x, a] of [[0, 0, 0], [0, 1, 4], [1, 0, 8], [lv.height - 1, lv.width - 1, 5]]) {
-      const i = lv.start + (y * lv.width + x) * 9 + a;
-      const cell = lv.start + a;
-      t.is(anchors[i * 4] - anchors[cell * 4], x * lv.stride);
-      t.is(anchors[i * 4 + 1] - anchors[cell * 4 + 1], y * lv.stride);
-      t.is(anchors[i * 4 + 2] - anchors[cell * 4 + 2], x * lv.stride);
-      t.is(anchors[i * 4 + 3] - anchors[cell * 4 + 3], y * lv.stride);
+test('order is level, y, x, anchor; centres at (x * strideX, y * strideY); torchvision\'s strides are side // cells, 2^l with strides: pow2', (t) => {
+  for (const strides of ['torchvision', 'pow2']) {
+    const { anchors, levels } = ops.generateAnchors({ height: 800, width: 1344, strides });
+    for (const lv of levels) {
+      for (const [y, x, a] of [[0, 0, 0], [0, 1, 4], [1, 0, 8], [lv.height - 1, lv.width - 1, 5]]) {
+        const i = lv.start + (y * lv.width + x) * 9 + a;
+        const cell = lv.start + a;
+        t.is(anchors[i * 4] - anchors[cell * 4], x * lv.strideX);
+        t.is(anchors[i * 4 + 1] - anchors[cell * 4 + 1], y * lv.strideY);
+        t.is(anchors[i * 4 + 2] - anchors[cell * 4 + 2], x * lv.strideX);
+        t.is(anchors[i * 4 + 3] - anchors[cell * 4 + 3], y * lv.strideY);
+      }
     }
+    // 800 x 1344 (torchvision's padded 800 x 1333): P6 is 13 x 21, P7 7 x 11 cells.
+    const strideOf = levels.map((lv) => [lv.strideY, lv.strideX]);
+    t.deepEqual(strideOf, strides === 'pow2'
+      ? [[8, 8], [16, 16], [32, 32], [64, 64], [128, 128]]
+      : [[8, 8], [16, 16], [32, 32], [61, 64], [114, 122]], strides);
   }
+  t.throws(() => ops.generateAnchors({ height: 8, width: 8, strides: 'even' }), { instanceOf: TypeError, message: /strides/ });
 });
 
 test('every anchor equals the step-by-step reference (800x1333 and options)', (t) => {

@@ -41,9 +41,14 @@ export function resizeScale(height: number, width: number, minSize: number, maxS
   if (checkFinite('maxSize', maxSize) < minSize) throw new RangeError(`maxSize must be >= minSize (${minSize}), got ${maxSize}`);
   const rounding = options.rounding ?? 'floor';
   if (rounding !== 'floor' && rounding !== 'round') throw new TypeError(`rounding must be 'floor' or 'round', got ${String(rounding)}`);
-  // Same double-precision expression as torchvision, so the floors agree even when
-  // side * scale lands a hair below an integer.
-  const scale = Math.min(minSize / Math.min(height, width), maxSize / Math.max(height, width));
+  // torchvision computes the scale in float32 (its sides are a float32 tensor) and the size as
+  // floor(side * scale) in double, so a side can land one pixel below the exact product (83 px
+  // to at most 96 gives 95): the same arithmetic here, so the sizes agree exactly. detectron2's
+  // rounding works in double.
+  const exact = Math.min(minSize / Math.min(height, width), maxSize / Math.max(height, width));
+  const scale = rounding === 'floor'
+    ? Math.fround(Math.min(Math.fround(minSize / Math.min(height, width)), Math.fround(maxSize / Math.max(height, width))))
+    : exact;
   const size = (s: number) => Math.max(1, rounding === 'floor' ? Math.floor(s * scale) : Math.floor(s * scale + 0.5));
   const h = size(height);
   const w = size(width);

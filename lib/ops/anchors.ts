@@ -21,11 +21,22 @@ export interface AnchorOptions extends v.DeviceOptions {
    * torchvision's RetinaNet; 'none': exact sizes, unrounded corners.
    */
   rounding?: 'torchvision' | 'none';
+  /**
+   * Where a level's cells sit. 'torchvision' (default): the stride of each axis is
+   * floor(image side / feature map side), as torchvision's AnchorGenerator computes it from the
+   * (padded) image: 2^l where the side is a multiple of 2^l, less on P6 / P7 otherwise (800
+   * rows: P6 stride 61, P7 114). 'pow2': 2^l on both axes (Detectron's).
+   */
+  strides?: 'torchvision' | 'pow2';
 }
 
 export interface AnchorLevel {
   level: number;
+  /** 2^level. */
   stride: number;
+  /** The strides the cells are placed at (see AnchorOptions.strides). */
+  strideY: number;
+  strideX: number;
   /** Feature map rows. */
   height: number;
   /** Feature map columns. */
@@ -49,7 +60,7 @@ export const DEFAULT_SIZES = [32, 64, 128, 256, 512];
 export const DEFAULT_SCALES = [1, 2 ** (1 / 3), 2 ** (2 / 3)];
 export const DEFAULT_ASPECT_RATIOS = [0.5, 1, 2];
 
-const KNOWN = ['height', 'width', 'levels', 'sizes', 'scales', 'aspectRatios', 'offset', 'rounding'] as const;
+const KNOWN = ['height', 'width', 'levels', 'sizes', 'scales', 'aspectRatios', 'offset', 'rounding', 'strides'] as const;
 
 function positiveList(name: string, value: unknown, fallback: number[]): number[] {
   if (value === undefined) return fallback;
@@ -89,16 +100,22 @@ export function planAnchors(options: AnchorOptions): AnchorPlan {
   if (o.rounding !== undefined && o.rounding !== 'torchvision' && o.rounding !== 'none') {
     throw new TypeError(`rounding: expected 'torchvision' or 'none', got ${String(o.rounding)}`);
   }
+  if (o.strides !== undefined && o.strides !== 'torchvision' && o.strides !== 'pow2') {
+    throw new TypeError(`strides: expected 'torchvision' or 'pow2', got ${String(o.strides)}`);
+  }
+  const pow2 = o.strides === 'pow2';
   const a = scales.length * ratios.length;
-  const spec = new Float64Array(levelList.length * 4);
+  const spec = new Float64Array(levelList.length * 5);
   const levels: AnchorLevel[] = [];
   let start = 0;
   levelList.forEach((level, i) => {
     const stride = 2 ** level;
     const h = Math.ceil(height / stride);
     const w = Math.ceil(width / stride);
-    spec.set([level, sizes[i], h, w], i * 4);
-    levels.push({ level, stride, height: h, width: w, start, count: h * w * a });
+    const strideY = pow2 ? stride : Math.floor(height / h);
+    const strideX = pow2 ? stride : Math.floor(width / w);
+    spec.set([strideY, strideX, sizes[i], h, w], i * 5);
+    levels.push({ level, stride, strideY, strideX, height: h, width: w, start, count: h * w * a });
     start += h * w * a;
   });
   v.resultSize('anchors', start * 4);

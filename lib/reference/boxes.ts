@@ -73,8 +73,9 @@ export function generateAnchorsRef(height: number, width: number): tf.Tensor2D {
         }
       }
       const gh = Math.ceil(height / stride), gw = Math.ceil(width / stride);
-      const sy = tf.range(0, gh).mul(stride).reshape([gh, 1, 1]).tile([1, gw, 1]);
-      const sx = tf.range(0, gw).mul(stride).reshape([1, gw, 1]).tile([gh, 1, 1]);
+      // torchvision's AnchorGenerator: each axis's stride is image side // feature map side.
+      const sy = tf.range(0, gh).mul(Math.floor(height / gh)).reshape([gh, 1, 1]).tile([1, gw, 1]);
+      const sx = tf.range(0, gw).mul(Math.floor(width / gw)).reshape([1, gw, 1]).tile([gh, 1, 1]);
       const shifts = tf.concat([sx, sy, sx, sy], 2).reshape([gh * gw, 1, 4]);
       levels.push(shifts.add(tf.tensor2d(cells, [9, 4]).reshape([1, 9, 4])).reshape([-1, 4]));
     });

@@ -22,13 +22,14 @@ Napi::Value generate_anchors(const Napi::CallbackInfo& info) {
   p.aspect_ratios.assign(ratios.data, ratios.data + ratios.length);
   p.offset = static_cast<float>(number(info, 3, "offset"));
   p.torchvision_rounding = boolean(info, 4, "torchvisionRounding");
-  if (specs.ElementLength() % 4 != 0) throw range_error(env, "levels: length must be a multiple of 4");
+  // Per level: stride_y, stride_x, size, height, width.
+  if (specs.ElementLength() % 5 != 0) throw range_error(env, "levels: length must be a multiple of 5");
   std::vector<AnchorLevelSpec> levels;
   const int64_t a = scales.length * ratios.length;
   int64_t total = 0;
-  for (size_t i = 0; i < specs.ElementLength(); i += 4) {
-    AnchorLevelSpec s{static_cast<int>(specs[i]), static_cast<float>(specs[i + 1]),
-                      static_cast<int64_t>(specs[i + 2]), static_cast<int64_t>(specs[i + 3])};
+  for (size_t i = 0; i < specs.ElementLength(); i += 5) {
+    AnchorLevelSpec s{static_cast<float>(specs[i]), static_cast<float>(specs[i + 1]), static_cast<float>(specs[i + 2]),
+                      static_cast<int64_t>(specs[i + 3]), static_cast<int64_t>(specs[i + 4])};
     if (s.height < 0 || s.width < 0) throw range_error(env, "levels: negative feature map size");
     levels.push_back(s);
     total += s.height * s.width * a;

@@ -9,7 +9,8 @@
 namespace retinanet {
 
 struct AnchorLevelSpec {
-  int level;         // pyramid level l: stride 2^l
+  float stride_y;    // rows' stride: 2^l, or torchvision's padded height // rows
+  float stride_x;    // columns' stride
   float size;        // base size (32 for P3)
   int64_t height;    // feature map rows
   int64_t width;     // feature map columns

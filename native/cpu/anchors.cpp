@@ -32,12 +32,11 @@ void generate_anchors_cpu(const std::vector<AnchorLevelSpec>& levels, const Anch
   const int64_t a = static_cast<int64_t>(p.aspect_ratios.size() * p.scales.size());
   for (const AnchorLevelSpec& lv : levels) {
     const std::vector<float> cells = cell_anchors(lv.size, p);
-    const float stride = std::ldexp(1.0f, lv.level);
     const int64_t w = lv.width;
     parallel_for(lv.height * w, 4096, [&](int64_t c0, int64_t c1) {
       for (int64_t c = c0; c < c1; ++c) {
-        const float sx = (static_cast<float>(c % w) + p.offset) * stride;
-        const float sy = (static_cast<float>(c / w) + p.offset) * stride;
+        const float sx = (static_cast<float>(c % w) + p.offset) * lv.stride_x;
+        const float sy = (static_cast<float>(c / w) + p.offset) * lv.stride_y;
         float* o = out + c * a * 4;
         for (int64_t k = 0; k < a; ++k) {
           o[4 * k + 0] = sx + cells[4 * k + 0];

@@ -11,15 +11,16 @@ namespace {
 constexpr int kThreads = 256;
 
 __global__ void __launch_bounds__(kThreads) shift_kernel(const float* __restrict__ cells, int64_t a,
-                                                         int64_t w, int64_t count, float stride,
-                                                         float offset, float* __restrict__ out) {
+                                                         int64_t w, int64_t count, float stride_y,
+                                                         float stride_x, float offset,
+                                                         float* __restrict__ out) {
   // count = height * width * a; item c * a + k is anchor k of cell c.
   for (int64_t t = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; t < count;
        t += static_cast<int64_t>(gridDim.x) * blockDim.x) {
     const int64_t c = t / a;
     const int64_t k = t - c * a;
-    const float sx = (static_cast<float>(c % w) + offset) * stride;
-    const float sy = (static_cast<float>(c / w) + offset) * stride;
+    const float sx = (static_cast<float>(c % w) + offset) * stride_x;
+    const float sy = (static_cast<float>(c / w) + offset) * stride_y;
     const float* cell = cells + 4 * k;
     reinterpret_cast<float4*>(out)[t] =
         make_float4(sx + cell[0], sy + cell[1], sx + cell[2], sy + cell[3]);
@@ -47,7 +48,7 @@ Status generate_anchors_cuda(const std::vector<AnchorLevelSpec>& levels, const A
     const std::vector<float> cells = cell_anchors(lv.size, p);
     RN_TRY(cuda::upload(call, d_cells[l], cells.data(), static_cast<int64_t>(cells.size())));
     shift_kernel<<<cuda::blocks_for(count, kThreads), kThreads, 0, call.stream()>>>(
-        d_cells[l].get(), a, lv.width, count, std::ldexp(1.0f, lv.level), p.offset,
+        d_cells[l].get(), a, lv.width, count, lv.stride_y, lv.stride_x, p.offset,
         d_out.get() + start * 4);
     RN_LAUNCHED("shift_kernel");
     start += count;

@@ -293,7 +293,7 @@ void test_anchors_postprocess() {
   AnchorParams ap;
   ap.scales = {1.0f, 1.25992105f, 1.58740105f};
   ap.aspect_ratios = {0.5f, 1.0f, 2.0f};
-  std::vector<AnchorLevelSpec> levels = {{3, 32, 3, 5}, {4, 64, 2, 3}};
+  std::vector<AnchorLevelSpec> levels = {{8, 8, 32, 3, 5}, {16, 16, 64, 2, 3}};
   std::vector<float> anchors((3 * 5 + 2 * 3) * 9 * 4);
   generate_anchors_cpu(levels, ap, anchors.data());
   check(anchors[0] == -23 && anchors[1] == -11 && anchors[(5 * 9 + 0) * 4] == -23 && anchors[(5 * 9) * 4 + 1] == 8 - 11,

@@ -139,8 +139,9 @@ function anchorsRef(height, width, { levels = [3, 4, 5, 6, 7], sizes = [32, 64, 
   };
   const out = [];
   levels.forEach((l, li) => {
-    const stride = 2 ** l;
-    const gh = Math.ceil(height / stride), gw = Math.ceil(width / stride);
+    const gh = Math.ceil(height / 2 ** l), gw = Math.ceil(width / 2 ** l);
+    // torchvision: strides = image size // feature map size, per axis.
+    const strideY = Math.floor(height / gh), strideX = Math.floor(width / gw);
     const cells = [];
     for (const r of ratios) {
       const hr = f(Math.sqrt(f(r)));
@@ -155,7 +156,7 @@ function anchorsRef(height, width, { levels = [3, 4, 5, 6, 7], sizes = [32, 64, 
     for (let y = 0; y < gh; y++) {
       for (let x = 0; x < gw; x++) {
         for (const c of cells) {
-          const sx = (x + offset) * stride, sy = (y + offset) * stride;
+          const sx = (x + offset) * strideX, sy = (y + offset) * strideY;
           out.push(sx + c[0], sy + c[1], sx + c[2], sy + c[3]);
         }
       }
