@@ -186,17 +186,27 @@ test('encodePng / writePng reject malformed images', (t) => {
 // ---------------------------------------------------------------- resize
 
 test('resizeScale: shorter side to minSize, capped by maxSize, torchvision floor rounding', (t) => {
-  t.like(D.resizeScale(480, 640, 600, 1000), { scale: 1.25, height: 600, width: 800 });
-  t.like(D.resizeScale(300, 2000, 600, 1000), { scale: 0.5, height: 150, width: 1000 }, 'longer side capped');
+  t.like(D.resizeScale(480, 640, 600, 1000), { height: 600, width: 800 });
+  t.true(Math.abs(D.resizeScale(480, 640, 600, 1000).scale - 1.25) < 1e-6, 'the scale, in float32');
+  t.like(D.resizeScale(300, 2000, 600, 1000), { height: 150, width: 1000 }, 'longer side capped');
+  t.true(Math.abs(D.resizeScale(300, 2000, 600, 1000).scale - 0.5) < 1e-6);
   t.like(D.resizeScale(2000, 300, 600, 1000), { height: 1000, width: 150 });
   t.like(D.resizeScale(480, 640, 800, 1333), { height: 800, width: 1066 });
   t.like(D.resizeScale(800, 800, 800, 1333), { scale: 1, height: 800, width: 800 });
   // 161 * (800 / 161) is 799.999... in doubles: torchvision's floor gives 799, detectron2's rounding 800.
   t.like(D.resizeScale(161, 200, 800, 1333), { height: 799, width: 993 });
   t.like(D.resizeScale(161, 200, 800, 1333, { rounding: 'round' }), { height: 800, width: 994 });
+  // Sizes torchvision 0.14's GeneralizedRCNNTransform gives (its float32 scale, computed as
+  // reciprocal(side) * min_size): one pixel below the exact product for some sides.
+  for (const [h, w, mn, mx, want] of [[83, 117, 96, 160, [95, 135]], [480, 640, 800, 1333, [800, 1066]], [427, 640, 800, 1333, [799, 1199]],
+    [375, 500, 800, 1333, [799, 1066]], [600, 800, 800, 1333, [800, 1066]]]) {
+    const got = D.resizeScale(h, w, mn, mx);
+    t.deepEqual([got.height, got.width], want, `${h}x${w}`);
+  }
   const r = D.resizeScale(161, 200, 800, 1333);
   t.is(r.scaleY, 799 / 161); t.is(r.scaleX, 993 / 200);
-  t.like(D.resizeScale(1, 10000, 800, 1333), { height: 1, width: 1333 }, 'never 0 pixels');
+  // torchvision: 0 x 1332 (and an error); here never 0 pixels.
+  t.like(D.resizeScale(1, 10000, 800, 1333), { height: 1, width: 1332 }, 'never 0 pixels');
   t.throws(() => D.resizeScale(0, 10, 800, 1333), { instanceOf: RangeError });
   t.throws(() => D.resizeScale(10, 10.5, 800, 1333), { instanceOf: TypeError });
   t.throws(() => D.resizeScale(10, 10, 800, 600), { instanceOf: RangeError, message: /maxSize/ });

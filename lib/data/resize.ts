@@ -41,14 +41,15 @@ export function resizeScale(height: number, width: number, minSize: number, maxS
   if (checkFinite('maxSize', maxSize) < minSize) throw new RangeError(`maxSize must be >= minSize (${minSize}), got ${maxSize}`);
   const rounding = options.rounding ?? 'floor';
   if (rounding !== 'floor' && rounding !== 'round') throw new TypeError(`rounding must be 'floor' or 'round', got ${String(rounding)}`);
-  // torchvision computes the scale in float32 (its sides are a float32 tensor) and the size as
-  // floor(side * scale) in double, so a side can land one pixel below the exact product (83 px
-  // to at most 96 gives 95): the same arithmetic here, so the sizes agree exactly. detectron2's
+  // torchvision computes the scale in float32 — `min_size / side` on a float32 tensor, which
+  // PyTorch evaluates as reciprocal(side) * min_size — and the size as floor(side * scale) in
+  // double, so a side can land one pixel off the exact product (83 px towards 96 gives 95, 427
+  // towards 800 gives 799): the same arithmetic here, so the sizes agree exactly. detectron2's
   // rounding works in double.
-  const exact = Math.min(minSize / Math.min(height, width), maxSize / Math.max(height, width));
+  const f32Ratio = (target: number, side: number): number => Math.fround(Math.fround(1 / side) * Math.fround(target));
   const scale = rounding === 'floor'
-    ? Math.fround(Math.min(Math.fround(minSize / Math.min(height, width)), Math.fround(maxSize / Math.max(height, width))))
-    : exact;
+    ? Math.min(f32Ratio(minSize, Math.min(height, width)), f32Ratio(maxSize, Math.max(height, width)))
+    : Math.min(minSize / Math.min(height, width), maxSize / Math.max(height, width));
   const size = (s: number) => Math.max(1, rounding === 'floor' ? Math.floor(s * scale) : Math.floor(s * scale + 0.5));
   const h = size(height);
   const w = size(width);
