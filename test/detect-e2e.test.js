@@ -35,3 +35,15 @@ for (const version of ['v1', 'v2']) {
     t.true(scoreErr <= 1e-4, `scores within 1e-4: ${scoreErr}`);
   });
 }
+
+test('v1: the fixture sees frozen BN\'s eps (running variances ~1e-5): with 1e-5 instead of torchvision\'s 0 the scores move by > 1e-3', (t) => {
+  const want = expected.versions.v1;
+  t.is(want.config.frozenBnEps, 0);
+  const model = R.createRetinaNet({ ...want.config, frozenBnEps: 1e-5 });
+  R.loadWeights(model, path.join(DIR, 'v1.pth'));
+  const [dets] = R.detectImages(model, [path.join(DIR, 'image.png')], { minSize: expected.minSize, maxSize: expected.maxSize });
+  model.dispose();
+  let scoreErr = 0;
+  for (let i = 0; i < Math.min(dets.length, want.scores.length); i++) scoreErr = Math.max(scoreErr, Math.abs(dets[i].score - want.scores[i]));
+  t.true(scoreErr > 1e-3, `max |score diff| ${scoreErr}`);
+});

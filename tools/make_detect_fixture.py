@@ -43,6 +43,12 @@ def model(version, gen):
     randomize(m, gen, half=True, gain=1.0)
     if version == 'v1':
         overwrite_eps(m, 0.0)  # as torchvision does when it loads its COCO v1 weights
+        with torch.no_grad():
+            # Running variances small enough (~1e-5) for eps 0 vs 1e-5 to change the detections.
+            # Their scales shrink with them, so the activations keep their size.
+            bn = m.backbone.body.layer1[0].bn1
+            bn.running_var.copy_((torch.rand(bn.running_var.shape, generator=gen) * 2e-5 + 1e-6).half().float())
+            bn.weight.copy_((bn.weight * bn.running_var.sqrt()).half().float())
     with torch.no_grad():
         # A spread class bias: many anchors of every class pass 0.05, few tie.
         b = m.head.classification_head.cls_logits.bias
