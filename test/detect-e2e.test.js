@@ -47,3 +47,39 @@ test('v1: the fixture sees frozen BN\'s eps (running variances ~1e-5): with 1e-5
   for (let i = 0; i < Math.min(dets.length, want.scores.length); i++) scoreErr = Math.max(scoreErr, Math.abs(dets[i].score - want.scores[i]));
   t.true(scoreErr > 1e-3, `max |score diff| ${scoreErr}`);
 });
+
+test('v1: a training step on the fixture image equals torchvision\'s: both loss terms and the gradients of conv, FPN and head parameters', (t) => {
+  const tf = require('@tensorflow/tfjs');
+  const step = JSON.parse(fs.readFileSync(path.join(DIR, 'train-step.json'), 'utf8'));
+  const model = R.createRetinaNet(expected.versions.v1.config);
+  R.loadWeights(model, path.join(DIR, 'v1.pth'));
+  const b = R.makeBatch([{ image: R.readImage(path.join(DIR, 'image.png')), boxes: Float32Array.from(step.boxes.flat()), labels: Int32Array.from(step.labels) }],
+    { minSize: expected.minSize, maxSize: expected.maxSize });
+  const x = tf.tensor4d(b.images, b.shape);
+  const terms = {};
+  const { grads } = tf.variableGrads(() => {
+    const l = model.loss(x, b.boxes, b.labels);
+    terms.classification = l.classification.dataSync()[0];
+    terms.box = l.box.dataSync()[0];
+    return l.total;
+  });
+  const rel = (a, want) => Math.abs(a - want) / Math.max(1e-12, Math.abs(want));
+  t.log(`classification ${terms.classification} vs ${step.classification}; box ${terms.box} vs ${step.box}`);
+  t.true(rel(terms.classification, step.classification) < 1e-5);
+  t.true(rel(terms.box, step.box) < 1e-5);
+  let worst = 0;
+  for (const [name, want] of Object.entries(step.grads)) {
+    const v = model.params.vars.get(name);
+    const g = grads[v.name];
+    const mine = (v.rank === 4 ? tf.transpose(g, [3, 2, 0, 1]) : g).dataSync();
+    t.is(mine.length, want.values.length, name);
+    const scale = Math.max(...want.values.map(Math.abs));
+    let err = 0;
+    for (let i = 0; i < mine.length; i++) err = Math.max(err, Math.abs(mine[i] - want.values[i]));
+    worst = Math.max(worst, err / scale);
+    t.true(err <= 1e-4 * scale, `${name}: max |diff| ${err} at a gradient scale of ${scale}`);
+  }
+  t.log(`${Object.keys(step.grads).length} parameters' gradients: worst max |diff| / max |grad| ${worst.toExponential(2)}`);
+  tf.dispose([x, grads]);
+  model.dispose();
+});

@@ -4,7 +4,8 @@
 # random frozen-BN statistics and a spread class bias, their state dicts saved by torch.save
 # (v1 in the zip format, v2 in the legacy one; float16 values, so nothing is lost), an 83x117
 # PNG, and torchvision's model.eval()([image]) detections on it (float64) as JSON.
-# Run: /usr/bin/python3 tools/make_detect_fixture.py  (torch 1.13 / torchvision 0.14: Debian's)
+# Run: /usr/bin/python3 tools/make_detect_fixture.py, then again with --train-step (torch 1.13 /
+# torchvision 0.14: Debian's python3-torchvision).
 import collections, functools, json, os, sys, zlib, struct
 import torch
 from torch import nn
@@ -84,5 +85,41 @@ def main():
         json.dump({'minSize': 96, 'maxSize': 160, 'image': [h, w], 'versions': expected}, f)
 
 
-if __name__ == '__main__':
+if __name__ == '__main__' and '--train-step' not in sys.argv:
     main()
+
+
+def training_step_fixture():
+    """torchvision's v1 training losses and some parameter gradients (float64) for the v1 model
+    on the fixture image with two boxes: test/fixtures/detect/train-step.json."""
+    gen = torch.Generator().manual_seed(21)
+    # Rebuild the same v1 model as main() (same generator draws, in the same order).
+    h, w = 83, 117
+    torch.randint(0, 40, (h, w, 3), generator=gen)
+    m = model('v1', gen).double()
+    sd = torch.load(os.path.join(OUT, 'v1.pth'))['model']
+    m.load_state_dict({k: v.double() if v.is_floating_point() else v for k, v in sd.items()})
+    m.train()
+    from torchvision.io import read_image
+    image = read_image(os.path.join(OUT, 'image.png')).double() / 255
+    boxes = [[30.0, 20.0, 70.0, 50.0], [5.5, 40.25, 47.0, 80.0]]
+    labels = [2, 0]
+    losses = m([image], [{'boxes': torch.tensor(boxes, dtype=torch.float64), 'labels': torch.tensor(labels)}])
+    total = losses['classification'] + losses['bbox_regression']
+    total.backward()
+    names = ['backbone.body.conv1.weight', 'backbone.body.layer1.0.conv1.weight', 'backbone.body.layer2.0.downsample.0.weight',
+             'backbone.fpn.inner_blocks.0.0.weight', 'backbone.fpn.layer_blocks.2.0.bias', 'backbone.fpn.extra_blocks.p6.weight',
+             'head.classification_head.conv.0.0.weight', 'head.classification_head.cls_logits.weight',
+             'head.classification_head.cls_logits.bias', 'head.regression_head.conv.3.0.weight', 'head.regression_head.bbox_reg.weight',
+             'head.regression_head.bbox_reg.bias']
+    params = dict(m.named_parameters())
+    out = {'boxes': boxes, 'labels': labels, 'classification': float(losses['classification']),
+           'box': float(losses['bbox_regression']),
+           'grads': {n: {'shape': list(params[n].shape), 'values': params[n].grad.flatten().tolist()} for n in names}}
+    with open(os.path.join(OUT, 'train-step.json'), 'w') as f:
+        json.dump(out, f)
+    print('train step: classification', out['classification'], 'box', out['box'])
+
+
+if __name__ == '__main__' and len(sys.argv) > 1 and sys.argv[1] == '--train-step':
+    training_step_fixture()
