@@ -13,7 +13,7 @@ const path = require('path');
 const { spawnSync } = require('child_process');
 const tf = require('@tensorflow/tfjs');
 const R = require('..');
-R.ops.retainFreedMemory();  // as the `retinanet` command does: see README, "Memory"
+R.ops.retainFreedMemory();  // as the `retinanet` command does: see docs/tfjs.md, "Memory"
 const { medianMs } = require('../dist/cli/bench');
 
 const args = process.argv.slice(2);

@@ -15,7 +15,7 @@ const { spawnSync } = require('child_process');
 const tf = require('@tensorflow/tfjs');
 const R = require('..');
 const ops = require('../dist/ops');
-ops.retainFreedMemory();  // as the `retinanet` command does: see README, "Memory"
+ops.retainFreedMemory();  // as the `retinanet` command does: see docs/tfjs.md, "Memory"
 const ref = require('../dist/reference');
 const js = require('./js-ops');
 const { runGroup, machine, table } = require('./harness');

@@ -1,16 +1,18 @@
 'use strict';
-// Runs the README's training example exactly as written (as a user would, by package name).
+// Runs the training example of docs/tfjs.md exactly as written (as a user would, by package name).
 const test = require('ava');
 const fs = require('fs');
 const path = require('path');
 const { execFileSync } = require('child_process');
 
-test("the README's training example runs and its loss goes down", (t) => {
-  const readme = fs.readFileSync(path.join(__dirname, '..', 'README.md'), 'utf8');
+const DOC = path.join(__dirname, '..', 'docs', 'tfjs.md');
+
+test("the docs' training example runs and its loss goes down", (t) => {
+  const readme = fs.readFileSync(DOC, 'utf8');
   const match = /<!-- example: training -->\s*```js\n([\s\S]*?)```/.exec(readme);
-  t.truthy(match, 'README has the example');
+  t.truthy(match, 'docs/tfjs.md has the example');
   // Inside the package folder so `require('tfjs-retinanet')` resolves to this package.
-  const file = path.join(__dirname, '.readme-example.js');
+  const file = path.join(__dirname, '.docs-example.js');
   fs.writeFileSync(file, match[1]);
   try {
     const out = execFileSync(process.execPath, [file], { encoding: 'utf8' });
@@ -23,12 +25,12 @@ test("the README's training example runs and its loss goes down", (t) => {
   }
 });
 
-test("the README's training example type-checks as strict TypeScript (imports instead of requires)", (t) => {
-  const readme = fs.readFileSync(path.join(__dirname, '..', 'README.md'), 'utf8');
+test("the docs' training example type-checks as strict TypeScript (imports instead of requires)", (t) => {
+  const readme = fs.readFileSync(DOC, 'utf8');
   const code = /<!-- example: training -->\s*```js\n([\s\S]*?)```/.exec(readme)[1]
     .replace(/^const (\w+) = require\('([^']+)'\);$/gm, "import * as $1 from '$2';");
   t.regex(code, /^import \* as retinanet from 'tfjs-retinanet';$/m);
-  const dir = fs.mkdtempSync(path.join(__dirname, '.readme-ts-'));
+  const dir = fs.mkdtempSync(path.join(__dirname, '.docs-ts-'));
   try {
     fs.writeFileSync(path.join(dir, 'example.ts'), `${code}\nexport {};\n`);
     // node16 resolution: 'tfjs-retinanet' resolves to this package by its own name and exports, as installed.
