@@ -6,7 +6,8 @@ import { readImage, writePng } from '../data/image';
 import { drawDetections } from '../draw';
 import * as ops from '../ops';
 import { CommandSpec, Flags, UsageError } from './args';
-import { Detector, detectBatch, INFERENCE_FLAGS, openDetector } from './infer';
+import { detectRgb } from '../model/detect-images';
+import { Detector, INFERENCE_FLAGS, openDetector } from './infer';
 
 export const DETECT: CommandSpec = {
   name: 'detect',
@@ -46,7 +47,7 @@ export function detectFiles(d: Detector, files: string[], out: string, post: ops
   fs.mkdirSync(out, { recursive: true });
   for (const file of files) {
     const image = readImage(file);
-    const [det] = detectBatch(d, [image], post);
+    const [det] = detectRgb(d.model, [image], post, d.minSize, d.maxSize);
     const records = writeDetections(out, file, image, det, d);
     const names = records.slice(0, 6).map((r) => `${r.name} ${r.score.toFixed(2)}`).join(', ');
     console.log(`${file}: ${records.length} detections${names ? ` (${names}${records.length > 6 ? ', …' : ''})` : ''}`);

@@ -8,7 +8,8 @@ import { evaluateCoco, formatSummary, prCurveSvg } from '../eval';
 import type { CocoEvalResult, Detection } from '../eval';
 import { CommandSpec, Flags } from './args';
 import { DATASET_FLAGS, datasetPaths, ImageCache, openDataset } from './dataset';
-import { Detector, detectBatch, INFERENCE_FLAGS, openDetector } from './infer';
+import { detectRgb } from '../model/detect-images';
+import { Detector, INFERENCE_FLAGS, openDetector } from './infer';
 import { Progress } from './progress';
 
 export const EVAL: CommandSpec = {
@@ -37,7 +38,7 @@ export function runEvaluation(d: Omit<Detector, 'categoryIds'>, dataset: CocoDat
   const t0 = Date.now();
   for (let i = 0; i < dataset.images.length; i += o.batch) {
     const entries = dataset.images.slice(i, i + o.batch);
-    const dets = detectBatch(d, entries.map((e) => cache.entry(e)), { scoreThreshold: o.scoreThreshold, maxDetections: o.maxDetections });
+    const dets = detectRgb(d.model, entries.map((e) => cache.entry(e)), { scoreThreshold: o.scoreThreshold, maxDetections: o.maxDetections }, d.minSize, d.maxSize);
     dets.forEach((det, j) => {
       for (let k = 0; k < det.scores.length; k++) {
         const [x1, y1, x2, y2] = det.boxes.subarray(4 * k, 4 * k + 4);

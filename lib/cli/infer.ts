@@ -1,12 +1,9 @@
-// Detection on decoded images as the commands run it (the library's detectRgb): resized by the training run's rule,
-// batched with padding, the native post-processing clipped to each unpadded image, and the boxes
-// mapped back to the source image's pixels.
-import { RgbImage } from '../data/image';
+// The detector the inference commands open: a training checkpoint (its class names, ids and
+// image sizes) or a weights file for a preset (detection itself: the library's detectRgb).
 import { loadCheckpoint } from '../model/checkpoint';
-import { createRetinaNet, PRESETS, RetinaNet } from '../model/retinanet';
-import { defaultLabels, detectRgb } from '../model/detect-images';
+import { anchorsPerLocation, createRetinaNet, PRESETS, RetinaNet } from '../model/retinanet';
+import { defaultLabels } from '../model/detect-images';
 import { importWeights, readWeightsFile } from '../model/weights';
-import * as ops from '../ops';
 import { FlagSpec, Flags } from './args';
 
 export const INFERENCE_FLAGS: FlagSpec[] = [
@@ -31,7 +28,7 @@ export interface Detector {
 function detectorFromWeights(file: string, preset: string): RetinaNet {
   const tensors = readWeightsFile(file);
   const cls = tensors.get('head.classification_head.cls_logits.weight');
-  const anchors = 9;  // the presets' 3 scales x 3 aspect ratios
+  const anchors = anchorsPerLocation(PRESETS[preset]);
   if (!cls || cls.shape.length !== 4 || cls.shape[0] % anchors !== 0) {
     throw new RangeError(`${file}: no RetinaNet class output (head.classification_head.cls_logits.weight) to read the class count from`);
   }
@@ -68,9 +65,4 @@ export function openDetector(flags: Flags): Detector {
     minSize: flags.has('min-size') ? flags.int('min-size') : e.minSize ?? 800,
     maxSize: flags.has('max-size') ? flags.int('max-size') : e.maxSize ?? 1333,
   };
-}
-
-/** Detections of one batch of images, in each source image's pixels. */
-export function detectBatch(d: Omit<Detector, 'categoryIds' | 'classNames'>, images: RgbImage[], post: ops.PostprocessOptions = {}): ops.Detections[] {
-  return detectRgb(d.model, images, post, d.minSize, d.maxSize);
 }

@@ -86,10 +86,7 @@ export class Conv {
 
   /**
    * With `scale` / `shift` (per output channel): conv(x, w · scale) + shift, a folded affine norm;
-   * with `residual`, added before the activation.
-   */
-  /**
-   * `onImage`: x is the input image while training. Then the convolution goes through tfjs's own
+   * with `residual`, added before the activation. `onImage`: x is the input image while training. Then the convolution goes through tfjs's own
    * ops, whose gradient tape skips the image's gradient (the fused kernel's gradient always computes
    * it: for the stem's 7x7 on 3 channels, the most expensive convolution of a small model's step).
    */

@@ -60,6 +60,11 @@ export interface RetinaNetConfig {
   seed?: number;
 }
 
+/** Anchors per feature-map cell of a configuration: scales × aspect ratios (3 × 3 by default). */
+export function anchorsPerLocation(config: Pick<RetinaNetConfig, 'anchors'>): number {
+  return (config.anchors?.scales?.length ?? 3) * (config.anchors?.aspectRatios?.length ?? 3);
+}
+
 /** torchvision's order: the top `k` of these train (5 also trains conv1's norm, bn1). */
 const BACKBONE_LAYERS = ['layer4', 'layer3', 'layer2', 'layer1', 'conv1'];
 
@@ -147,7 +152,7 @@ export class RetinaNet {
     if (c.headNorm !== 'none' && c.headNorm !== 'gn') throw new RangeError(`headNorm: expected 'none' or 'gn', got ${String(c.headNorm)}`);
     if (!(typeof c.focalStarBeta === 'number' && Number.isFinite(c.focalStarBeta))) throw new RangeError(`focalStarBeta: expected a finite number, got ${String(c.focalStarBeta)}`);
     this.config = c;
-    this.anchorsPerLocation = (c.anchors?.scales?.length ?? 3) * (c.anchors?.aspectRatios?.length ?? 3);
+    this.anchorsPerLocation = anchorsPerLocation(c);
     if (!(Number.isInteger(c.groupNormGroups) && c.groupNormGroups >= 1)) throw new RangeError(`groupNormGroups: expected an integer >= 1, got ${String(c.groupNormGroups)}`);
     if (!(typeof c.frozenBnEps === 'number' && Number.isFinite(c.frozenBnEps) && c.frozenBnEps >= 0)) {
       throw new RangeError(`frozenBnEps: expected a finite number >= 0, got ${String(c.frozenBnEps)}`);
