@@ -79,3 +79,22 @@ test('a file that does not fit (other preset, truncated) is a clear error and le
   tiny.dispose();
   fs.rmSync(dir, { recursive: true, force: true });
 });
+
+test('readWeightsFile tells safetensors from torch.save files by content: a header length whose first byte looks like a pickle (0x80) or a zip ("PK") still reads as safetensors', (t) => {
+  const { serializeSafetensors } = require('../dist/model/safetensors');
+  const tensors = new Map([['w', { shape: [2], data: new Float32Array([1.5, -2]) }]]);
+  const file = path.join(os.tmpdir(), `weights-${process.pid}.safetensors`);
+  t.teardown(() => fs.rmSync(file, { force: true }));
+  const seen = new Set();
+  for (let pad = 0; pad < 4000 && seen.size < 2; pad++) {
+    const bytes = serializeSafetensors(tensors, { note: 'x'.repeat(pad) });
+    const first = bytes[0] === 0x80 ? 'pickle' : bytes[0] === 0x50 && bytes[1] === 0x4b ? 'zip' : null;
+    if (first === null || seen.has(first)) continue;
+    seen.add(first);
+    fs.writeFileSync(file, bytes);
+    t.deepEqual(Array.from(R.readWeightsFile(file).get('w').data), [1.5, -2], first);
+  }
+  t.true(seen.has('pickle'), 'a header length starting with 0x80 was tried');
+  t.deepEqual([...R.readWeightsFile(path.join(__dirname, 'fixtures', 'pth', 'zip.pth')).keys()].length, 8);
+  t.deepEqual([...R.readWeightsFile(path.join(__dirname, 'fixtures', 'pth', 'legacy.pth')).keys()].length, 8);
+});

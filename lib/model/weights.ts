@@ -78,9 +78,10 @@ export function saveWeights(model: RetinaNet, file: string): void {
  */
 export function readWeightsFile(file: string): Map<string, NamedArray> {
   const bytes = fs.readFileSync(file);
-  // A zip archive ("PK") or a pickle (protocol opcode 0x80) is PyTorch's; safetensors starts with a length.
-  if ((bytes[0] === 0x50 && bytes[1] === 0x4b) || bytes[0] === 0x80) return readPth(bytes, file).tensors;
-  return parseSafetensors(bytes).tensors;
+  // safetensors: an 8-byte length, then its JSON header ('{'); anything else is torch.save's zip
+  // archive or legacy pickle (the length's first byte alone can look like either).
+  if (bytes.length > 8 && bytes[8] === 0x7b) return parseSafetensors(bytes).tensors;
+  return readPth(bytes, file).tensors;
 }
 
 /** Loads weights saved by saveWeights, converted from torchvision, or a PyTorch state dict file. */
