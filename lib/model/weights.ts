@@ -74,7 +74,7 @@ export function saveWeights(model: RetinaNet, file: string): void {
 /**
  * Named float32 arrays of a weights file: safetensors (saveWeights, or converted), or a PyTorch
  * checkpoint as torch.save writes it (.pth / .pt, zip or legacy format; integer tensors such as
- * BN's num_batches_tracked are left out). Told apart by their first bytes, not their names.
+ * BN's num_batches_tracked are left out). Told apart by their content, not their names.
  */
 export function readWeightsFile(file: string): Map<string, NamedArray> {
   const bytes = fs.readFileSync(file);
