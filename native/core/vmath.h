@@ -38,8 +38,9 @@ RETINANET_INLINE float exp(float x) {
 
 // log(1 + x) for x in [0, 1] as x * P(x), P a degree-8 fit of log1p(x) / x on Chebyshev nodes:
 // relative error < 2.5e-7 over the whole range (tiny x included), no division, no bit tricks.
-// The losses only need log1p(exp(-|z|)), whose argument is always in (0, 1].
-RETINANET_INLINE float log1p_unit(float x) {
+// The losses only need log1p(exp(-|z|)), whose argument is always in (0, 1]. Also compiled for
+// the CUDA kernels (native/core/focal_math.h), so host and device share the polynomial.
+RETINANET_HD RETINANET_INLINE float log1p_unit(float x) {
   float p = 0.0051054200157523155f;
   p = p * x - 0.02899029850959778f;
   p = p * x + 0.07737795263528824f;

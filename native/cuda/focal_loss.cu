@@ -6,6 +6,7 @@
 #include <string>
 
 #include "../core/focal_loss.h"
+#include "../core/focal_math.h"
 #include "common.cuh"
 
 namespace retinanet {
@@ -15,66 +16,17 @@ constexpr int kThreads = 256;
 constexpr int kMaxBlocks = 1024;  // fixed: a function of the size only, never of the device
 constexpr int kUnitsPerThread = 4;
 
-enum Mode { kGamma0, kGamma1, kGamma2, kGammaAny, kStar };
-
-struct Args {
-  float a_pos, a_neg;  // alpha_t for the target class and for the others
-  float gamma, beta;
-  float gscale;        // 1 / normalizer
-  float inv_gamma;     // FL*: 1 / gamma
+// The device's exp and reciprocal for focal_element (native/core/focal_math.h).
+struct DeviceMath {
+  static __device__ __forceinline__ float exp(float x) { return expf(x); }
+  static __device__ __forceinline__ float recip(float x) { return __frcp_rn(x); }
 };
 
-// log(1 + x) for x in [0, 1]: the CPU's polynomial (vmath::log1p_unit), relative error < 2.5e-7.
-__device__ __forceinline__ float log1p_unit(float x) {
-  float p = 0.0051054200157523155f;
-  p = p * x - 0.02899029850959778f;
-  p = p * x + 0.07737795263528824f;
-  p = p * x - 0.1359035223722458f;
-  p = p * x + 0.1907118409872055f;
-  p = p * x - 0.24833908677101135f;
-  p = p * x + 0.3331792950630188f;
-  p = p * x - 0.4999943673610687f;
-  p = p * x + 0.9999999403953552f;
-  return x * p;
-}
-
-// One logit: returns its loss term, writes d loss / dx into g (when Grad), flags non-finite x.
-// Same stable forms as native/cpu/focal_loss.cpp: log p_t = min(x_t, 0) - log1p(e),
-// 1 - p_t without cancellation, e = exp(-|x|).
+// One logit: its loss term, d loss / dx into g (when Grad); flags a non-finite x.
 template <int M, bool Grad>
-__device__ __forceinline__ float element(float xv, bool t, const Args& a, float& g, bool& bad) {
+__device__ __forceinline__ float element(float xv, bool t, const FocalArgs& a, float& g, bool& bad) {
   bad |= !(xv - xv == 0.0f);  // NaN or +-Inf
-  const float xt = t ? xv : -xv;
-  const float at = t ? a.a_pos : a.a_neg;
-  const float y = t ? 1.0f : -1.0f;
-  if (M == kStar) {
-    const float z = a.gamma * xt + a.beta;
-    const float e = expf(-fabsf(z));
-    const float inv = __frcp_rn(1.0f + e);
-    const float softplus_neg_z = (z < 0.0f ? -z : 0.0f) + log1p_unit(e);
-    const float s = z >= 0.0f ? e * inv : inv;  // sigma(-z)
-    if (Grad) g = a.gscale * (-at * y * s);
-    return at * softplus_neg_z * a.inv_gamma;
-  }
-  const float e = expf(-fabsf(xv));
-  const float inv = __frcp_rn(1.0f + e);
-  const float l1p = log1p_unit(e);
-  const float logpt = (xt < 0.0f ? xt : 0.0f) - l1p;
-  const float pt = xt >= 0.0f ? inv : e * inv;
-  const float q = xt >= 0.0f ? e * inv : inv;  // 1 - p_t
-  float mod;
-  if (M == kGamma0) {
-    mod = 1.0f;
-  } else if (M == kGamma1) {
-    mod = q;
-  } else if (M == kGamma2) {
-    mod = q * q;
-  } else {
-    const float logq = (xt > 0.0f ? -xt : 0.0f) - l1p;
-    mod = expf(a.gamma * logq);
-  }
-  if (Grad) g = a.gscale * (at * y * mod * (a.gamma * pt * logpt - q));
-  return at * mod * -logpt;
+  return focal_element<M, Grad, DeviceMath>(xv, t, a, g);
 }
 
 // Vec4 (k % 4 == 0): each thread step reads one float4 of one row and writes one float4 of the
@@ -83,7 +35,7 @@ __device__ __forceinline__ float element(float xv, bool t, const Args& a, float&
 template <int M, bool Grad, bool Vec4>
 __global__ void __launch_bounds__(kThreads)
 focal_kernel(const float* __restrict__ x, const int32_t* __restrict__ labels, uint32_t units,
-             uint32_t units_per_row, Args a, float* __restrict__ grad, double* __restrict__ partial,
+             uint32_t units_per_row, FocalArgs a, float* __restrict__ grad, double* __restrict__ partial,
              unsigned long long* __restrict__ bad_row) {
   double acc = 0.0;
   unsigned long long bad_first = ULLONG_MAX;
@@ -150,7 +102,7 @@ __global__ void __launch_bounds__(kThreads) sum_partials(const double* __restric
 
 template <int M, bool Grad>
 void launch_mode(bool vec4, unsigned int blocks, cudaStream_t s, const float* x, const int32_t* l,
-                 uint32_t units, uint32_t per_row, const Args& a, float* g, double* part,
+                 uint32_t units, uint32_t per_row, const FocalArgs& a, float* g, double* part,
                  unsigned long long* bad) {
   if (vec4) {
     focal_kernel<M, Grad, true><<<blocks, kThreads, 0, s>>>(x, l, units, per_row, a, g, part, bad);
@@ -160,15 +112,15 @@ void launch_mode(bool vec4, unsigned int blocks, cudaStream_t s, const float* x,
 }
 
 template <bool Grad>
-void launch(int mode, bool vec4, unsigned int blocks, cudaStream_t s, const float* x, const int32_t* l,
-            uint32_t units, uint32_t per_row, const Args& a, float* g, double* part,
+void launch(FocalMode mode, bool vec4, unsigned int blocks, cudaStream_t s, const float* x, const int32_t* l,
+            uint32_t units, uint32_t per_row, const FocalArgs& a, float* g, double* part,
             unsigned long long* bad) {
   switch (mode) {
-    case kGamma0: launch_mode<kGamma0, Grad>(vec4, blocks, s, x, l, units, per_row, a, g, part, bad); break;
-    case kGamma1: launch_mode<kGamma1, Grad>(vec4, blocks, s, x, l, units, per_row, a, g, part, bad); break;
-    case kGamma2: launch_mode<kGamma2, Grad>(vec4, blocks, s, x, l, units, per_row, a, g, part, bad); break;
-    case kGammaAny: launch_mode<kGammaAny, Grad>(vec4, blocks, s, x, l, units, per_row, a, g, part, bad); break;
-    default: launch_mode<kStar, Grad>(vec4, blocks, s, x, l, units, per_row, a, g, part, bad); break;
+    case kFocalGamma0: launch_mode<kFocalGamma0, Grad>(vec4, blocks, s, x, l, units, per_row, a, g, part, bad); break;
+    case kFocalGamma1: launch_mode<kFocalGamma1, Grad>(vec4, blocks, s, x, l, units, per_row, a, g, part, bad); break;
+    case kFocalGamma2: launch_mode<kFocalGamma2, Grad>(vec4, blocks, s, x, l, units, per_row, a, g, part, bad); break;
+    case kFocalGammaAny: launch_mode<kFocalGammaAny, Grad>(vec4, blocks, s, x, l, units, per_row, a, g, part, bad); break;
+    default: launch_mode<kFocalStarMode, Grad>(vec4, blocks, s, x, l, units, per_row, a, g, part, bad); break;
   }
 }
 
@@ -183,17 +135,8 @@ Status focal_loss_cuda(const float* logits, const int32_t* labels, int64_t n, in
     return Status::range_error("logits: " + std::to_string(total) +
                                " elements; the CUDA kernel takes at most 2^31 - 1");
   }
-  const Args args{params.use_alpha ? params.alpha : 1.0f,
-                  params.use_alpha ? 1.0f - params.alpha : 1.0f,
-                  params.gamma,
-                  params.beta,
-                  static_cast<float>(1.0 / params.normalizer),
-                  params.kind == FocalKind::kFocalStar ? 1.0f / params.gamma : 0.0f};
-  const int mode = params.kind == FocalKind::kFocalStar ? kStar
-                   : params.gamma == 0.0f              ? kGamma0
-                   : params.gamma == 1.0f              ? kGamma1
-                   : params.gamma == 2.0f              ? kGamma2
-                                                       : kGammaAny;
+  const FocalArgs args = focal_args(params);
+  const FocalMode mode = focal_mode(params);
   const bool vec4 = k % 4 == 0;
   const uint32_t units = static_cast<uint32_t>(vec4 ? total / 4 : total);
   const uint32_t per_row = static_cast<uint32_t>(vec4 ? k / 4 : k);
