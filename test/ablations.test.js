@@ -1,5 +1,5 @@
 'use strict';
-// `retinanet ablations`: the quick version runs end to end on tiny data (every table, Figure 4,
+// `npm run ablations` (experiments/ablations.ts, outside the package): the quick version runs end to end on tiny data (every table, Figure 4,
 // results.json with finite AP), and the model's loss options (CE = FL with γ = 0, α-balancing
 // on or off, FL*) compute what the paper's formulas give by hand.
 const test = require('ava');
@@ -13,9 +13,9 @@ tf.env().set('PROD', true);
 const ops = require('../dist/ops');
 const { createRetinaNet } = require('../dist/model/retinanet');
 const { sigmoidFocalLoss } = require('../dist/tfjs/focal-loss');
-const { lossCdfs, runKey, tables, TABLE_IDS } = require('../dist/cli/ablations');
+const { lossCdfs, runKey, tables, TABLE_IDS } = require('../dist-experiments/ablations');
 
-const MAIN = path.join(__dirname, '..', 'dist', 'cli', 'main.js');
+const MAIN = path.join(__dirname, '..', 'dist-experiments', 'ablations.js');
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'retinanet-ablations-'));
 test.after.always(() => fs.rmSync(root, { recursive: true, force: true }));
 
@@ -144,7 +144,7 @@ test('Figure 4 CDFs: start at 0, end at 1, never decrease; higher γ puts more o
 
 test.serial('ablations --quick runs end to end: every table, finite AP, Figure 4, results.json; a rerun reuses the finished runs', (t) => {
   const out = path.join(root, 'quick');
-  const r = cli('ablations', '--quick', '--out', out, '--seeds', '2', '--jobs', '2');
+  const r = cli('--quick', '--out', out, '--seeds', '2', '--jobs', '2');
   t.is(r.code, 0, r.err + r.out);
   const res = JSON.parse(fs.readFileSync(path.join(out, 'results.json'), 'utf8'));
   t.true(res.finished);
@@ -168,12 +168,12 @@ test.serial('ablations --quick runs end to end: every table, finite AP, Figure 4
   for (const title of ['Table 1a', 'Table 1b', '§5.1', 'Table 1c', 'Table 3', 'Key comparison']) t.true(md.includes(title), title);
   t.regex(r.out, /Table 1a/);
   // A rerun finds every run finished and trains nothing.
-  const again = cli('ablations', '--quick', '--out', out, '--seeds', '2', '--jobs', '2', '--tables', '1a,3');
+  const again = cli('--quick', '--out', out, '--seeds', '2', '--jobs', '2', '--tables', '1a,3');
   t.is(again.code, 0, again.err);
   t.notRegex(again.out, /\(\d+ s\)/);
   t.deepEqual(JSON.parse(fs.readFileSync(path.join(out, 'results.json'), 'utf8')).runs, res.runs);
   // Bad table names are a usage error.
-  const bad = cli('ablations', '--quick', '--out', out, '--tables', '9z');
+  const bad = cli('--quick', '--out', out, '--tables', '9z');
   t.is(bad.code, 2);
   t.regex(bad.err, /unknown table '9z'/);
 });

@@ -6,7 +6,6 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { commandHelp, CommandSpec, Flags, parseFlags, UsageError } from './args';
-import { ABLATIONS, ablationsCommand } from './ablations';
 import { BENCH, benchCommand } from './bench';
 import { CONVERT, convertCommand } from './convert';
 import { DEMO, demoCommand } from './demo';
@@ -26,7 +25,6 @@ const COMMANDS: [CommandSpec, (flags: Flags) => number | Promise<number>][] = [
   [CONVERT, convertCommand],
   [BENCH, benchCommand],
   [OPS_TOUR, opsTourCommand],
-  [ABLATIONS, ablationsCommand],
 ];
 
 function help(): string {

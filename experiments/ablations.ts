@@ -1,26 +1,29 @@
-// `retinanet ablations` (npm run ablations): the paper's ablations (Tables 1a, 1b, 1c, 3, the
+// `npm run ablations` (node dist-experiments/ablations.js): the paper's ablations (Tables 1a, 1b, 1c, 3, the
 // prior of §5.1, Figure 4) at a CPU-sized scale. One synthetic dataset of dense small objects is
 // made once; every run trains the same preset with the same budget and seed, changing only what
 // its table varies, and is evaluated (COCO AP) on the held-out images. Results go to
 // OUT/results.json after every run (a cut-off run keeps what finished; a rerun skips finished
 // runs and resumes a cut-off one from its checkpoint), tables to OUT/tables.md.
+// A research harness, not part of the package: it lives outside lib/ and uses the built package
+// (dist/) as a user's script would, compiled by experiments/tsconfig.json into dist-experiments/.
 import { spawn } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
-import * as ops from '../ops';
-import { writeFileAtomic } from '../data/atomic-write';
-import { makeBatch } from '../data/batch';
-import { CocoDataset, loadCocoDataset } from '../data/coco';
-import { makeShapesDataset } from '../data/synthetic';
-import { loadCheckpoint, saveCheckpoint } from '../model/checkpoint';
-import { createRetinaNet, RetinaNetConfig } from '../model/retinanet';
-import { Trainer } from '../model/trainer';
-import { lineChartSvg } from '../plot/line-chart';
-import { CommandSpec, Flags, UsageError } from './args';
-import { ImageCache } from './dataset';
-import { runEvaluation } from './eval';
-import { CHECKPOINT, runTraining } from './train';
+import '../dist/tfjs/cpu';
+import * as ops from '../dist/ops';
+import { writeFileAtomic } from '../dist/data/atomic-write';
+import { makeBatch } from '../dist/data/batch';
+import { CocoDataset, loadCocoDataset } from '../dist/data/coco';
+import { makeShapesDataset } from '../dist/data/synthetic';
+import { loadCheckpoint, saveCheckpoint } from '../dist/model/checkpoint';
+import { createRetinaNet, RetinaNetConfig } from '../dist/model/retinanet';
+import { Trainer } from '../dist/model/trainer';
+import { lineChartSvg } from '../dist/plot/line-chart';
+import { commandHelp, CommandSpec, Flags, parseFlags, UsageError } from '../dist/cli/args';
+import { ImageCache } from '../dist/cli/dataset';
+import { runEvaluation } from '../dist/cli/eval';
+import { CHECKPOINT, runTraining } from '../dist/cli/train';
 
 export const ABLATIONS: CommandSpec = {
   name: 'ablations',
@@ -435,7 +438,7 @@ function bestAlphaOf(results: Record<string, RunResult>, seeds: number): number 
 }
 
 function runInChild(out: string, quick: boolean, flags: Flags, spec: RunSpec): Promise<RunResult> {
-  const args = [process.argv[1], 'ablations', '--out', out, '--worker', JSON.stringify(spec), ...(quick ? ['--quick'] : [])];
+  const args = [process.argv[1], '--out', out, '--worker', JSON.stringify(spec), ...(quick ? ['--quick'] : [])];
   for (const f of ['iterations', 'size', 'train-images', 'val-images']) if (flags.has(f)) args.push(`--${f}`, String(flags.int(f)));
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'inherit', 'inherit'], env: { ...process.env, RETINANET_NUM_THREADS: process.env.RETINANET_NUM_THREADS ?? '1' } });
@@ -588,3 +591,25 @@ export async function ablationsCommand(flags: Flags): Promise<number> {
   return 0;
 }
 
+
+// Run as a script (not when a test imports the helpers above).
+if (require.main === module) {
+  tf.env().set('PROD', true);
+  ops.retainFreedMemory();
+  const argv = process.argv.slice(2);
+  if (argv.includes('--help') || argv.includes('-h')) {
+    console.log(commandHelp(ABLATIONS).replace('retinanet ablations', 'npm run ablations --'));
+  } else {
+    Promise.resolve()
+      .then(() => ablationsCommand(parseFlags(ABLATIONS, argv)))
+      .then(
+        (code) => {
+          process.exitCode = code;
+        },
+        (e: unknown) => {
+          console.error(`ablations: ${e instanceof Error ? e.message : String(e)}${e instanceof UsageError ? ' (see npm run ablations -- --help)' : ''}`);
+          process.exitCode = e instanceof UsageError ? 2 : 1;
+        },
+      );
+  }
+}
