@@ -41,7 +41,8 @@ export const DEMO: CommandSpec = {
     { name: 'lr', type: 'number', min: 0, help: `base learning rate (default ${DEMO_LR_PER_16} x batch / 16: twice the Trainer's rate, the best for this short schedule, docs/training.md)` },
     { name: 'clip-grad-norm', type: 'number', min: 0, default: 0, help: 'scale gradients down to this global L2 norm (0: off)' },
     { name: 'bench', type: 'boolean', default: true, help: 'measure the native speed-up at the end' },
-    { name: 'seed', type: 'int', min: 0, default: 1, help: 'seed of data, weights and order' },
+    { name: 'seed', type: 'int', min: 0, default: 1, help: 'seed of the initial weights, batch order and flips' },
+    { name: 'data-seed', type: 'int', min: 0, default: 1, help: 'seed of the synthetic images (the same data for every --seed, as a real dataset is)' },
     { name: 'quiet', type: 'boolean', default: false, help: 'no progress output' },
   ],
 };
@@ -57,8 +58,9 @@ export function demoCommand(flags: Flags): number {
   const trainDir = path.join(out, 'data', 'train');
   const valDir = path.join(out, 'data', 'val');
   console.log(`tfjs-retinanet demo: ${numThreads()} threads, native cpu kernels ${nativeCpuKernels().enabled ? 'on' : 'off'}; writing to ${out}`);
-  makeShapesDataset({ dir: trainDir, images: flags.int('train-images'), seed, ...shapes });
-  makeShapesDataset({ dir: valDir, images: flags.int('val-images'), seed: seed + 1_000_003, ...shapes });
+  const dataSeed = flags.int('data-seed');
+  makeShapesDataset({ dir: trainDir, images: flags.int('train-images'), seed: dataSeed, ...shapes });
+  makeShapesDataset({ dir: valDir, images: flags.int('val-images'), seed: dataSeed + 1_000_003, ...shapes });
   console.log(`1/4 data: ${flags.int('train-images')} training and ${flags.int('val-images')} held-out ${shapes.size}px images of ${shapes.classes} shapes (${path.join(out, 'data')})`);
 
   const train = loadCocoDataset(path.join(trainDir, 'instances.json'), path.join(trainDir, 'images'), { skipEmpty: true });

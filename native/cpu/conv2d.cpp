@@ -32,17 +32,27 @@ void im2col_row(const Conv2DShape& s, const float* x, int64_t m, int64_t k0, int
   int64_t ky = k0 / (s.in_c * s.filter_w);
   int64_t done = 0;
   while (done < depth) {
-    const int64_t run = std::min(s.in_c - c, depth - done);
     const int64_t iy = oy * s.stride_h - s.pad_top + ky;
     const int64_t ix = ox * s.stride_w - s.pad_left + kx;
     if (iy >= 0 && iy < s.in_h && ix >= 0 && ix < s.in_w) {
+      // The taps (ky, kx..) that stay inside the row are one contiguous run of the input: one copy
+      // for all of them (few channels, as in the stem's 7x7 on RGB, would otherwise copy 3 floats
+      // at a time).
+      const int64_t inside = std::min(s.filter_w - kx, s.in_w - ix);
+      const int64_t run = std::min(inside * s.in_c - c, depth - done);
       std::memcpy(dst + done, x + ((b * s.in_h + iy) * s.in_w + ix) * s.in_c + c, static_cast<size_t>(run) * sizeof(float));
+      done += run;
+      const int64_t pos = c + run;  // floats of the run from channel 0 of tap kx
+      kx += pos / s.in_c;
+      c = pos % s.in_c;
     } else {
+      const int64_t run = std::min(s.in_c - c, depth - done);
       std::fill(dst + done, dst + done + run, 0.0f);
+      done += run;
+      c = 0;
+      ++kx;
     }
-    done += run;
-    c = 0;
-    if (++kx == s.filter_w) {
+    if (kx == s.filter_w) {
       kx = 0;
       ++ky;
     }
@@ -98,6 +108,15 @@ void pack_im2col_transposed(const void* ctx, int64_t i0, int64_t rows, int64_t p
     tap_y[r] = t / (s.in_c * s.filter_w);
   }
   const bool one_tap = tap_y[0] == tap_y[rows - 1] && tap_x[0] == tap_x[rows - 1];
+  // Several taps per panel (few channels, as in the stem): their offsets from the window's corner,
+  // and the window's extent, so that a pixel whose taps all lie inside the image is a plain gather.
+  int64_t tap_off[kMaxMr];
+  int64_t ty_lo = tap_y[0], ty_hi = tap_y[0], tx_lo = tap_x[0], tx_hi = tap_x[0];
+  for (int64_t r = 0; r < rows; ++r) {
+    tap_off[r] = (tap_y[r] * s.in_w + tap_x[r]) * s.in_c + tap_c[r];
+    ty_lo = std::min(ty_lo, tap_y[r]); ty_hi = std::max(ty_hi, tap_y[r]);
+    tx_lo = std::min(tx_lo, tap_x[r]); tx_hi = std::max(tx_hi, tap_x[r]);
+  }
   int64_t ox = p0 % s.out_w;
   int64_t oy = (p0 / s.out_w) % s.out_h;
   int64_t b = p0 / (s.out_w * s.out_h);
@@ -112,6 +131,9 @@ void pack_im2col_transposed(const void* ctx, int64_t i0, int64_t rows, int64_t p
       } else {
         std::fill(out, out + rows, 0.0f);
       }
+    } else if (y0 + ty_lo >= 0 && y0 + ty_hi < s.in_h && x0 + tx_lo >= 0 && x0 + tx_hi < s.in_w) {
+      const int64_t corner = (y0 * s.in_w + x0) * s.in_c;  // may be negative; corner + tap_off is not
+      for (int64_t r = 0; r < rows; ++r) out[r] = img[corner + tap_off[r]];
     } else {
       for (int64_t r = 0; r < rows; ++r) {
         const int64_t iy = y0 + tap_y[r], ix = x0 + tap_x[r];
