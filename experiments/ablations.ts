@@ -10,7 +10,7 @@ import { spawn } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
-import '../dist/tfjs/cpu';
+import '../dist/accel';
 import * as ops from '../dist/ops';
 import { writeFileAtomic } from '../dist/data/atomic-write';
 import { makeBatch } from '../dist/data/batch';

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // The addon's C++ sources for binding.gyp (node-gyp), by the rule CMakeLists.txt applies: every
-// .cpp in native/cpu and native/binding, the CUDA stubs, and the -ffp-contract=fast ones from
+// .cpp in native/cpu, native/accel, native/runtime and their bindings, the CUDA stubs, and the -ffp-contract=fast ones from
 // native/fast-math.txt (the one list both builds read).
 //   node scripts/native-sources.js fast-math | exact
 'use strict';
@@ -20,7 +20,8 @@ function cppIn(dir) {
 
 function exact() {
   const fast = new Set(fastMath());
-  return [...cppIn('native/binding'), ...cppIn('native/cpu').filter((f) => !fast.has(f)), 'native/nocuda/cuda_stubs.cpp'];
+  const dirs = ['native/binding', 'native/accel/binding', 'native/cpu', 'native/accel', 'native/runtime'];
+  return [...dirs.flatMap(cppIn).filter((f) => !fast.has(f)), 'native/nocuda/cuda_stubs.cpp'];
 }
 
 const which = process.argv[2];

@@ -8,7 +8,7 @@ const os = require('os');
 const path = require('path');
 const { spawnSync } = require('child_process');
 const tf = require('@tensorflow/tfjs');
-require('../dist/tfjs/cpu');
+require('../dist/accel');
 tf.env().set('PROD', true);
 const ops = require('../dist/ops');
 const { createRetinaNet } = require('../dist/model/retinanet');

@@ -4,7 +4,7 @@
 const test = require('ava');
 const tf = require('@tensorflow/tfjs');
 const R = require('..');
-const { conv2dBiasAct, RELU_GRAD } = require('../dist/tfjs/conv2d-bias-act');
+const { conv2dBiasAct, RELU_GRAD } = require('../dist/accel/conv2d-bias-act');
 const { prng } = require('../dist/util/prng');
 
 function rand(shape, seed, scale = 1) {
@@ -119,7 +119,7 @@ test('no tensor is left behind over training steps, and bad arguments are refuse
 });
 
 test('reluFast: the values and gradient bits of tf.relu, its gradient one native pass from the output', (t) => {
-  const { reluFast } = require('../dist/tfjs/conv2d-bias-act');
+  const { reluFast } = require('../dist/accel/conv2d-bias-act');
   const x = tf.randomNormal([4, 16, 16, 32], 0, 1, 'float32', 12);
   const r = tf.randomNormal([4, 16, 16, 32], 0, 1, 'float32', 13);
   const f = (op) => (v) => op(v).mul(r).sum();

@@ -10,7 +10,7 @@ const fs = require('fs');
 const path = require('path');
 const { spawnSync } = require('child_process');
 const ops = require('../dist/ops');
-const { native } = require('../dist/ops/native');
+const { native } = require('../dist/runtime/addon');
 const { rng, randomBoxes } = require('./helpers/reference');
 
 const HAS_CUDA = ops.devices().includes('cuda');

@@ -7,10 +7,10 @@ const tf = require('@tensorflow/tfjs');
 const R = require('..');
 const { ops } = R;
 const { prng } = require('../dist/util/prng');
-const { MIN_NATIVE_ELEMENTS } = require('../dist/tfjs/cpu/elementwise');
+const { MIN_NATIVE_ELEMENTS } = require('../dist/accel/kernels/elementwise');
 
 // Counts the addon's calls, to show the comparisons below do run the native kernels.
-const addon = require('../dist/ops/native').native();
+const addon = require('../dist/runtime/addon').native();
 const calls = { binaryOp: 0, unaryOp: 0, reduceSum: 0 };
 for (const name of Object.keys(calls)) {
   const f = addon[name];

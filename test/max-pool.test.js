@@ -8,7 +8,7 @@ const { ops } = R;
 const { prng } = require('../dist/util/prng');
 
 // Counts the addon's max-pool calls, to show the comparisons below do run the native kernels.
-const addon = require('../dist/ops/native').native();
+const addon = require('../dist/runtime/addon').native();
 const calls = { maxPool: 0, maxPoolGrad: 0 };
 for (const name of Object.keys(calls)) {
   const f = addon[name];

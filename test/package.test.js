@@ -133,12 +133,12 @@ const runIt = prebuilt.length > 0;
     const [info] = JSON.parse(pack.stdout);
     const tgz = path.join(packDir, info.filename);
     const files = info.files.map((f) => f.path);
-    for (const f of ['package.json', 'README.md', 'LICENSE', 'dist/index.js', 'dist/index.d.ts', 'dist/ops/index.js', 'dist/cli/main.js',
+    for (const f of ['package.json', 'README.md', 'LICENSE', 'dist/index.js', 'dist/index.d.ts', 'dist/ops/index.js', 'dist/accel/index.js', 'dist/cli/main.js',
       `prebuilds/${PLATFORM}/${prebuilt[0]}`, 'scripts/install.js', 'scripts/build-native.js', 'CMakeLists.txt', 'binding.gyp',
       'native/binding/addon.cpp']) {
       t.true(files.includes(f), `the tarball has ${f}`);
     }
-    for (const dir of ['native/core/', 'native/cpu/', 'native/cuda/', 'native/nocuda/']) {
+    for (const dir of ['native/core/', 'native/cpu/', 'native/cuda/', 'native/nocuda/', 'native/accel/', 'native/runtime/']) {
       t.true(files.some((f) => f.startsWith(dir)), `the tarball has ${dir}`);
     }
     t.deepEqual(files.filter((f) => /^(build|test|lib|bench|node_modules|\.ci)\//.test(f)), [], 'no build outputs, tests or TS sources');

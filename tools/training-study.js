@@ -41,7 +41,7 @@ function ensureData(name) {
 const SIZES = { user: [240, 320], small: [128, 128], shapes: [256, 256] };
 
 function one(spec) {
-  require('../dist/tfjs/cpu');
+  require('../dist/accel');
   const tf = require('@tensorflow/tfjs');
   tf.env().set('PROD', true);
   const { loadCocoDataset } = require('../dist/data/coco');

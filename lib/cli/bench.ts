@@ -4,7 +4,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { sigmoidFocalLossRef } from '../reference/focal-loss';
 import { sigmoidFocalLoss } from '../tfjs/focal-loss';
-import { useNativeCpuKernels, nativeCpuKernels } from '../tfjs/cpu/override';
+import { useNativeCpuKernels, nativeCpuKernels } from '../accel/override';
 import { createRetinaNet, PRESETS } from '../model/retinanet';
 import { Trainer } from '../model/trainer';
 import { prng } from '../util/prng';

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // The `retinanet` command: one table of commands; each parses its own flags (and --help).
 // The native cpu kernels (convolutions, matmul, pooling) go over tfjs's own on import.
-import '../tfjs/cpu';
+import '../accel';
 import * as fs from 'fs';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';

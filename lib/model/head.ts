@@ -4,7 +4,7 @@
 // scratch) each hidden conv has no bias and is followed by GroupNorm before the ReLU.
 import * as tf from '@tensorflow/tfjs';
 import { Conv, NormLayer, Params } from './params';
-import { reluFast } from '../tfjs/conv2d-bias-act';
+import { reluFast } from '../accel/conv2d-bias-act';
 
 export type HeadNorm = 'none' | 'gn';
 

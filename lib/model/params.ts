@@ -1,7 +1,7 @@
 // Named parameters (torchvision's names, so weights can be exchanged) and the layers built on them.
 import * as tf from '@tensorflow/tfjs';
-import { groupNorm } from '../tfjs/group-norm';
-import { conv2dBiasAct } from '../tfjs/conv2d-bias-act';
+import { groupNorm } from '../accel/group-norm';
+import { conv2dBiasAct } from '../accel/conv2d-bias-act';
 import { prng } from '../util/prng';
 
 /**

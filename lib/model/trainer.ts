@@ -6,7 +6,7 @@
 // rate. docs/training.md has the measurements behind each default.
 import * as tf from '@tensorflow/tfjs';
 import { RetinaNet } from './retinanet';
-import { sgdMomentumUpdate, sumOfSquares } from '../ops/sgd';
+import { sgdMomentumUpdate, sumOfSquares } from '../accel/ops/sgd';
 
 /** The batch the reference learning rates are for; the default rate scales linearly from it. */
 export const REFERENCE_BATCH = 16;

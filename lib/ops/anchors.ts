@@ -1,4 +1,4 @@
-import { native } from './native';
+import { native } from '../runtime/addon';
 import * as v from './validate';
 
 export interface AnchorOptions extends v.DeviceOptions {

@@ -14,19 +14,11 @@ export { nms, batchedNms, nmsAsync, batchedNmsAsync } from './nms';
 export type { NmsOptions } from './nms';
 export { postprocess, postprocessAsync } from './postprocess';
 export type { LevelOutput, PostprocessOptions, Detections } from './postprocess';
-export { conv2d, conv2dBackpropInput, conv2dBackpropFilter, batchMatMul } from './conv2d';
-export type { Conv2DGeometry, ConvEpilogue, ActivationName, MatMulShape } from './conv2d';
-export { groupNorm, groupNormBackward } from './group-norm';
-export type { NhwcShape, GroupNormOptions, GroupNormResult, GroupNormGrads } from './group-norm';
-export { maxPool, maxPoolGrad } from './max-pool';
-export type { Pool2DGeometry } from './max-pool';
-export { binaryOp, unaryOp, broadcastShape } from './elementwise';
-export type { BinaryOpName, UnaryOpName } from './elementwise';
-export { reduceSum, reduceSumGeometry } from './reduce-sum';
-export type { ReduceSumGeometry } from './reduce-sum';
-export { sgdMomentumUpdate, sumOfSquares } from './sgd';
-export type { SgdOptions, SgdOutputs } from './sgd';
-export { numThreads, setNumThreads, devices, cudaInfo, fmaPeakGflops, retainFreedMemory } from './threads';
-export type { CudaInfo } from './threads';
+export { numThreads, setNumThreads, devices, cudaInfo, fmaPeakGflops, retainFreedMemory } from '../runtime';
+export type { CudaInfo } from '../runtime';
+// The tfjs accelerator's own calls (lib/accel/ops), kept here for code that imported them from
+// this path; they are the accelerator's internals, not detection ops.
+/** @deprecated internal to the tfjs accelerator (lib/accel); not part of the detection ops. */
+export * from '../accel/ops';
 export type { Device, DeviceOptions } from './validate';
 export { MAX_ELEMENTS } from './validate';

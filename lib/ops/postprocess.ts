@@ -1,4 +1,4 @@
-import { native } from './native';
+import { native } from '../runtime/addon';
 import * as v from './validate';
 
 /** One pyramid level's head output for the whole batch, and its anchors. */

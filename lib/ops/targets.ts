@@ -1,5 +1,5 @@
 import { MATCH_OPTIONS, matchOptions, MatchOptions } from './match';
-import { native } from './native';
+import { native } from '../runtime/addon';
 import * as v from './validate';
 
 export interface TargetOptions extends MatchOptions {

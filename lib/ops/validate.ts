@@ -1,6 +1,6 @@
 // Argument checks shared by every entry point: a bad argument is a TypeError (wrong kind) or a
 // RangeError (right kind, bad value) naming the argument, thrown before any native code runs.
-import { native } from './native';
+import { native } from '../runtime/addon';
 
 export type Device = 'cpu' | 'cuda';
 

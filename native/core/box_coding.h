@@ -3,7 +3,7 @@
 #include <cmath>
 #include <cstdint>
 
-#include "dispatch.h"
+#include "../runtime/dispatch.h"
 #include "status.h"
 
 namespace retinanet {

@@ -5,7 +5,7 @@
 #pragma once
 #include <cstdint>
 
-#include "dispatch.h"
+#include "../runtime/dispatch.h"
 
 namespace retinanet {
 

@@ -4,7 +4,7 @@
 // reciprocal (Math::exp, Math::recip); both reciprocals are correctly rounded, so the two give the
 // same bits wherever their exp does.
 #pragma once
-#include "dispatch.h"
+#include "../runtime/dispatch.h"
 #include "focal_loss.h"
 #include "vmath.h"
 

@@ -3,7 +3,7 @@
 #pragma once
 #include <cstdint>
 
-#include "dispatch.h"
+#include "../runtime/dispatch.h"
 
 namespace retinanet {
 namespace vmath {

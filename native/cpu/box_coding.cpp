@@ -1,6 +1,6 @@
 #include "../core/box_coding.h"
 
-#include "../core/thread_pool.h"
+#include "../runtime/thread_pool.h"
 
 namespace retinanet {
 

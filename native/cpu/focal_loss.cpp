@@ -4,9 +4,9 @@
 #include <string>
 #include <vector>
 
-#include "../core/dispatch.h"
+#include "../runtime/dispatch.h"
 #include "../core/focal_math.h"
-#include "../core/thread_pool.h"
+#include "../runtime/thread_pool.h"
 #include "../core/vmath.h"
 
 namespace retinanet {

@@ -4,8 +4,8 @@
 #include <vector>
 
 #include "../core/box_geometry.h"
-#include "../core/dispatch.h"
-#include "../core/thread_pool.h"
+#include "../runtime/dispatch.h"
+#include "../runtime/thread_pool.h"
 
 namespace retinanet {
 namespace {

@@ -6,8 +6,8 @@
 #include <limits>
 
 #include "../core/box_geometry.h"
-#include "../core/dispatch.h"
-#include "../core/thread_pool.h"
+#include "../runtime/dispatch.h"
+#include "../runtime/thread_pool.h"
 
 namespace retinanet {
 namespace {

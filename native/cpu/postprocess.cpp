@@ -5,9 +5,9 @@
 #include <limits>
 #include <string>
 
-#include "../core/dispatch.h"
+#include "../runtime/dispatch.h"
 #include "../core/nms.h"
-#include "../core/thread_pool.h"
+#include "../runtime/thread_pool.h"
 
 namespace retinanet {
 namespace {

@@ -2,7 +2,7 @@
 
 #include <vector>
 
-#include "../core/thread_pool.h"
+#include "../runtime/thread_pool.h"
 
 namespace retinanet {
 

@@ -1,0 +1,72 @@
+// NHWC convolution and batched matrix product on typed arrays (the tfjs cpu kernels' engine).
+import { native } from '../../runtime/addon';
+import * as v from '../../ops/validate';
+
+/** Geometry of one NHWC convolution, dilation 1 (tfjs's computeConv2DInfo gives these). */
+export interface Conv2DGeometry {
+  batch: number; inHeight: number; inWidth: number; inChannels: number;
+  filterHeight: number; filterWidth: number; outChannels: number;
+  strideHeight: number; strideWidth: number;
+  padTop: number; padLeft: number;
+  outHeight: number; outWidth: number;
+}
+
+export type ActivationName = 'linear' | 'relu' | 'relu6' | 'leakyrelu';
+const ACTIVATIONS: Record<ActivationName, number> = { linear: 0, relu: 1, relu6: 2, leakyrelu: 3 };
+
+/** + bias [outChannels], + residual (output-shaped), then the activation: a ResNet block's relu(conv + bias + identity). */
+export interface ConvEpilogue {
+  bias?: Float32Array;
+  activation?: ActivationName;
+  leakyreluAlpha?: number;
+  residual?: Float32Array;
+}
+
+const GEOMETRY_KEYS = ['batch', 'inHeight', 'inWidth', 'inChannels', 'filterHeight', 'filterWidth', 'outChannels',
+  'strideHeight', 'strideWidth', 'padTop', 'padLeft', 'outHeight', 'outWidth'] as const;
+
+function geometry(g: Conv2DGeometry): Float64Array {
+  if (g === null || typeof g !== 'object') throw new TypeError('geometry: expected an object');
+  return Float64Array.from(GEOMETRY_KEYS.map((key) => v.integer(`geometry.${key}`, g[key],
+    key.startsWith('stride') ? 1 : 0, 2 ** 31 - 1)));
+}
+
+function epilogueArgs(e: ConvEpilogue): [Float32Array | null, number, number, Float32Array | null] {
+  const activation = e.activation ?? 'linear';
+  if (!(activation in ACTIVATIONS)) throw new TypeError(`activation: expected linear, relu, relu6 or leakyrelu, got ${String(activation)}`);
+  return [
+    e.bias === undefined ? null : v.float32Array('bias', e.bias),
+    ACTIVATIONS[activation],
+    e.leakyreluAlpha === undefined ? 0.2 : v.number('leakyreluAlpha', e.leakyreluAlpha),
+    e.residual === undefined ? null : v.float32Array('residual', e.residual),
+  ];
+}
+
+/** y = conv(x, filter) [batch, outHeight, outWidth, outChannels] with the fused epilogue. Filter HWIO. */
+export function conv2d(x: Float32Array, filter: Float32Array, g: Conv2DGeometry, epilogue: ConvEpilogue = {}): Float32Array {
+  const shape = geometry(g);
+  return native().conv2d(v.float32Array('x', x), v.float32Array('filter', filter), shape, ...epilogueArgs(epilogue));
+}
+
+/** d loss / d x of conv2d, from dy. */
+export function conv2dBackpropInput(dy: Float32Array, filter: Float32Array, g: Conv2DGeometry): Float32Array {
+  return native().conv2dBackpropInput(v.float32Array('dy', dy), v.float32Array('filter', filter), geometry(g));
+}
+
+/** d loss / d filter of conv2d, from x and dy. */
+export function conv2dBackpropFilter(x: Float32Array, dy: Float32Array, g: Conv2DGeometry): Float32Array {
+  return native().conv2dBackpropFilter(v.float32Array('x', x), v.float32Array('dy', dy), geometry(g));
+}
+
+export interface MatMulShape {
+  batchA: number; batchB: number; m: number; n: number; k: number;
+  transposeA: boolean; transposeB: boolean;
+}
+
+/** c[b] = op(a[b]) · op(b[b]) ([max(batchA, batchB), m, n]); a batch of 1 broadcasts. */
+export function batchMatMul(a: Float32Array, b: Float32Array, s: MatMulShape, epilogue: ConvEpilogue = {}): Float32Array {
+  return native().batchMatMul(v.float32Array('a', a), v.float32Array('b', b),
+    v.integer('batchA', s.batchA, 0), v.integer('batchB', s.batchB, 0), v.integer('m', s.m, 0), v.integer('n', s.n, 0),
+    v.integer('k', s.k, 0), v.boolean('transposeA', s.transposeA), v.boolean('transposeB', s.transposeB),
+    ...epilogueArgs(epilogue));
+}

@@ -1,0 +1,99 @@
+// The addon, loaded once: a prebuild for this platform if present, else the local build.
+import * as path from 'path';
+
+/** The binding's functions, as native/binding/*.cpp and native/accel/binding/*.cpp define them. Only lib/ops, lib/accel/ops and lib/runtime call these. */
+export interface NativeAddon {
+  numThreads(): number;
+  setNumThreads(n: number): void;
+  devices(): string[];
+  cudaInfo(): { built: boolean; devices: number; error: string };
+  fmaPeakGflops(): number;
+  retainFreedMemory(): boolean;
+  focalLoss(
+    logits: Float32Array, labels: Int32Array, numClasses: number, star: boolean,
+    useAlpha: boolean, alpha: number, gamma: number, beta: number, normalizer: number,
+    grad: boolean, out?: Float32Array, cuda?: boolean,
+  ): [number, Float32Array | undefined];
+  generateAnchors(
+    levels: Float64Array, scales: Float32Array, aspectRatios: Float32Array, offset: number,
+    torchvisionRounding: boolean, cuda?: boolean,
+  ): Float32Array;
+  boxIou(a: Float32Array, b: Float32Array, cuda?: boolean): Float32Array;
+  encodeBoxes(anchors: Float32Array, boxes: Float32Array, weights: Float32Array, cuda?: boolean): Float32Array;
+  decodeBoxes(
+    anchors: Float32Array, deltas: Float32Array, weights: Float32Array, clipHeight: number,
+    clipWidth: number, cuda?: boolean,
+  ): Float32Array;
+  matchAnchors(
+    anchors: Float32Array, gtBoxes: Float32Array, fgIou: number, bgIou: number,
+    allowLowQuality: boolean, cuda?: boolean,
+  ): [Int32Array, Float32Array];
+  matchAnchorsBatch(
+    anchors: Float32Array, gtBoxes: Float32Array[], fgIou: number, bgIou: number,
+    allowLowQuality: boolean, cuda?: boolean,
+  ): [Int32Array, Float32Array];
+  retinanetTargets(
+    anchors: Float32Array, gtBoxes: Float32Array[], gtLabels: Int32Array[], fgIou: number,
+    bgIou: number, allowLowQuality: boolean, weights: Float32Array, cuda?: boolean,
+  ): [Int32Array, Float32Array, Int32Array, Float64Array];
+  batchedNms(
+    boxes: Float32Array, scores: Float32Array, groups: Int32Array | null, iouThreshold: number,
+    maxOutput: number, useScoreThreshold: boolean, scoreThreshold: number, cuda?: boolean,
+  ): Int32Array;
+  batchedNmsAsync(
+    boxes: Float32Array, scores: Float32Array, groups: Int32Array | null, iouThreshold: number,
+    maxOutput: number, useScoreThreshold: boolean, scoreThreshold: number, cuda?: boolean,
+  ): Promise<Int32Array>;
+  postprocess(
+    levels: [Float32Array, Float32Array, Float32Array][], numClasses: number, imageSizes: Float64Array,
+    scoreThreshold: number, topK: number, nmsThreshold: number, maxDetections: number, weights: Float32Array,
+    cuda?: boolean,
+  ): [Float32Array, Float32Array, Int32Array][];
+  postprocessAsync(
+    levels: [Float32Array, Float32Array, Float32Array][], numClasses: number, imageSizes: Float64Array,
+    scoreThreshold: number, topK: number, nmsThreshold: number, maxDetections: number, weights: Float32Array,
+    cuda?: boolean,
+  ): Promise<[Float32Array, Float32Array, Int32Array][]>;
+  conv2d(
+    x: Float32Array, filter: Float32Array, shape: Float64Array, bias: Float32Array | null, activation: number,
+    leakyreluAlpha: number, residual: Float32Array | null,
+  ): Float32Array;
+  conv2dBackpropInput(dy: Float32Array, filter: Float32Array, shape: Float64Array): Float32Array;
+  conv2dBackpropFilter(x: Float32Array, dy: Float32Array, shape: Float64Array): Float32Array;
+  batchMatMul(
+    a: Float32Array, b: Float32Array, batchA: number, batchB: number, m: number, n: number, k: number,
+    transposeA: boolean, transposeB: boolean, bias: Float32Array | null, activation: number, leakyreluAlpha: number,
+    residual: Float32Array | null,
+  ): Float32Array;
+  groupNorm(
+    x: Float32Array, gamma: Float32Array, beta: Float32Array, batch: number, spatial: number, channels: number,
+    groups: number, eps: number,
+  ): [Float32Array, Float32Array, Float32Array];
+  groupNormBackward(
+    dy: Float32Array, x: Float32Array, mean: Float32Array, rstd: Float32Array, gamma: Float32Array, batch: number,
+    spatial: number, channels: number, groups: number,
+  ): [Float32Array, Float32Array, Float32Array];
+  maxPool(x: Float32Array, shape: Float64Array): Float32Array;
+  maxPoolGrad(x: Float32Array, dy: Float32Array, shape: Float64Array): Float32Array;
+  binaryOp(op: number, a: Float32Array, aShape: Float64Array, b: Float32Array, bShape: Float64Array): Float32Array;
+  unaryOp(op: number, x: Float32Array, alpha: number): Float32Array;
+  reduceSum(x: Float32Array, outer: number, reduce: number, inner: number): Float32Array;
+  sgdMomentumUpdate(
+    param: Float32Array, grad: Float32Array, velocity: Float32Array, learningRate: number, momentum: number,
+    weightDecay: number, gradScale: number, paramOut: Float32Array | null, velocityOut: Float32Array | null,
+  ): [Float32Array, Float32Array];
+  sumOfSquares(x: Float32Array, start: number): number;
+}
+
+let addon: NativeAddon | undefined;
+
+export function native(): NativeAddon {
+  if (addon === undefined) {
+    // eslint-disable-next-line @typescript-eslint/no-var-requires
+    const load = require('node-gyp-build') as (dir: string) => NativeAddon;
+    addon = load(path.join(__dirname, '..', '..'));
+    const env = process.env.RETINANET_NUM_THREADS;
+    if (env !== undefined && /^\d+$/.test(env)) addon.setNumThreads(Number(env));
+  }
+  return addon;
+}

@@ -1,0 +1,6 @@
+// The addon's runtime: its loader, the thread pool, devices, the CPU's measured peak, memory.
+export { numThreads, setNumThreads } from './threads';
+export { devices, cudaInfo } from './devices';
+export type { CudaInfo } from './devices';
+export { fmaPeakGflops } from './peak';
+export { retainFreedMemory } from './memory';

@@ -1,0 +1,134 @@
+#include "../conv2d.h"
+
+#include "../gemm.h"
+#include "../../binding/convert.h"
+
+namespace retinanet {
+namespace binding {
+namespace {
+
+// shape: Float64Array [batch, in_h, in_w, in_c, filter_h, filter_w, out_c, stride_h, stride_w,
+// pad_top, pad_left, out_h, out_w]
+Conv2DShape shape_arg(const Napi::CallbackInfo& info, size_t i) {
+  Napi::Env env = info.Env();
+  if (!info[i].IsTypedArray() || info[i].As<Napi::TypedArray>().TypedArrayType() != napi_float64_array) {
+    throw type_error(env, "shape: expected a Float64Array");
+  }
+  auto a = info[i].As<Napi::Float64Array>();
+  if (a.ElementLength() != 13) throw range_error(env, "shape: expected 13 numbers");
+  const double* v = a.Data();
+  for (int j = 0; j < 13; ++j) {
+    if (!(v[j] >= 0 && v[j] < 9007199254740992.0) || v[j] != static_cast<double>(static_cast<int64_t>(v[j]))) {
+      throw range_error(env, "shape: expected non-negative integers");
+    }
+  }
+  Conv2DShape s{static_cast<int64_t>(v[0]), static_cast<int64_t>(v[1]), static_cast<int64_t>(v[2]),
+                static_cast<int64_t>(v[3]), static_cast<int64_t>(v[4]), static_cast<int64_t>(v[5]),
+                static_cast<int64_t>(v[6]), static_cast<int64_t>(v[7]), static_cast<int64_t>(v[8]),
+                static_cast<int64_t>(v[9]), static_cast<int64_t>(v[10]), static_cast<int64_t>(v[11]),
+                static_cast<int64_t>(v[12])};
+  if (s.stride_h < 1 || s.stride_w < 1) throw range_error(env, "shape: strides must be >= 1");
+  return s;
+}
+
+int64_t x_size(const Conv2DShape& s) { return s.batch * s.in_h * s.in_w * s.in_c; }
+int64_t w_size(const Conv2DShape& s) { return s.filter_h * s.filter_w * s.in_c * s.out_c; }
+int64_t y_size(const Conv2DShape& s) { return s.batch * s.out_h * s.out_w * s.out_c; }
+
+const float* optional_f32(const Napi::CallbackInfo& info, size_t i, const char* name, int64_t want) {
+  if (info[i].IsNull() || info[i].IsUndefined()) return nullptr;
+  const View<float> v = f32(info, i, name);
+  require_length(info.Env(), v.length, want, name);
+  return v.data;
+}
+
+Epilogue epilogue_arg(const Napi::CallbackInfo& info, size_t i, int64_t cols, int64_t out_size) {
+  Epilogue e;
+  e.bias = optional_f32(info, i, "bias", cols);
+  const int64_t act = count(info, i + 1, "activation");
+  if (act > 3) throw range_error(info.Env(), "activation: unknown code");
+  e.activation = static_cast<Activation>(act);
+  e.leaky_alpha = static_cast<float>(number(info, i + 2, "leakyreluAlpha"));
+  e.residual = optional_f32(info, i + 3, "residual", out_size);
+  return e;
+}
+
+// (x, w, shape, bias | null, activation, leakyreluAlpha, residual | null) -> y
+Napi::Value forward(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const View<float> x = f32(info, 0, "x");
+  const View<float> w = f32(info, 1, "filter");
+  const Conv2DShape s = shape_arg(info, 2);
+  require_length(env, x.length, x_size(s), "x");
+  require_length(env, w.length, w_size(s), "filter");
+  const Epilogue e = epilogue_arg(info, 3, s.out_c, y_size(s));
+  Napi::Float32Array y = new_f32(env, y_size(s));
+  conv2d_forward(s, x.data, w.data, e, y.Data());
+  return y;
+}
+
+// (dy, w, shape) -> dx
+Napi::Value backprop_input(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const View<float> dy = f32(info, 0, "dy");
+  const View<float> w = f32(info, 1, "filter");
+  const Conv2DShape s = shape_arg(info, 2);
+  require_length(env, dy.length, y_size(s), "dy");
+  require_length(env, w.length, w_size(s), "filter");
+  Napi::Float32Array dx = new_f32(env, x_size(s));
+  conv2d_backprop_input(s, dy.data, w.data, dx.Data());
+  return dx;
+}
+
+// (x, dy, shape) -> dw
+Napi::Value backprop_filter(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const View<float> x = f32(info, 0, "x");
+  const View<float> dy = f32(info, 1, "dy");
+  const Conv2DShape s = shape_arg(info, 2);
+  require_length(env, x.length, x_size(s), "x");
+  require_length(env, dy.length, y_size(s), "dy");
+  Napi::Float32Array dw = new_f32(env, w_size(s));
+  conv2d_backprop_filter(s, x.data, dy.data, dw.Data());
+  return dw;
+}
+
+// (a, b, batchA, batchB, m, n, k, transA, transB, bias | null, activation, alpha) -> c [max(batch), m, n]
+// A batch of 1 broadcasts against the other's batch.
+Napi::Value batch_matmul(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const View<float> a = f32(info, 0, "a");
+  const View<float> b = f32(info, 1, "b");
+  const int64_t ba = count(info, 2, "batchA"), bb = count(info, 3, "batchB");
+  const int64_t m = count(info, 4, "m"), n = count(info, 5, "n"), k = count(info, 6, "k");
+  const bool ta = boolean(info, 7, "transposeA"), tb = boolean(info, 8, "transposeB");
+  if (ba != bb && ba != 1 && bb != 1) throw range_error(env, "batch sizes must match or be 1");
+  require_length(env, a.length, ba * m * k, "a");
+  require_length(env, b.length, bb * k * n, "b");
+  const int64_t batch = std::max(ba, bb);
+  const Epilogue e = epilogue_arg(info, 9, n, batch * m * n);
+  Napi::Float32Array c = new_f32(env, batch * m * n);
+  for (int64_t i = 0; i < batch; ++i) {
+    GemmArgs g;
+    g.m = m; g.n = n; g.k = k;
+    g.a = a.data + (ba == 1 ? 0 : i) * m * k; g.lda = ta ? m : k; g.trans_a = ta;
+    g.b = b.data + (bb == 1 ? 0 : i) * k * n; g.ldb = tb ? k : n; g.trans_b = tb;
+    g.c = c.Data() + i * m * n; g.ldc = n;
+    g.epilogue = e;
+    if (e.residual) g.epilogue.residual = e.residual + i * m * n;
+    sgemm(g);
+  }
+  return c;
+}
+
+}  // namespace
+
+void init_conv2d(Napi::Env env, Napi::Object exports) {
+  exports.Set("conv2d", Napi::Function::New(env, forward));
+  exports.Set("conv2dBackpropInput", Napi::Function::New(env, backprop_input));
+  exports.Set("conv2dBackpropFilter", Napi::Function::New(env, backprop_filter));
+  exports.Set("batchMatMul", Napi::Function::New(env, batch_matmul));
+}
+
+}  // namespace binding
+}  // namespace retinanet

@@ -1,0 +1,243 @@
+#include "conv2d.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "../runtime/dispatch.h"
+#include "gemm.h"
+#include "../runtime/scratch.h"
+#include "../runtime/thread_pool.h"
+
+namespace retinanet {
+namespace {
+
+bool is_pointwise(const Conv2DShape& s) {
+  return s.filter_h == 1 && s.filter_w == 1 && s.stride_h == 1 && s.stride_w == 1 && s.pad_top == 0 &&
+         s.pad_left == 0 && s.out_h == s.in_h && s.out_w == s.in_w;
+}
+
+struct Im2col {
+  const Conv2DShape* s;
+  const float* x;
+};
+
+// Row m of the im2col matrix (output pixel b, oy, ox), columns [k0, k0 + depth) of
+// (ky, kx, c): runs of channels copied from the input, zeros where the window leaves it.
+void im2col_row(const Conv2DShape& s, const float* x, int64_t m, int64_t k0, int64_t depth, float* dst) {
+  const int64_t ox = m % s.out_w;
+  const int64_t oy = (m / s.out_w) % s.out_h;
+  const int64_t b = m / (s.out_w * s.out_h);
+  int64_t c = k0 % s.in_c;
+  int64_t kx = (k0 / s.in_c) % s.filter_w;
+  int64_t ky = k0 / (s.in_c * s.filter_w);
+  int64_t done = 0;
+  while (done < depth) {
+    const int64_t iy = oy * s.stride_h - s.pad_top + ky;
+    const int64_t ix = ox * s.stride_w - s.pad_left + kx;
+    if (iy >= 0 && iy < s.in_h && ix >= 0 && ix < s.in_w) {
+      // The taps (ky, kx..) that stay inside the row are one contiguous run of the input: one copy
+      // for all of them (few channels, as in the stem's 7x7 on RGB, would otherwise copy 3 floats
+      // at a time).
+      const int64_t inside = std::min(s.filter_w - kx, s.in_w - ix);
+      const int64_t run = std::min(inside * s.in_c - c, depth - done);
+      std::memcpy(dst + done, x + ((b * s.in_h + iy) * s.in_w + ix) * s.in_c + c, static_cast<size_t>(run) * sizeof(float));
+      done += run;
+      const int64_t pos = c + run;  // floats of the run from channel 0 of tap kx
+      kx += pos / s.in_c;
+      c = pos % s.in_c;
+    } else {
+      const int64_t run = std::min(s.in_c - c, depth - done);
+      std::fill(dst + done, dst + done + run, 0.0f);
+      done += run;
+      c = 0;
+      ++kx;
+    }
+    if (kx == s.filter_w) {
+      kx = 0;
+      ++ky;
+    }
+  }
+}
+
+void pack_im2col(const void* ctx, int64_t i0, int64_t rows, int64_t k0, int64_t depth, float* dst) {
+  const Im2col& p = *static_cast<const Im2col*>(ctx);
+  for (int64_t r = 0; r < rows; ++r) im2col_row(*p.s, p.x, i0 + r, k0, depth, dst + r * depth);
+}
+
+// dx row (b, iy) += the entries of `cols` (rows m0 .. m0 + mc of the column matrix) that came
+// from it.
+RETINANET_DISPATCH void col2im_row(const Conv2DShape& s, const float* cols, int64_t m0, int64_t mc, int64_t b,
+                                   int64_t iy, float* dx) {
+  const int64_t k = s.filter_h * s.filter_w * s.in_c;
+  float* drow = dx + (b * s.in_h + iy) * s.in_w * s.in_c;
+  for (int64_t ky = 0; ky < s.filter_h; ++ky) {
+    const int64_t ty = iy + s.pad_top - ky;
+    if (ty < 0 || ty % s.stride_h != 0) continue;
+    const int64_t oy = ty / s.stride_h;
+    if (oy >= s.out_h) continue;
+    const int64_t row_m = (b * s.out_h + oy) * s.out_w;
+    if (row_m + s.out_w <= m0 || row_m >= m0 + mc) continue;
+    for (int64_t ix = 0; ix < s.in_w; ++ix) {
+      float* d = drow + ix * s.in_c;
+      for (int64_t kx = 0; kx < s.filter_w; ++kx) {
+        const int64_t tx = ix + s.pad_left - kx;
+        if (tx < 0 || tx % s.stride_w != 0) continue;
+        const int64_t ox = tx / s.stride_w;
+        const int64_t mm = row_m + ox;
+        if (ox >= s.out_w || mm < m0 || mm >= m0 + mc) continue;
+        const float* c = cols + (mm - m0) * k + (ky * s.filter_w + kx) * s.in_c;
+        for (int64_t ch = 0; ch < s.in_c; ++ch) d[ch] += c[ch];
+      }
+    }
+  }
+}
+
+// A k-major panel of the transposed im2col matrix: rows = filter taps [i0, i0 + rows) as
+// (ky, kx, c), depth = output pixels [p0, p0 + depth). Taps of one panel usually share (ky, kx)
+// with consecutive channels: then each pixel is one bounds check and a copy of `rows` floats.
+void pack_im2col_transposed(const void* ctx, int64_t i0, int64_t rows, int64_t p0, int64_t depth, int64_t mr,
+                            float* dst) {
+  const Im2col& p = *static_cast<const Im2col*>(ctx);
+  const Conv2DShape& s = *p.s;
+  constexpr int64_t kMaxMr = 16;  // the widest micro-kernel tile has 8 rows
+  int64_t tap_y[kMaxMr], tap_x[kMaxMr], tap_c[kMaxMr];
+  for (int64_t r = 0; r < rows; ++r) {
+    const int64_t t = i0 + r;
+    tap_c[r] = t % s.in_c;
+    tap_x[r] = (t / s.in_c) % s.filter_w;
+    tap_y[r] = t / (s.in_c * s.filter_w);
+  }
+  const bool one_tap = tap_y[0] == tap_y[rows - 1] && tap_x[0] == tap_x[rows - 1];
+  // Several taps per panel (few channels, as in the stem): their offsets from the window's corner,
+  // and the window's extent, so that a pixel whose taps all lie inside the image is a plain gather.
+  int64_t tap_off[kMaxMr];
+  int64_t ty_lo = tap_y[0], ty_hi = tap_y[0], tx_lo = tap_x[0], tx_hi = tap_x[0];
+  for (int64_t r = 0; r < rows; ++r) {
+    tap_off[r] = (tap_y[r] * s.in_w + tap_x[r]) * s.in_c + tap_c[r];
+    ty_lo = std::min(ty_lo, tap_y[r]); ty_hi = std::max(ty_hi, tap_y[r]);
+    tx_lo = std::min(tx_lo, tap_x[r]); tx_hi = std::max(tx_hi, tap_x[r]);
+  }
+  int64_t ox = p0 % s.out_w;
+  int64_t oy = (p0 / s.out_w) % s.out_h;
+  int64_t b = p0 / (s.out_w * s.out_h);
+  for (int64_t d = 0; d < depth; ++d) {
+    float* out = dst + d * mr;
+    const int64_t y0 = oy * s.stride_h - s.pad_top, x0 = ox * s.stride_w - s.pad_left;
+    const float* img = p.x + b * s.in_h * s.in_w * s.in_c;
+    if (one_tap) {
+      const int64_t iy = y0 + tap_y[0], ix = x0 + tap_x[0];
+      if (iy >= 0 && iy < s.in_h && ix >= 0 && ix < s.in_w) {
+        std::memcpy(out, img + (iy * s.in_w + ix) * s.in_c + tap_c[0], static_cast<size_t>(rows) * sizeof(float));
+      } else {
+        std::fill(out, out + rows, 0.0f);
+      }
+    } else if (y0 + ty_lo >= 0 && y0 + ty_hi < s.in_h && x0 + tx_lo >= 0 && x0 + tx_hi < s.in_w) {
+      const int64_t corner = (y0 * s.in_w + x0) * s.in_c;  // may be negative; corner + tap_off is not
+      for (int64_t r = 0; r < rows; ++r) out[r] = img[corner + tap_off[r]];
+    } else {
+      for (int64_t r = 0; r < rows; ++r) {
+        const int64_t iy = y0 + tap_y[r], ix = x0 + tap_x[r];
+        out[r] = iy >= 0 && iy < s.in_h && ix >= 0 && ix < s.in_w ? img[(iy * s.in_w + ix) * s.in_c + tap_c[r]] : 0.0f;
+      }
+    }
+    for (int64_t r = rows; r < mr; ++r) out[r] = 0.0f;
+    if (++ox == s.out_w) {
+      ox = 0;
+      if (++oy == s.out_h) {
+        oy = 0;
+        ++b;
+      }
+    }
+  }
+}
+
+// Pixels per chunk of the input gradient's column buffer: 8 MB, kept hot for the col2im gather.
+int64_t chunk_rows(const Conv2DShape& s) {
+  const int64_t k = s.filter_h * s.filter_w * s.in_c;
+  return std::max<int64_t>(64, (int64_t{1} << 21) / std::max<int64_t>(k, 1));
+}
+
+}  // namespace
+
+void conv2d_forward(const Conv2DShape& s, const float* x, const float* w, const Epilogue& e, float* y) {
+  const int64_t m = s.batch * s.out_h * s.out_w;
+  const int64_t k = s.filter_h * s.filter_w * s.in_c;
+  if (is_pointwise(s)) {
+    GemmArgs g;
+    g.m = m; g.n = s.out_c; g.k = k;
+    g.a = x; g.lda = k;
+    g.b = w; g.ldb = s.out_c;
+    g.c = y; g.ldc = s.out_c;
+    g.epilogue = e;
+    sgemm(g);
+  } else {
+    const Im2col ctx{&s, x};
+    sgemm_rows(m, s.out_c, k, pack_im2col, &ctx, w, s.out_c, false, y, s.out_c, false, e);
+  }
+}
+
+void conv2d_backprop_input(const Conv2DShape& s, const float* dy, const float* w, float* dx) {
+  const int64_t m = s.batch * s.out_h * s.out_w;
+  const int64_t k = s.filter_h * s.filter_w * s.in_c;
+  if (is_pointwise(s)) {  // dx = dy * W^T
+    GemmArgs g;
+    g.m = m; g.n = s.in_c; g.k = s.out_c;
+    g.a = dy; g.lda = s.out_c;
+    g.b = w; g.ldb = s.out_c; g.trans_b = true;
+    g.c = dx; g.ldc = s.in_c;
+    sgemm(g);
+    return;
+  }
+  std::fill(dx, dx + s.batch * s.in_h * s.in_w * s.in_c, 0.0f);
+  const int64_t chunk = chunk_rows(s);
+  float* const cols = scratch_floats(ScratchSlot::kColumns, static_cast<size_t>(std::min(chunk, m) * k));
+  for (int64_t m0 = 0; m0 < m; m0 += chunk) {
+    const int64_t mc = std::min(chunk, m - m0);
+    // Columns of this chunk: dy rows times W^T.
+    GemmArgs g;
+    g.m = mc; g.n = k; g.k = s.out_c;
+    g.a = dy + m0 * s.out_c; g.lda = s.out_c;
+    g.b = w; g.ldb = s.out_c; g.trans_b = true;
+    g.c = cols; g.ldc = k;
+    sgemm(g);
+    // col2im as a gather: each input row sums the column entries of this chunk's output pixels
+    // whose windows cover it, so rows run in parallel with no write conflicts, and every pixel's
+    // sum has one fixed order whatever the thread count.
+    const int64_t first_row = m0 / s.out_w, last_row = (m0 + mc - 1) / s.out_w;  // (b, oy) rows
+    const int64_t b_first = first_row / s.out_h, b_last = last_row / s.out_h;
+    parallel_for((b_last - b_first + 1) * s.in_h, 4, [&](int64_t r0, int64_t r1) {
+      for (int64_t r = r0; r < r1; ++r) {
+        col2im_row(s, cols, m0, mc, b_first + r / s.in_h, r % s.in_h, dx);
+      }
+    });
+  }
+}
+
+void conv2d_backprop_filter(const Conv2DShape& s, const float* x, const float* dy, float* dw) {
+  const int64_t m = s.batch * s.out_h * s.out_w;
+  const int64_t k = s.filter_h * s.filter_w * s.in_c;
+  // dW [K, out_c] = im2col(x)^T [K, M] * dy [M, out_c], straight into HWIO: the transposed
+  // im2col panels are gathered from x as they are packed (no column matrix), dy packs as plain
+  // B strips. Pixels go in chunks so that packed dy stays within the GEMM's B budget.
+  const bool pointwise = is_pointwise(s);
+  const int64_t chunk = std::max<int64_t>(256, kGemmPackedBFloats / std::max<int64_t>(s.out_c, 1));
+  if (m == 0) std::fill(dw, dw + k * s.out_c, 0.0f);  // no output pixel: no product writes dw
+  for (int64_t m0 = 0; m0 < m; m0 += chunk) {
+    const int64_t mc = std::min(chunk, m - m0);
+    if (pointwise) {  // 1x1, stride 1, no padding: x is its own column matrix
+      GemmArgs g;
+      g.m = k; g.n = s.out_c; g.k = mc;
+      g.a = x + m0 * k; g.lda = k; g.trans_a = true;
+      g.b = dy + m0 * s.out_c; g.ldb = s.out_c;
+      g.c = dw; g.ldc = s.out_c;
+      g.accumulate = m0 > 0;
+      sgemm(g);
+    } else {
+      const Im2col ctx{&s, x};
+      sgemm_panels(k, s.out_c, mc, pack_im2col_transposed, &ctx, dy + m0 * s.out_c, s.out_c, false, dw, s.out_c,
+                   m0 > 0);
+    }
+  }
+}
+
+}  // namespace retinanet

@@ -1,0 +1,386 @@
+#include "gemm.h"
+
+#include <algorithm>
+#include <cstring>
+#include <vector>
+
+#include "../runtime/dispatch.h"
+#include "../runtime/scratch.h"
+#include "../runtime/thread_pool.h"
+
+namespace retinanet {
+namespace {
+
+// Cache blocking: a C block (MC x NC) and an A block (MC x KC) stay in L2 while the k loop runs
+// inside one task; B (K x NC) is packed once per NC block and shared by every task (L3).
+constexpr int64_t KC = 256;
+constexpr int64_t MC_MAX = 144;
+
+struct PlainA {
+  const float* a;
+  int64_t lda;
+  bool trans;
+};
+
+// Row-major A: the panel's rows are copied as they are (the micro-kernel reads them row-major).
+void pack_plain_rows(const void* ctx, int64_t i0, int64_t rows, int64_t k0, int64_t depth, float* dst) {
+  const PlainA& p = *static_cast<const PlainA*>(ctx);
+  for (int64_t r = 0; r < rows; ++r) {
+    std::memcpy(dst + r * depth, p.a + (i0 + r) * p.lda + k0, static_cast<size_t>(depth) * sizeof(float));
+  }
+}
+
+// W = floats per vector register; the tile is MR rows x NR = CV·W columns of C in registers: two
+// vectors wide (CV = 2) in general, one vector wide with twice the rows (CV = 1) for products
+// whose n would leave most of a wide tile empty (a small model's 8 or 16 output channels).
+template <int W, int CV = 2>
+struct Tile {
+  typedef float vec __attribute__((vector_size(W * 4)));
+  static constexpr int NR = CV * W;
+  static constexpr int MR = (W >= 16 ? 8 : 6) * (CV == 2 ? 1 : 2);
+};
+
+template <int W>
+RETINANET_INLINE typename Tile<W>::vec load(const float* p) {
+  typename Tile<W>::vec v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+
+template <int W>
+RETINANET_INLINE void store(float* p, typename Tile<W>::vec v) {
+  std::memcpy(p, &v, sizeof v);
+}
+
+// A panels come in two layouts. Row-major (rows of kc floats, as im2col and plain A produce
+// them): packing is a copy, and each of the MR broadcasts reads its own sequential stream.
+// K-major (MR floats per kk, for A stored transposed): packing is a copy per kk.
+enum class PanelLayout { kRowMajor, kKMajor };
+
+// The epilogue's activation, for one float or a vector of them (same expressions, lane by lane).
+template <typename vec>
+RETINANET_INLINE vec activate(vec v, const Epilogue& e) {
+  const vec zero = vec{};
+  switch (e.activation) {
+    case Activation::kRelu: return v > zero ? v : zero;
+    case Activation::kRelu6: {
+      const vec six = zero + 6.0f;
+      return v > zero ? (v < six ? v : six) : zero;
+    }
+    case Activation::kLeakyRelu: return v > zero ? v : v * e.leaky_alpha;
+    case Activation::kLinear: break;
+  }
+  return v;
+}
+
+// The last k block's store with the epilogue: (C +) acc, + bias, + residual, activation. Partial
+// tiles go through a buffer with zero padding, so the same vector code serves every tile.
+template <int W, int CV>
+RETINANET_INLINE void finish_tile(const typename Tile<W>::vec (&acc)[Tile<W, CV>::MR][CV], float* c, int64_t ldc,
+                                  int64_t rows, int64_t cols, bool accumulate, const Epilogue& e, int64_t j0,
+                                  int64_t c_offset) {
+  using vec = typename Tile<W>::vec;
+  constexpr int NR = Tile<W, CV>::NR;
+  constexpr int MR = Tile<W, CV>::MR;
+  alignas(64) float bias[NR] = {};
+  if (e.bias) std::memcpy(bias, e.bias + j0, static_cast<size_t>(cols) * sizeof(float));
+  vec b[CV];
+  for (int h = 0; h < CV; ++h) b[h] = load<W>(bias + h * W);
+  const float* res = e.residual ? e.residual + c_offset : nullptr;
+  const bool full = rows == MR && cols == NR;
+  alignas(64) float tile[NR];
+  for (int r = 0; r < rows; ++r) {
+    float* cr = c + r * ldc;
+    const float* rr = res ? res + r * ldc : nullptr;
+    // Loads of C and the residual, padded with zeros past `cols`.
+    auto get = [&](const float* src, int h) {
+      if (full) return load<W>(src + h * W);
+      for (int j = 0; j < W; ++j) tile[j] = h * W + j < cols ? src[h * W + j] : 0.0f;
+      return load<W>(tile);
+    };
+    vec v[CV];
+    for (int h = 0; h < CV; ++h) {
+      v[h] = acc[r][h];
+      if (accumulate || rr) {
+        if (accumulate) v[h] += get(cr, h);
+        v[h] += b[h];
+        if (rr) v[h] += get(rr, h);
+        v[h] = activate(v[h], e);
+      } else {
+        v[h] = activate(v[h] + b[h], e);
+      }
+    }
+    if (full) {
+      for (int h = 0; h < CV; ++h) store<W>(cr + h * W, v[h]);
+    } else {
+      for (int h = 0; h < CV; ++h) store<W>(tile + h * W, v[h]);
+      for (int64_t j = 0; j < cols; ++j) cr[j] = tile[j];
+    }
+  }
+}
+
+// acc = A panel (MR x kc) * B strip (kc x NR); then C (+)= acc for the valid rows/cols.
+template <int W, int CV, PanelLayout L>
+RETINANET_INLINE void micro_kernel(int64_t kc, const float* ap, const float* bp, float* c, int64_t ldc,
+                                   int64_t rows, int64_t cols, bool accumulate, const Epilogue* e, int64_t r0,
+                                   int64_t j0) {
+  using vec = typename Tile<W>::vec;
+  constexpr int MR = Tile<W, CV>::MR;
+  constexpr int NR = Tile<W, CV>::NR;
+  vec acc[MR][CV];
+  for (int r = 0; r < MR; ++r) {
+    for (int h = 0; h < CV; ++h) acc[r][h] = vec{};
+  }
+  if (L == PanelLayout::kRowMajor) {
+    const float* a[MR];
+    for (int r = 0; r < MR; ++r) a[r] = ap + r * kc;
+    for (int64_t kk = 0; kk < kc; ++kk) {
+      vec bv[CV];
+      for (int h = 0; h < CV; ++h) bv[h] = load<W>(bp + kk * NR + h * W);
+      for (int r = 0; r < MR; ++r) {
+        for (int h = 0; h < CV; ++h) acc[r][h] += a[r][kk] * bv[h];
+      }
+    }
+  } else {
+    for (int64_t kk = 0; kk < kc; ++kk) {
+      vec bv[CV];
+      for (int h = 0; h < CV; ++h) bv[h] = load<W>(bp + kk * NR + h * W);
+      const float* a = ap + kk * MR;
+      for (int r = 0; r < MR; ++r) {
+        for (int h = 0; h < CV; ++h) acc[r][h] += a[r] * bv[h];
+      }
+    }
+  }
+  if (e != nullptr) {
+    finish_tile<W, CV>(acc, c, ldc, rows, cols, accumulate, *e, j0, r0 * ldc + j0);
+    return;
+  }
+  if (rows == MR && cols == NR) {
+    for (int r = 0; r < MR; ++r) {
+      float* cr = c + r * ldc;
+      for (int h = 0; h < CV; ++h) {
+        if (accumulate) {
+          store<W>(cr + h * W, load<W>(cr + h * W) + acc[r][h]);
+        } else {
+          store<W>(cr + h * W, acc[r][h]);
+        }
+      }
+    }
+    return;
+  }
+  alignas(64) float tmp[MR * NR];
+  for (int r = 0; r < MR; ++r) {
+    for (int h = 0; h < CV; ++h) store<W>(tmp + r * NR + h * W, acc[r][h]);
+  }
+  for (int64_t r = 0; r < rows; ++r) {
+    for (int64_t j = 0; j < cols; ++j) c[r * ldc + j] = (accumulate ? c[r * ldc + j] : 0.0f) + tmp[r * NR + j];
+  }
+}
+
+// Transposed A is stored [k, m]: a panel's MR values for one kk are contiguous.
+void pack_plain_panel_transposed(const void* ctx, int64_t i0, int64_t rows, int64_t k0, int64_t depth, int64_t mr,
+                                 float* dst) {
+  const PlainA& p = *static_cast<const PlainA*>(ctx);
+  for (int64_t kk = 0; kk < depth; ++kk) {
+    const float* src = p.a + (k0 + kk) * p.lda + i0;
+    float* d = dst + kk * mr;
+    for (int64_t r = 0; r < rows; ++r) d[r] = src[r];
+    for (int64_t r = rows; r < mr; ++r) d[r] = 0.0f;
+  }
+}
+
+// One task: C rows [i0, i1) x columns [jc, jc + nc), the whole depth k. The C block stays in
+// L2 across the k blocks; each k block packs its A block and sweeps the B strips.
+struct BlockArgs {
+  int64_t i0, i1, k, jc, nc;
+  PackRowsFn pack_rows;     // row-major panels, or
+  PackPanelFn pack_panel;   // k-major panels (preferred when set)
+  const void* ctx;
+  const float* bpack;  // [k blocks][strips][kc][NR]
+  float* c;
+  int64_t ldc;
+  bool accumulate;
+  const Epilogue* epilogue;  // nullptr: none
+};
+
+template <int W, int CV>
+RETINANET_INLINE void block_impl(const BlockArgs& a) {
+  constexpr int MR = Tile<W, CV>::MR;
+  constexpr int NR = Tile<W, CV>::NR;
+  const int64_t mc = a.i1 - a.i0;
+  const int64_t panels = (mc + MR - 1) / MR;
+  const int64_t strips = (a.nc + NR - 1) / NR;
+  thread_local std::vector<float> apack;
+  apack.resize(static_cast<size_t>(panels * MR * std::min(KC, a.k)));
+  for (int64_t pc = 0; pc < a.k; pc += KC) {
+    const int64_t kc = std::min(KC, a.k - pc);
+    const float* bblock = a.bpack + pc * strips * NR;
+    for (int64_t p = 0; p < panels; ++p) {
+      const int64_t r0 = a.i0 + p * MR;
+      const int64_t rows = std::min<int64_t>(MR, a.i1 - r0);
+      float* dst = apack.data() + p * MR * kc;
+      if (a.pack_panel) {
+        a.pack_panel(a.ctx, r0, rows, pc, kc, MR, dst);
+      } else {
+        a.pack_rows(a.ctx, r0, rows, pc, kc, dst);
+        if (rows < MR) std::fill(dst + rows * kc, dst + MR * kc, 0.0f);
+      }
+    }
+    const bool acc = a.accumulate || pc > 0;
+    const Epilogue* e = pc + kc == a.k ? a.epilogue : nullptr;
+    for (int64_t s = 0; s < strips; ++s) {
+      const int64_t j0 = a.jc + s * NR;
+      const int64_t cols = std::min<int64_t>(NR, a.jc + a.nc - j0);
+      const float* bp = bblock + s * kc * NR;
+      for (int64_t p = 0; p < panels; ++p) {
+        const int64_t r0 = a.i0 + p * MR;
+        float* cp = a.c + r0 * a.ldc + j0;
+        const int64_t rows = std::min<int64_t>(MR, a.i1 - r0);
+        if (a.pack_panel) {
+          micro_kernel<W, CV, PanelLayout::kKMajor>(kc, apack.data() + p * MR * kc, bp, cp, a.ldc, rows, cols, acc, e, r0,
+                                                j0);
+        } else {
+          micro_kernel<W, CV, PanelLayout::kRowMajor>(kc, apack.data() + p * MR * kc, bp, cp, a.ldc, rows, cols, acc, e,
+                                                  r0, j0);
+        }
+      }
+    }
+  }
+}
+
+// The micro-kernel's ISA is chosen once: vector width W, its two tiles (wide and narrow), and
+// the block functions compiled for that ISA (the driver itself is ISA-neutral).
+struct Tiling {
+  int mr, nr;
+  void (*block)(const BlockArgs&);
+};
+struct Isa {
+  Tiling wide, narrow;
+};
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__)) && !defined(RETINANET_NO_DISPATCH)
+#define RETINANET_AVX512 __attribute__((target("avx512f,avx512vl,avx512bw,avx512dq,avx2,fma")))
+RETINANET_AVX512 void block_avx512(const BlockArgs& a) { block_impl<16, 2>(a); }
+RETINANET_AVX512 void block_avx512_narrow(const BlockArgs& a) { block_impl<16, 1>(a); }
+__attribute__((target("avx2,fma"))) void block_avx2(const BlockArgs& a) { block_impl<8, 2>(a); }
+__attribute__((target("avx2,fma"))) void block_avx2_narrow(const BlockArgs& a) { block_impl<8, 1>(a); }
+#define RETINANET_GEMM_DISPATCH 1
+#endif
+void block_base(const BlockArgs& a) { block_impl<4, 2>(a); }
+void block_base_narrow(const BlockArgs& a) { block_impl<4, 1>(a); }
+
+template <int W>
+Isa isa_of(void (*wide)(const BlockArgs&), void (*narrow)(const BlockArgs&)) {
+  return {{Tile<W, 2>::MR, Tile<W, 2>::NR, wide}, {Tile<W, 1>::MR, Tile<W, 1>::NR, narrow}};
+}
+
+Isa pick_isa() {
+#ifdef RETINANET_GEMM_DISPATCH
+  __builtin_cpu_init();
+  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
+      __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq")) {
+    return isa_of<16>(block_avx512, block_avx512_narrow);
+  }
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return isa_of<8>(block_avx2, block_avx2_narrow);
+#endif
+  return isa_of<4>(block_base, block_base_narrow);
+}
+
+// The narrow tile where it pads n to fewer columns (n = 8 or 16 with AVX-512: 16 instead of 32;
+// 36: 48 instead of 64); each C element's k sum runs in the same order either way, so the
+// results are the same bits.
+const Tiling& tiling_for(const Isa& isa, int64_t n) {
+  const auto padded = [n](int64_t nr) { return (n + nr - 1) / nr * nr; };
+  return padded(isa.narrow.nr) < padded(isa.wide.nr) ? isa.narrow : isa.wide;
+}
+
+// The epilogue alone (a product of depth 0): C is all zeros or what it held.
+void apply_epilogue_rows(float* c, int64_t m, int64_t n, int64_t ldc, const Epilogue& e) {
+  for (int64_t i = 0; i < m; ++i) {
+    for (int64_t j = 0; j < n; ++j) {
+      float v = c[i * ldc + j] + (e.bias ? e.bias[j] : 0.0f);
+      if (e.residual) v += e.residual[i * ldc + j];
+      c[i * ldc + j] = activate(v, e);
+    }
+  }
+}
+
+// Rows per task: about MC_MAX, a multiple of MR, and the tasks split evenly over the threads
+// (256 rows on 2 threads: 2 x 128, not 144 + 112).
+int64_t rows_per_task(int64_t m, int64_t mr) {
+  const int64_t threads = std::max(1, num_threads());
+  const int64_t rounds = std::max<int64_t>(1, (m + threads * MC_MAX - 1) / (threads * MC_MAX));
+  const int64_t tasks = rounds * threads;
+  const int64_t rows = (m + tasks - 1) / tasks;
+  return std::max<int64_t>(mr, (rows + mr - 1) / mr * mr);
+}
+
+void gemm_driver(int64_t m, int64_t n, int64_t k, PackRowsFn pack_rows, PackPanelFn pack_panel, const void* ctx,
+                 const float* b, int64_t ldb, bool trans_b, float* c, int64_t ldc, bool accumulate,
+                 const Epilogue& epilogue) {
+  static const Isa isas = pick_isa();
+  const Tiling& isa = tiling_for(isas, n);
+  const int64_t NR = isa.nr;
+  if (m == 0 || n == 0) return;
+  if (k == 0) {
+    if (!accumulate) {
+      for (int64_t i = 0; i < m; ++i) std::fill(c + i * ldc, c + i * ldc + n, 0.0f);
+    }
+    if (epilogue.active()) apply_epilogue_rows(c, m, n, ldc, epilogue);
+    return;
+  }
+  const int64_t nc_max = std::max<int64_t>(NR, kGemmPackedBFloats / k / NR * NR);
+  const int64_t nc_step = std::min(nc_max, (n + NR - 1) / NR * NR);
+  float* const bpack = scratch_floats(ScratchSlot::kPackedB, static_cast<size_t>(k * nc_step));
+  const int64_t mc = rows_per_task(m, isa.mr);
+  for (int64_t jc = 0; jc < n; jc += nc_step) {
+    const int64_t nc = std::min(nc_step, n - jc);
+    const int64_t strips = (nc + NR - 1) / NR;
+    const int64_t kblocks = (k + KC - 1) / KC;
+    // Pack B[0 .. k, jc .. jc + nc]: per k block, NR-wide strips of kc rows, zero-padded.
+    parallel_for(kblocks * strips, 4, [&](int64_t t0, int64_t t1) {
+      for (int64_t t = t0; t < t1; ++t) {
+        const int64_t pc = (t / strips) * KC;
+        const int64_t s = t % strips;
+        const int64_t kc = std::min(KC, k - pc);
+        float* dst = bpack + pc * strips * NR + s * kc * NR;
+        const int64_t j0 = jc + s * NR;
+        const int64_t w = std::min<int64_t>(NR, jc + nc - j0);
+        for (int64_t kk = 0; kk < kc; ++kk) {
+          float* d = dst + kk * NR;
+          if (!trans_b) {
+            const float* src = b + (pc + kk) * ldb + j0;
+            for (int64_t j = 0; j < w; ++j) d[j] = src[j];
+          } else {
+            for (int64_t j = 0; j < w; ++j) d[j] = b[(j0 + j) * ldb + pc + kk];
+          }
+          for (int64_t j = w; j < NR; ++j) d[j] = 0.0f;
+        }
+      }
+    });
+    parallel_for(m, mc, [&](int64_t i0, int64_t i1) {
+      isa.block({i0, i1, k, jc, nc, pack_rows, pack_panel, ctx, bpack, c, ldc, accumulate,
+                 epilogue.active() ? &epilogue : nullptr});
+    });
+  }
+}
+
+}  // namespace
+
+void sgemm_rows(int64_t m, int64_t n, int64_t k, PackRowsFn pack_rows, const void* ctx, const float* b,
+                int64_t ldb, bool trans_b, float* c, int64_t ldc, bool accumulate, const Epilogue& epilogue) {
+  gemm_driver(m, n, k, pack_rows, nullptr, ctx, b, ldb, trans_b, c, ldc, accumulate, epilogue);
+}
+
+void sgemm_panels(int64_t m, int64_t n, int64_t k, PackPanelFn pack_panel, const void* ctx, const float* b,
+                  int64_t ldb, bool trans_b, float* c, int64_t ldc, bool accumulate) {
+  gemm_driver(m, n, k, nullptr, pack_panel, ctx, b, ldb, trans_b, c, ldc, accumulate, Epilogue{});
+}
+
+void sgemm(const GemmArgs& g) {
+  const PlainA ctx{g.a, g.lda, g.trans_a};
+  gemm_driver(g.m, g.n, g.k, pack_plain_rows, g.trans_a ? pack_plain_panel_transposed : nullptr, &ctx, g.b, g.ldb,
+              g.trans_b, g.c, g.ldc, g.accumulate, g.epilogue);
+}
+
+}  // namespace retinanet

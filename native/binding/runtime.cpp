@@ -1,0 +1,60 @@
+#include "../core/cuda.h"
+#include "../runtime/memory.h"
+#include "../runtime/peak.h"
+#include "../runtime/thread_pool.h"
+#include "convert.h"
+
+namespace retinanet {
+namespace binding {
+namespace {
+
+Napi::Value get_num_threads(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), num_threads());
+}
+
+Napi::Value set_threads(const Napi::CallbackInfo& info) {
+  set_num_threads(static_cast<int>(count(info, 0, "threads")));
+  return info.Env().Undefined();
+}
+
+// 'cpu', and 'cuda' where this build has the CUDA kernels and cudaGetDeviceCount finds a device
+// that runs them (asked once, at the first call).
+Napi::Value devices(const Napi::CallbackInfo& info) {
+  const bool cuda = cuda_availability().devices > 0;
+  Napi::Array out = Napi::Array::New(info.Env(), cuda ? 2 : 1);
+  out.Set(0u, Napi::String::New(info.Env(), "cpu"));
+  if (cuda) out.Set(1u, Napi::String::New(info.Env(), "cuda"));
+  return out;
+}
+
+// { built, devices, error }: why 'cuda' is or is not available.
+Napi::Value cuda_info(const Napi::CallbackInfo& info) {
+  const CudaAvailability& a = cuda_availability();
+  Napi::Object o = Napi::Object::New(info.Env());
+  o.Set("built", Napi::Boolean::New(info.Env(), a.built));
+  o.Set("devices", Napi::Number::New(info.Env(), a.devices));
+  o.Set("error", Napi::String::New(info.Env(), a.error));
+  return o;
+}
+
+Napi::Value fma_peak(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), fma_peak_gflops());
+}
+
+Napi::Value retain_memory(const Napi::CallbackInfo& info) {
+  return Napi::Boolean::New(info.Env(), retain_freed_memory());
+}
+
+}  // namespace
+
+void init_threads(Napi::Env env, Napi::Object exports) {
+  exports.Set("numThreads", Napi::Function::New(env, get_num_threads));
+  exports.Set("setNumThreads", Napi::Function::New(env, set_threads));
+  exports.Set("devices", Napi::Function::New(env, devices));
+  exports.Set("cudaInfo", Napi::Function::New(env, cuda_info));
+  exports.Set("fmaPeakGflops", Napi::Function::New(env, fma_peak));
+  exports.Set("retainFreedMemory", Napi::Function::New(env, retain_memory));
+}
+
+}  // namespace binding
+}  // namespace retinanet
