@@ -3,6 +3,7 @@
 import * as tf from '@tensorflow/tfjs';
 import * as ops from '../ops';
 import { focalLossStar, sigmoidFocalLoss } from '../tfjs/focal-loss';
+import { FOCAL_LOSS_DEFAULTS } from '../ops/focal-loss';
 import { Fpn } from './fpn';
 import { HeadNorm, Subnet } from './head';
 import { Norm, Params } from './params';
@@ -129,7 +130,7 @@ export class RetinaNet {
   constructor(config: RetinaNetConfig) {
     const c = {
       depth: 50, widthMultiplier: 1, channels: 256, headDepth: 4, norm: 'frozen-bn' as Norm, headNorm: 'none' as HeadNorm, zeroInitResidual: false, groupNormGroups: 32, p6FromP5: false,
-      prior: 0.01, alpha: 0.25, gamma: 2, classificationLoss: 'focal', focalStarBeta: 0, smoothL1Beta: 0, boxLossWeight: 1, trainableBackboneLayers: 5, frozenBnEps: 1e-5, seed: 1, ...config,
+      prior: 0.01, alpha: FOCAL_LOSS_DEFAULTS.alpha, gamma: FOCAL_LOSS_DEFAULTS.gamma, classificationLoss: 'focal', focalStarBeta: 0, smoothL1Beta: 0, boxLossWeight: 1, trainableBackboneLayers: 5, frozenBnEps: 1e-5, seed: 1, ...config,
     } as RetinaNet['config'];
     if (!Number.isInteger(c.numClasses) || c.numClasses < 1) throw new RangeError('numClasses: expected an integer >= 1');
     if (c.alpha !== null && !(typeof c.alpha === 'number' && c.alpha >= 0 && c.alpha <= 1)) {

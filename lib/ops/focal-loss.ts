@@ -1,6 +1,10 @@
 import { native } from '../runtime/addon';
 import * as v from './validate';
 
+/** The focal losses' defaults, in one place: the paper's α = 0.25 and γ = 2 for FL (eq. 5), γ = 4 and β = 0 for FL* (appendix). */
+export const FOCAL_LOSS_DEFAULTS = { alpha: 0.25, gamma: 2 } as const;
+export const FOCAL_LOSS_STAR_DEFAULTS = { alpha: 0.25, gamma: 4, beta: 0 } as const;
+
 export interface FocalLossOptions extends v.DeviceOptions {
   /** Weight of the target-class terms (1 - alpha for the others); `null` turns balancing off. Default 0.25. */
   alpha?: number | null;
@@ -61,11 +65,11 @@ function run(
       `logits: length ${logits.length} is not labels.length × numClasses = ${labels.length} × ${numClasses}`,
     );
   }
-  const alpha = opts.alpha === undefined ? 0.25 : opts.alpha === null ? null : v.numberIn('alpha', opts.alpha, 0, 1);
+  const alpha = opts.alpha === undefined ? FOCAL_LOSS_DEFAULTS.alpha : opts.alpha === null ? null : v.numberIn('alpha', opts.alpha, 0, 1);
   const gamma = opts.gamma === undefined ? gammaDefault : star
     ? v.numberIn('gamma', opts.gamma, 0, Infinity, true)
     : v.numberIn('gamma', opts.gamma, 0);
-  const beta = star && opts.beta !== undefined ? v.number('beta', opts.beta) : 0;
+  const beta = star && opts.beta !== undefined ? v.number('beta', opts.beta) : FOCAL_LOSS_STAR_DEFAULTS.beta;
   const grad = opts.grad === undefined ? true : v.boolean('grad', opts.grad);
   let out: Float32Array | undefined;
   if (opts.out !== undefined) {
@@ -96,7 +100,7 @@ export function sigmoidFocalLoss(
   logits: Float32Array, labels: Int32Array, numClasses: number, options?: FocalLossOptions,
 ): LossResult {
   const opts = v.options('options', options, FL_OPTIONS);
-  return run(false, logits, labels, numClasses, opts, 2);
+  return run(false, logits, labels, numClasses, opts, FOCAL_LOSS_DEFAULTS.gamma);
 }
 
 /**
@@ -107,5 +111,5 @@ export function focalLossStar(
   logits: Float32Array, labels: Int32Array, numClasses: number, options?: FocalLossStarOptions,
 ): LossResult {
   const opts = v.options('options', options, FL_STAR_OPTIONS);
-  return run(true, logits, labels, numClasses, opts, 4);
+  return run(true, logits, labels, numClasses, opts, FOCAL_LOSS_STAR_DEFAULTS.gamma);
 }

@@ -1,6 +1,7 @@
 // The focal losses written with plain tfjs ops, as a careful tfjs user would: a one-hot target,
 // log-sigmoid for stability, the gradient from tf.grad. Test oracle and benchmark baseline.
 import * as tf from '@tensorflow/tfjs';
+import { FOCAL_LOSS_DEFAULTS, FOCAL_LOSS_STAR_DEFAULTS } from '../ops/focal-loss';
 
 export interface ReferenceLossOptions {
   alpha?: number | null;
@@ -36,8 +37,8 @@ export function sigmoidFocalLossRef(logits: tf.Tensor, labels: tf.Tensor, o: Ref
   return tf.tidy(() => {
     const k = logits.shape[logits.rank - 1];
     const { target, valid, fg } = terms(labels, k);
-    const alpha = o.alpha === undefined ? 0.25 : o.alpha;
-    const gamma = o.gamma ?? 2;
+    const alpha = o.alpha === undefined ? FOCAL_LOSS_DEFAULTS.alpha : o.alpha;
+    const gamma = o.gamma ?? FOCAL_LOSS_DEFAULTS.gamma;
     const y = target.mul(2).sub(1); // +1 target class, -1 others
     const logpt = logSigmoid(logits.mul(y));
     const q = tf.sigmoid(logits.mul(y).neg()); // 1 - p_t
@@ -52,10 +53,10 @@ export function focalLossStarRef(logits: tf.Tensor, labels: tf.Tensor, o: Refere
   return tf.tidy(() => {
     const k = logits.shape[logits.rank - 1];
     const { target, valid, fg } = terms(labels, k);
-    const alpha = o.alpha === undefined ? 0.25 : o.alpha;
-    const gamma = o.gamma ?? 4;
+    const alpha = o.alpha === undefined ? FOCAL_LOSS_STAR_DEFAULTS.alpha : o.alpha;
+    const gamma = o.gamma ?? FOCAL_LOSS_STAR_DEFAULTS.gamma;
     const y = target.mul(2).sub(1);
-    const z = logits.mul(y).mul(gamma).add(o.beta ?? 0);
+    const z = logits.mul(y).mul(gamma).add(o.beta ?? FOCAL_LOSS_STAR_DEFAULTS.beta);
     const at = alphaT(target, alpha);
     return normalize(at.mul(logSigmoid(z)).neg().div(gamma).mul(valid).sum(), fg, o.normalizer);
   });

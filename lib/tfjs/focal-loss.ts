@@ -4,6 +4,7 @@
 import * as tf from '@tensorflow/tfjs';
 import * as ops from '../ops';
 import { registerRetinanetKernel, runKernel, tapeOn, tensorArg } from './kernel';
+import { FOCAL_LOSS_DEFAULTS, FOCAL_LOSS_STAR_DEFAULTS } from '../ops/focal-loss';
 
 export const SIGMOID_FOCAL_LOSS = 'RetinanetSigmoidFocalLoss';
 export const FOCAL_LOSS_STAR = 'RetinanetFocalLossStar';
@@ -72,9 +73,9 @@ function run(kernel: string, logitsArg: tf.Tensor, labelsArg: tf.Tensor, o: Tens
   const grad = tapeOn();
   const attrs: tf.NamedAttrMap = {
     useAlpha: o.alpha !== null,
-    alpha: o.alpha ?? 0.25,
-    gamma: o.gamma ?? (star ? 4 : 2),
-    beta: o.beta ?? 0,
+    alpha: o.alpha ?? FOCAL_LOSS_DEFAULTS.alpha,
+    gamma: o.gamma ?? (star ? FOCAL_LOSS_STAR_DEFAULTS.gamma : FOCAL_LOSS_DEFAULTS.gamma),
+    beta: o.beta ?? FOCAL_LOSS_STAR_DEFAULTS.beta,
     normalizer: o.normalizer ?? -1,
     grad,
   };
