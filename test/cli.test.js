@@ -19,7 +19,7 @@ function cli(...args) {
 }
 
 const data = path.join(root, 'data');
-const TINY = ['--min-size', '64', '--max-size', '64', '--batch', '2', '--quiet'];
+const TINY = ['--preset', 'retinanet-r18-tiny', '--min-size', '64', '--max-size', '64', '--batch', '2', '--quiet'];
 
 test.serial('make-dataset writes a COCO dataset', (t) => {
   const r = cli('make-dataset', '--out', data, '--images', '6', '--size', '64', '--classes', '2', '--min-object', '12', '--max-object', '40', '--objects', '3', '--seed', '5');

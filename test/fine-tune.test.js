@@ -44,7 +44,7 @@ test('train --init-from a detector with another class count learns faster than f
   const shape = ['--size', '96', '--min-object', '20', '--max-object', '60', '--objects', '3'];
   t.is(cli('make-dataset', '--out', a, '--images', '24', '--classes', '2', '--seed', '1', ...shape).code, 0);
   t.is(cli('make-dataset', '--out', b, '--images', '24', '--classes', '3', '--seed', '2', ...shape).code, 0);
-  const common = ['--min-size', '96', '--max-size', '96', '--batch', '4', '--quiet'];
+  const common = ['--preset', 'retinanet-r18-tiny', '--min-size', '96', '--max-size', '96', '--batch', '4', '--quiet'];
   let r = cli('train', '--data', a, '--out', path.join(root, 'pre'), '--iterations', '300', ...common);
   t.is(r.code, 0, r.err);
   const pre = path.join(root, 'pre', 'checkpoint.safetensors');

@@ -14,7 +14,7 @@ const path = require('path');
 const { spawnSync } = require('child_process');
 const { makeUserDataset } = require('../test/helpers/user-dataset');
 
-const DEFAULTS = { out: 'runs/check-training', 'train-images': 400, 'val-images': 100, iterations: 1500, batch: 4, 'min-size': 360, 'max-size': 480, 'min-ap50': 0.85, seed: 1 };
+const DEFAULTS = { out: 'runs/check-training', 'train-images': 400, 'val-images': 300, iterations: 1500, batch: 4, 'min-size': 360, 'max-size': 480, 'min-ap50': 0.85, seed: 1 };
 
 function parse(argv) {
   const o = { ...DEFAULTS };

@@ -36,7 +36,7 @@ export const DEMO: CommandSpec = {
     { name: 'min-object', type: 'int', min: 4, default: 24, help: 'smallest object side' },
     { name: 'max-object', type: 'int', min: 4, default: 128, help: 'largest object side' },
     { name: 'objects', type: 'int', min: 1, default: 6, help: 'most objects per image' },
-    { name: 'iterations', type: 'int', min: 1, default: 1000, help: 'training iterations' },
+    { name: 'iterations', type: 'int', min: 1, default: 1100, help: 'training iterations' },
     { name: 'batch', type: 'int', min: 1, default: 4, help: 'images per iteration' },
     { name: 'lr', type: 'number', min: 0, help: `base learning rate (default ${DEMO_LR_PER_16} x batch / 16: twice the Trainer's rate, the best for this short schedule, docs/training.md)` },
     { name: 'clip-grad-norm', type: 'number', min: 0, default: 0, help: 'scale gradients down to this global L2 norm (0: off)' },
