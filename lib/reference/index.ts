@@ -1,4 +1,4 @@
-// The ops written with plain tfjs ops: the tests' oracles and the benchmark's baseline.
+// The ops written with plain tfjs ops: the tests' oracles, the benchmark's baseline, and GroupNorm's fallback on backends without the native kernel.
 export { sigmoidFocalLossRef, focalLossStarRef } from './focal-loss';
 export type { ReferenceLossOptions } from './focal-loss';
 export { boxIouRef, encodeBoxesRef, decodeBoxesRef, generateAnchorsRef } from './boxes';
