@@ -3,6 +3,7 @@
 // hands it every call it does not cover, so an unusual shape, dtype or attribute is computed by
 // tfjs, never wrongly. useNativeCpuKernels(false) gives tfjs's back.
 import * as tf from '@tensorflow/tfjs';
+import { backendTensor, backendValues } from '../tfjs/backend-arrays';
 
 export type KernelArgs = Parameters<tf.KernelFunc>[0];
 /** Returns the output, or undefined to let tfjs's own kernel compute it. */
@@ -16,20 +17,15 @@ interface Entry {
 const entries = new Map<string, Entry>();
 let enabled = false;
 
-interface CpuBackend {
-  data: { get(dataId: tf.DataId): { values?: unknown } };
-  makeTensorInfo(shape: number[], dtype: tf.DataType, values: Float32Array): tf.TensorInfo;
-}
-
 /** The cpu backend's own float32 array of a tensor (no copy), or undefined. */
 export function values(backend: unknown, t: tf.TensorInfo | undefined): Float32Array | undefined {
   if (t === undefined || t.dtype !== 'float32') return undefined;
-  const v = (backend as CpuBackend).data.get(t.dataId).values;
+  const v = backendValues(backend, t, true);
   return v instanceof Float32Array ? v : undefined;
 }
 
 export function output(backend: unknown, shape: number[], data: Float32Array): tf.TensorInfo {
-  return (backend as CpuBackend).makeTensorInfo(shape, 'float32', data);
+  return backendTensor(backend, 'cpu', shape, 'float32', data);
 }
 
 /** Declares a native kernel for tfjs's cpu backend (installed while native kernels are on). */

@@ -3,8 +3,9 @@
 // (no copies), on other backends ('tensorflow' from tfjs-node) it goes through readSync /
 // makeTensorInfo, which copy.
 import * as tf from '@tensorflow/tfjs';
+import { backendTensor, backendValues, Values } from './backend-arrays';
 
-export type Values = Float32Array | Int32Array;
+export type { Values } from './backend-arrays';
 
 /** What a kernel implementation sees: its inputs as typed arrays, its attributes, an output maker. */
 export interface KernelContext {
@@ -20,14 +21,6 @@ export type KernelImpl = (ctx: KernelContext) => tf.TensorInfo | tf.TensorInfo[]
 
 /** Backends the kernels are registered for: tfjs's CPU backend and tfjs-node's, when present. */
 export const KERNEL_BACKENDS = ['cpu', 'tensorflow'] as const;
-
-interface CpuData {
-  data: { get(dataId: tf.DataId): { values?: unknown } };
-}
-
-interface WritableBackend {
-  makeTensorInfo?(shape: number[], dtype: tf.DataType, values: Values): tf.TensorInfo;
-}
 
 function context(
   backendName: string, inputs: tf.NamedTensorInfoMap, backend: tf.KernelBackend, attrs: tf.NamedAttrMap,
@@ -45,20 +38,12 @@ function context(
     input(name, dtype) {
       const t = get(name);
       if (t.dtype !== dtype) throw new TypeError(`${name}: expected a ${dtype} tensor, got ${t.dtype}`);
-      const values = direct
-        ? (backend as unknown as CpuData).data.get(t.dataId).values
-        : backend.readSync(t.dataId);
+      const values = backendValues(backend, t, direct);
       const want = dtype === 'float32' ? Float32Array : Int32Array;
       if (!(values instanceof want)) throw new TypeError(`${name}: the ${backendName} backend holds no ${dtype} array for it`);
       return values;
     },
-    output(shape, dtype, values) {
-      const make = (backend as unknown as WritableBackend).makeTensorInfo;
-      if (typeof make !== 'function') {
-        throw new Error(`tfjs-retinanet: the ${backendName} backend cannot make tensors from typed arrays`);
-      }
-      return make.call(backend, shape, dtype, values);
-    },
+    output: (shape, dtype, values) => backendTensor(backend, backendName, shape, dtype, values),
   };
 }
 
