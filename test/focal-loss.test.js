@@ -253,3 +253,20 @@ test("device 'cuda' is a clear error where no CUDA build is present", (t) => {
   }
   t.throws(() => ops.sigmoidFocalLoss(logits, labels, 2, { device: 'cuda' }), { message: /CUDA/ });
 });
+
+test('the binding reads the loss parameters by name: each reaches its place, a missing or mistyped one is a TypeError', (t) => {
+  const addon = require('../dist/runtime/addon').native();
+  const logits = Float32Array.from({ length: 12 }, (_, i) => Math.sin(i) * 3);
+  const labels = Int32Array.from([0, -1, 2, -2]);
+  const params = { numClasses: 3, star: false, useAlpha: true, alpha: 0.3, gamma: 1.5, beta: 0, normalizer: 2, grad: true };
+  const [loss, grad] = addon.focalLoss(logits, labels, params);
+  const ref = ops.sigmoidFocalLoss(logits, labels, 3, { alpha: 0.3, gamma: 1.5, normalizer: 2 });
+  t.is(loss, ref.loss);
+  t.deepEqual(Array.from(grad), Array.from(ref.grad));
+  t.throws(() => addon.focalLoss(logits, labels, 3), { instanceOf: TypeError, message: /^params: expected an object/ });
+  const { gamma, ...noGamma } = params;
+  t.is(gamma, 1.5);
+  t.throws(() => addon.focalLoss(logits, labels, noGamma), { instanceOf: TypeError, message: /^gamma: expected a number/ });
+  t.throws(() => addon.focalLoss(logits, labels, { ...params, grad: 1 }), { instanceOf: TypeError, message: /^grad: expected a boolean/ });
+  t.throws(() => addon.focalLoss(logits, labels, { ...params, numClasses: 2.5 }), { instanceOf: RangeError, message: /^numClasses/ });
+});

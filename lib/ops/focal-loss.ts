@@ -85,7 +85,7 @@ function run(
     ? Math.max(1, fg)
     : v.numberIn('normalizer', opts.normalizer, 0, Infinity, true);
   const [loss, g] = native().focalLoss(
-    logits, labels, numClasses, star, alpha !== null, alpha ?? 0, gamma, beta, normalizer, grad, out,
+    logits, labels, { numClasses, star, useAlpha: alpha !== null, alpha: alpha ?? 0, gamma, beta, normalizer, grad }, out,
     dev === 'cuda',
   );
   return grad ? { loss, grad: g } : { loss };

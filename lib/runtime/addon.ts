@@ -10,9 +10,9 @@ export interface NativeAddon {
   fmaPeakGflops(): number;
   retainFreedMemory(): boolean;
   focalLoss(
-    logits: Float32Array, labels: Int32Array, numClasses: number, star: boolean,
-    useAlpha: boolean, alpha: number, gamma: number, beta: number, normalizer: number,
-    grad: boolean, out?: Float32Array, cuda?: boolean,
+    logits: Float32Array, labels: Int32Array,
+    params: { numClasses: number; star: boolean; useAlpha: boolean; alpha: number; gamma: number; beta: number; normalizer: number; grad: boolean },
+    out?: Float32Array, cuda?: boolean,
   ): [number, Float32Array | undefined];
   generateAnchors(
     levels: Float64Array, scales: Float32Array, aspectRatios: Float32Array, offset: number,
@@ -61,9 +61,9 @@ export interface NativeAddon {
   conv2dBackpropInput(dy: Float32Array, filter: Float32Array, shape: Float64Array): Float32Array;
   conv2dBackpropFilter(x: Float32Array, dy: Float32Array, shape: Float64Array): Float32Array;
   batchMatMul(
-    a: Float32Array, b: Float32Array, batchA: number, batchB: number, m: number, n: number, k: number,
-    transposeA: boolean, transposeB: boolean, bias: Float32Array | null, activation: number, leakyreluAlpha: number,
-    residual: Float32Array | null,
+    a: Float32Array, b: Float32Array,
+    shape: { batchA: number; batchB: number; m: number; n: number; k: number; transposeA: boolean; transposeB: boolean },
+    bias: Float32Array | null, activation: number, leakyreluAlpha: number, residual: Float32Array | null,
   ): Float32Array;
   groupNorm(
     x: Float32Array, gamma: Float32Array, beta: Float32Array, batch: number, spatial: number, channels: number,
@@ -79,8 +79,9 @@ export interface NativeAddon {
   unaryOp(op: number, x: Float32Array, alpha: number): Float32Array;
   reduceSum(x: Float32Array, outer: number, reduce: number, inner: number): Float32Array;
   sgdMomentumUpdate(
-    param: Float32Array, grad: Float32Array, velocity: Float32Array, learningRate: number, momentum: number,
-    weightDecay: number, gradScale: number, paramOut: Float32Array | null, velocityOut: Float32Array | null,
+    param: Float32Array, grad: Float32Array, velocity: Float32Array,
+    params: { learningRate: number; momentum: number; weightDecay: number; gradScale: number },
+    paramOut: Float32Array | null, velocityOut: Float32Array | null,
   ): [Float32Array, Float32Array];
   sumOfSquares(x: Float32Array, start: number): number;
 }

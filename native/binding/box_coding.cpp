@@ -1,6 +1,7 @@
 #include "../core/box_coding.h"
 
 #include "convert.h"
+#include "op_args.h"
 
 namespace retinanet {
 namespace binding {

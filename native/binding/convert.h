@@ -58,6 +58,37 @@ inline bool boolean(const Napi::CallbackInfo& info, size_t i, const char* name) 
   return info[i].As<Napi::Boolean>().Value();
 }
 
+// A call's scalar parameters, passed as one object and read by name (the long calls: the focal
+// loss, batched matmul, the SGD update), so that a new parameter cannot shift the others.
+class Params {
+ public:
+  Params(const Napi::CallbackInfo& info, size_t i, const char* name) : env_(info.Env()) {
+    if (!info[i].IsObject()) throw type_error(env_, std::string(name) + ": expected an object");
+    obj_ = info[i].As<Napi::Object>();
+  }
+  double number(const char* key) const {
+    const Napi::Value v = obj_.Get(key);
+    if (!v.IsNumber()) throw type_error(env_, std::string(key) + ": expected a number");
+    return v.As<Napi::Number>().DoubleValue();
+  }
+  int64_t count(const char* key) const {
+    const double d = number(key);
+    if (!(d >= 0 && d <= 9007199254740991.0) || d != static_cast<double>(static_cast<int64_t>(d))) {
+      throw range_error(env_, std::string(key) + ": expected a non-negative integer");
+    }
+    return static_cast<int64_t>(d);
+  }
+  bool boolean(const char* key) const {
+    const Napi::Value v = obj_.Get(key);
+    if (!v.IsBoolean()) throw type_error(env_, std::string(key) + ": expected a boolean");
+    return v.As<Napi::Boolean>().Value();
+  }
+
+ private:
+  Napi::Env env_;
+  Napi::Object obj_;
+};
+
 inline void require_length(Napi::Env env, int64_t got, int64_t want, const char* name) {
   if (got != want) {
     throw range_error(env, std::string(name) + ": expected " + std::to_string(want) +

@@ -3,6 +3,7 @@
 #include <vector>
 
 #include "convert.h"
+#include "op_args.h"
 
 namespace retinanet {
 namespace binding {

@@ -4,12 +4,10 @@
 
 #include "async.h"
 #include "convert.h"
+#include "op_args.h"
 
 namespace retinanet {
 namespace binding {
-
-BoxCoderWeights weights_arg(const Napi::CallbackInfo& info, size_t i);
-
 namespace {
 
 struct PostprocessArgs {

@@ -1,13 +1,10 @@
 #include "../core/targets.h"
 
 #include "convert.h"
+#include "op_args.h"
 
 namespace retinanet {
 namespace binding {
-
-MatchParams match_params_arg(const Napi::CallbackInfo& info, size_t i);
-BoxCoderWeights weights_arg(const Napi::CallbackInfo& info, size_t i);
-
 namespace {
 
 // (anchors, gtBoxes[], gtLabels[], fgIou, bgIou, allowLowQuality, weights, cuda?)

@@ -65,8 +65,10 @@ export interface MatMulShape {
 
 /** c[b] = op(a[b]) · op(b[b]) ([max(batchA, batchB), m, n]); a batch of 1 broadcasts. */
 export function batchMatMul(a: Float32Array, b: Float32Array, s: MatMulShape, epilogue: ConvEpilogue = {}): Float32Array {
-  return native().batchMatMul(v.float32Array('a', a), v.float32Array('b', b),
-    v.integer('batchA', s.batchA, 0), v.integer('batchB', s.batchB, 0), v.integer('m', s.m, 0), v.integer('n', s.n, 0),
-    v.integer('k', s.k, 0), v.boolean('transposeA', s.transposeA), v.boolean('transposeB', s.transposeB),
-    ...epilogueArgs(epilogue));
+  const shape: MatMulShape = {
+    batchA: v.integer('batchA', s.batchA, 0), batchB: v.integer('batchB', s.batchB, 0), m: v.integer('m', s.m, 0),
+    n: v.integer('n', s.n, 0), k: v.integer('k', s.k, 0), transposeA: v.boolean('transposeA', s.transposeA),
+    transposeB: v.boolean('transposeB', s.transposeB),
+  };
+  return native().batchMatMul(v.float32Array('a', a), v.float32Array('b', b), shape, ...epilogueArgs(epilogue));
 }

@@ -47,7 +47,7 @@ export function sgdMomentumUpdate(
     v.float32Array(`out.${key}`, a);
     if (a.length !== p.length) throw new RangeError(`out.${key}: expected ${p.length} elements (param's), got ${a.length}`);
   }
-  return native().sgdMomentumUpdate(p, g, vel, lr, momentum, wd, scale, out.param ?? null, out.velocity ?? null);
+  return native().sgdMomentumUpdate(p, g, vel, { learningRate: lr, momentum, weightDecay: wd, gradScale: scale }, out.param ?? null, out.velocity ?? null);
 }
 
 /**

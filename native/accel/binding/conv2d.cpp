@@ -93,20 +93,22 @@ Napi::Value backprop_filter(const Napi::CallbackInfo& info) {
   return dw;
 }
 
-// (a, b, batchA, batchB, m, n, k, transA, transB, bias | null, activation, alpha) -> c [max(batch), m, n]
+// (a, b, { batchA, batchB, m, n, k, transposeA, transposeB }, bias | null, activation, alpha, residual | null)
+// -> c [max(batch), m, n]
 // A batch of 1 broadcasts against the other's batch.
 Napi::Value batch_matmul(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const View<float> a = f32(info, 0, "a");
   const View<float> b = f32(info, 1, "b");
-  const int64_t ba = count(info, 2, "batchA"), bb = count(info, 3, "batchB");
-  const int64_t m = count(info, 4, "m"), n = count(info, 5, "n"), k = count(info, 6, "k");
-  const bool ta = boolean(info, 7, "transposeA"), tb = boolean(info, 8, "transposeB");
+  const Params p(info, 2, "shape");
+  const int64_t ba = p.count("batchA"), bb = p.count("batchB");
+  const int64_t m = p.count("m"), n = p.count("n"), k = p.count("k");
+  const bool ta = p.boolean("transposeA"), tb = p.boolean("transposeB");
   if (ba != bb && ba != 1 && bb != 1) throw range_error(env, "batch sizes must match or be 1");
   require_length(env, a.length, ba * m * k, "a");
   require_length(env, b.length, bb * k * n, "b");
   const int64_t batch = std::max(ba, bb);
-  const Epilogue e = epilogue_arg(info, 9, n, batch * m * n);
+  const Epilogue e = epilogue_arg(info, 3, n, batch * m * n);
   Napi::Float32Array c = new_f32(env, batch * m * n);
   for (int64_t i = 0; i < batch; ++i) {
     GemmArgs g;

@@ -6,7 +6,8 @@ namespace retinanet {
 namespace binding {
 namespace {
 
-// (param, grad, velocity, lr, momentum, weightDecay, gradScale, paramOut?, velocityOut?) -> [paramOut, velocityOut]
+// (param, grad, velocity, { learningRate, momentum, weightDecay, gradScale }, paramOut?, velocityOut?)
+// -> [paramOut, velocityOut]
 Napi::Value update(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const View<float> p = f32(info, 0, "param");
@@ -14,10 +15,10 @@ Napi::Value update(const Napi::CallbackInfo& info) {
   const View<float> v = f32(info, 2, "velocity");
   require_length(env, g.length, p.length, "grad");
   require_length(env, v.length, p.length, "velocity");
-  const SgdParams s{number(info, 3, "learningRate"), number(info, 4, "momentum"), number(info, 5, "weightDecay"),
-                    number(info, 6, "gradScale")};
-  Napi::Float32Array p_out = output_f32(info, 7, p.length, "paramOut");
-  Napi::Float32Array v_out = output_f32(info, 8, p.length, "velocityOut");
+  const Params a(info, 3, "params");
+  const SgdParams s{a.number("learningRate"), a.number("momentum"), a.number("weightDecay"), a.number("gradScale")};
+  Napi::Float32Array p_out = output_f32(info, 4, p.length, "paramOut");
+  Napi::Float32Array v_out = output_f32(info, 5, p.length, "velocityOut");
   sgd_momentum_update(p.length, p.data, g.data, v.data, s, p_out.Data(), v_out.Data());
   return tuple(env, {p_out, v_out});
 }
