@@ -126,8 +126,9 @@ noCudaTest('the addon itself answers a CUDA request with ERR_RETINANET_NO_CUDA (
   t.throws(() => addon.boxIou(boxes, boxes, true), err);
   t.throws(() => addon.focalLoss(new Float32Array(8), new Int32Array(4).fill(-1),
     { numClasses: 2, star: false, useAlpha: true, alpha: 0.25, gamma: 2, beta: 0, normalizer: 1, grad: true }, undefined, true), err);
-  t.throws(() => addon.batchedNms(boxes, new Float32Array(4), null, 0.5, -1, false, 0, true), err);
-  await t.throwsAsync(() => addon.batchedNmsAsync(boxes, new Float32Array(4), null, 0.5, -1, false, 0, true), err);
+  const nmsParams = { iouThreshold: 0.5, maxOutput: -1, useScoreThreshold: false, scoreThreshold: 0 };
+  t.throws(() => addon.batchedNms(boxes, new Float32Array(4), null, nmsParams, true), err);
+  await t.throwsAsync(() => addon.batchedNmsAsync(boxes, new Float32Array(4), null, nmsParams, true), err);
   // And the CPU path is unaffected afterwards.
   t.is(ops.boxIou(boxes, boxes).length, 16);
 });

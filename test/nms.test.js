@@ -145,3 +145,17 @@ test('bad arguments: TypeError / RangeError naming the argument (async rejects)'
   await t.throwsAsync(ops.nmsAsync(boxes, scores, 2), { instanceOf: RangeError, message: /iouThreshold/ });
   await t.throwsAsync(ops.batchedNmsAsync(boxes, scores, [0, 1], 0.5), { instanceOf: TypeError, message: /groupIds/ });
 });
+
+test('the binding reads batched NMS parameters by name: each reaches its place, a missing or mistyped one is a TypeError', (t) => {
+  const addon = require('../dist/runtime/addon').native();
+  const boxes = new Float32Array([0, 0, 10, 10, 1, 1, 11, 11, 20, 20, 30, 30, 21, 21, 31, 31]);
+  const scores = new Float32Array([0.9, 0.8, 0.3, 0.7]);
+  const params = { iouThreshold: 0.5, maxOutput: 2, useScoreThreshold: true, scoreThreshold: 0.5 };
+  t.deepEqual(Array.from(addon.batchedNms(boxes, scores, null, params)), Array.from(ops.nms(boxes, scores, 0.5, { maxOutput: 2, scoreThreshold: 0.5 })));
+  t.deepEqual(Array.from(addon.batchedNms(boxes, scores, null, params)), [0, 3]);
+  t.throws(() => addon.batchedNms(boxes, scores, null, 0.5), { instanceOf: TypeError, message: /^params: expected an object/ });
+  const { maxOutput, ...noMax } = params;
+  t.is(maxOutput, 2);
+  t.throws(() => addon.batchedNms(boxes, scores, null, noMax), { instanceOf: TypeError, message: /^maxOutput: expected a number/ });
+  t.throws(() => addon.batchedNms(boxes, scores, null, { ...params, useScoreThreshold: 1 }), { instanceOf: TypeError, message: /^useScoreThreshold: expected a boolean/ });
+});

@@ -1,4 +1,4 @@
-import { native } from '../runtime/addon';
+import { native, NmsParamsArg } from '../runtime/addon';
 import * as v from './validate';
 
 export interface NmsOptions extends v.DeviceOptions {
@@ -43,17 +43,19 @@ function checked(
   return { boxes: b, scores: s, groups, iou, maxOutput, useScore, scoreThreshold, cuda: dev === 'cuda' };
 }
 
+/** The call's scalar parameters, read by name by the binding. */
+function params(c: NmsCall): NmsParamsArg {
+  return { iouThreshold: c.iou, maxOutput: c.maxOutput, useScoreThreshold: c.useScore, scoreThreshold: c.scoreThreshold };
+}
+
 function run(c: NmsCall): Int32Array {
-  return native().batchedNms(c.boxes, c.scores, c.groups, c.iou, c.maxOutput, c.useScore, c.scoreThreshold, c.cuda);
+  return native().batchedNms(c.boxes, c.scores, c.groups, params(c), c.cuda);
 }
 
 function runAsync(c: NmsCall): Promise<Int32Array> {
   // The worker reads its inputs off the main thread: it gets private copies, so a caller that
   // detaches (transfers) or rewrites its buffers meanwhile changes nothing and frees nothing.
-  return native().batchedNmsAsync(
-    c.boxes.slice(), c.scores.slice(), c.groups ? c.groups.slice() : c.groups, c.iou, c.maxOutput, c.useScore,
-    c.scoreThreshold, c.cuda,
-  );
+  return native().batchedNmsAsync(c.boxes.slice(), c.scores.slice(), c.groups ? c.groups.slice() : c.groups, params(c), c.cuda);
 }
 
 /**

@@ -1,6 +1,12 @@
 // The addon, loaded once: a prebuild for this platform if present, else the local build.
 import * as path from 'path';
 
+/** Batched NMS's scalar parameters (maxOutput -1: all), read by name by the binding. */
+export interface NmsParamsArg { iouThreshold: number; maxOutput: number; useScoreThreshold: boolean; scoreThreshold: number }
+
+/** GroupNorm's sizes, read by name by the binding. */
+export interface GroupNormShapeArg { batch: number; spatial: number; channels: number; groups: number }
+
 /** The binding's functions, as native/binding/*.cpp and native/accel/binding/*.cpp define them. Only lib/ops, lib/accel/ops and lib/runtime call these. */
 export interface NativeAddon {
   numThreads(): number;
@@ -37,12 +43,10 @@ export interface NativeAddon {
     bgIou: number, allowLowQuality: boolean, weights: Float32Array, cuda?: boolean,
   ): [Int32Array, Float32Array, Int32Array, Float64Array];
   batchedNms(
-    boxes: Float32Array, scores: Float32Array, groups: Int32Array | null, iouThreshold: number,
-    maxOutput: number, useScoreThreshold: boolean, scoreThreshold: number, cuda?: boolean,
+    boxes: Float32Array, scores: Float32Array, groups: Int32Array | null, params: NmsParamsArg, cuda?: boolean,
   ): Int32Array;
   batchedNmsAsync(
-    boxes: Float32Array, scores: Float32Array, groups: Int32Array | null, iouThreshold: number,
-    maxOutput: number, useScoreThreshold: boolean, scoreThreshold: number, cuda?: boolean,
+    boxes: Float32Array, scores: Float32Array, groups: Int32Array | null, params: NmsParamsArg, cuda?: boolean,
   ): Promise<Int32Array>;
   postprocess(
     levels: [Float32Array, Float32Array, Float32Array][], numClasses: number, imageSizes: Float64Array,
@@ -66,12 +70,10 @@ export interface NativeAddon {
     bias: Float32Array | null, activation: number, leakyreluAlpha: number, residual: Float32Array | null,
   ): Float32Array;
   groupNorm(
-    x: Float32Array, gamma: Float32Array, beta: Float32Array, batch: number, spatial: number, channels: number,
-    groups: number, eps: number,
+    x: Float32Array, gamma: Float32Array, beta: Float32Array, shape: GroupNormShapeArg, eps: number,
   ): [Float32Array, Float32Array, Float32Array];
   groupNormBackward(
-    dy: Float32Array, x: Float32Array, mean: Float32Array, rstd: Float32Array, gamma: Float32Array, batch: number,
-    spatial: number, channels: number, groups: number,
+    dy: Float32Array, x: Float32Array, mean: Float32Array, rstd: Float32Array, gamma: Float32Array, shape: GroupNormShapeArg,
   ): [Float32Array, Float32Array, Float32Array];
   maxPool(x: Float32Array, shape: Float64Array): Float32Array;
   maxPoolGrad(x: Float32Array, dy: Float32Array, shape: Float64Array): Float32Array;

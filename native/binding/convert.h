@@ -59,7 +59,8 @@ inline bool boolean(const Napi::CallbackInfo& info, size_t i, const char* name) 
 }
 
 // A call's scalar parameters, passed as one object and read by name (the long calls: the focal
-// loss, batched matmul, the SGD update), so that a new parameter cannot shift the others.
+// loss, batched matmul, the SGD update, batched NMS, GroupNorm), so that a new parameter cannot
+// shift the others.
 class Params {
  public:
   Params(const Napi::CallbackInfo& info, size_t i, const char* name) : env_(info.Env()) {

@@ -24,7 +24,7 @@ Status run_nms(const NmsArgs& a, std::vector<int32_t>& keep) {
   return Status::ok();
 }
 
-// (boxes, scores, groups | null, iouThreshold, maxOutput (-1: all), useScoreThreshold, scoreThreshold,
+// (boxes, scores, groups | null, { iouThreshold, maxOutput (-1: all), useScoreThreshold, scoreThreshold },
 //  cuda?)
 NmsArgs nms_args(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -40,11 +40,12 @@ NmsArgs nms_args(const Napi::CallbackInfo& info) {
     a.groups = g.data;
     a.keep.push_back(info[2].As<Napi::Object>());
   }
-  a.params.iou_threshold = number(info, 3, "iouThreshold");
-  a.params.max_output = static_cast<int64_t>(number(info, 4, "maxOutput"));
-  a.params.use_score_threshold = boolean(info, 5, "useScoreThreshold");
-  a.params.score_threshold = static_cast<float>(number(info, 6, "scoreThreshold"));
-  a.cuda = use_cuda(info, 7);
+  const Params p(info, 3, "params");
+  a.params.iou_threshold = p.number("iouThreshold");
+  a.params.max_output = static_cast<int64_t>(p.number("maxOutput"));
+  a.params.use_score_threshold = p.boolean("useScoreThreshold");
+  a.params.score_threshold = static_cast<float>(p.number("scoreThreshold"));
+  a.cuda = use_cuda(info, 4);
   return a;
 }
 

@@ -65,7 +65,7 @@ export function groupNorm(
   v.cpuOnlyDevice('groupNorm', o.device);
   const eps = o.eps === undefined ? 1e-5 : v.numberIn('eps', o.eps, 0, Infinity, true);
   const [y, mean, rstd] = native().groupNorm(sized('x', x, s.size), sized('gamma', gamma, s.channels),
-    sized('beta', beta, s.channels), s.batch, s.spatial, s.channels, s.groups, eps);
+    sized('beta', beta, s.channels), { batch: s.batch, spatial: s.spatial, channels: s.channels, groups: s.groups }, eps);
   return { y, mean, rstd };
 }
 
@@ -82,6 +82,6 @@ export function groupNormBackward(
   const stats = s.batch * s.groups;
   const [dx, dgamma, dbeta] = native().groupNormBackward(sized('dy', dy, s.size), sized('x', x, s.size),
     sized('mean', mean, stats), sized('rstd', rstd, stats), sized('gamma', gamma, s.channels),
-    s.batch, s.spatial, s.channels, s.groups);
+    { batch: s.batch, spatial: s.spatial, channels: s.channels, groups: s.groups });
   return { dx, dgamma, dbeta };
 }

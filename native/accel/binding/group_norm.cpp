@@ -8,11 +8,11 @@ namespace retinanet {
 namespace binding {
 namespace {
 
-// Reads (batch, height·width, channels, groups) from info[i..i+3] and checks them.
+// Reads { batch, spatial (height·width), channels, groups } from the object at info[i] and checks them.
 GroupNormShape shape_args(const Napi::CallbackInfo& info, size_t i) {
   Napi::Env env = info.Env();
-  const GroupNormShape s{count(info, i, "batch"), count(info, i + 1, "spatial"), count(info, i + 2, "channels"),
-                         count(info, i + 3, "groups")};
+  const Params p(info, i, "shape");
+  const GroupNormShape s{p.count("batch"), p.count("spatial"), p.count("channels"), p.count("groups")};
   if (s.channels < 1) throw range_error(env, "channels: expected at least 1");
   if (s.groups < 1 || s.channels % s.groups != 0) throw range_error(env, "groups: must be >= 1 and divide channels");
   if (!(double(s.batch) * double(s.spatial) * double(s.channels) <= 2147483647.0)) {
@@ -23,14 +23,14 @@ GroupNormShape shape_args(const Napi::CallbackInfo& info, size_t i) {
 
 int64_t x_size(const GroupNormShape& s) { return s.batch * s.spatial * s.channels; }
 
-// (x, gamma, beta, batch, spatial, channels, groups, eps) -> [y, mean, rstd]
+// (x, gamma, beta, { batch, spatial, channels, groups }, eps) -> [y, mean, rstd]
 Napi::Value forward(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const View<float> x = f32(info, 0, "x");
   const View<float> gamma = f32(info, 1, "gamma");
   const View<float> beta = f32(info, 2, "beta");
   const GroupNormShape s = shape_args(info, 3);
-  const double eps = number(info, 7, "eps");
+  const double eps = number(info, 4, "eps");
   if (!(eps > 0 && std::isfinite(eps))) throw range_error(env, "eps: expected a finite number > 0");
   require_length(env, x.length, x_size(s), "x");
   require_length(env, gamma.length, s.channels, "gamma");
@@ -42,7 +42,7 @@ Napi::Value forward(const Napi::CallbackInfo& info) {
   return tuple(env, {y, mean, rstd});
 }
 
-// (dy, x, mean, rstd, gamma, batch, spatial, channels, groups) -> [dx, dgamma, dbeta]
+// (dy, x, mean, rstd, gamma, { batch, spatial, channels, groups }) -> [dx, dgamma, dbeta]
 Napi::Value backward(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const View<float> dy = f32(info, 0, "dy");
