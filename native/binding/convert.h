@@ -46,12 +46,15 @@ inline double number(const Napi::CallbackInfo& info, size_t i, const char* name)
   if (!info[i].IsNumber()) throw type_error(info.Env(), std::string(name) + ": expected a number");
   return info[i].As<Napi::Number>().DoubleValue();
 }
-inline int64_t count(const Napi::CallbackInfo& info, size_t i, const char* name) {
-  const double d = number(info, i, name);
+// A size or count: a non-negative integer that a double holds exactly.
+inline int64_t to_count(Napi::Env env, double d, const char* name) {
   if (!(d >= 0 && d <= 9007199254740991.0) || d != static_cast<double>(static_cast<int64_t>(d))) {
-    throw range_error(info.Env(), std::string(name) + ": expected a non-negative integer");
+    throw range_error(env, std::string(name) + ": expected a non-negative integer");
   }
   return static_cast<int64_t>(d);
+}
+inline int64_t count(const Napi::CallbackInfo& info, size_t i, const char* name) {
+  return to_count(info.Env(), number(info, i, name), name);
 }
 inline bool boolean(const Napi::CallbackInfo& info, size_t i, const char* name) {
   if (!info[i].IsBoolean()) throw type_error(info.Env(), std::string(name) + ": expected a boolean");
@@ -72,13 +75,7 @@ class Params {
     if (!v.IsNumber()) throw type_error(env_, std::string(key) + ": expected a number");
     return v.As<Napi::Number>().DoubleValue();
   }
-  int64_t count(const char* key) const {
-    const double d = number(key);
-    if (!(d >= 0 && d <= 9007199254740991.0) || d != static_cast<double>(static_cast<int64_t>(d))) {
-      throw range_error(env_, std::string(key) + ": expected a non-negative integer");
-    }
-    return static_cast<int64_t>(d);
-  }
+  int64_t count(const char* key) const { return to_count(env_, number(key), key); }
   bool boolean(const char* key) const {
     const Napi::Value v = obj_.Get(key);
     if (!v.IsBoolean()) throw type_error(env_, std::string(key) + ": expected a boolean");
