@@ -25,7 +25,7 @@ export const TRAIN: CommandSpec = {
   flags: [
     ...DATASET_FLAGS,
     { name: 'out', type: 'string', value: 'DIR', default: 'runs/train', help: 'output folder' },
-    { name: 'preset', type: 'string', choices: Object.keys(PRESETS), default: 'retinanet-r18-small', help: 'model preset (the default trains from scratch on a CPU; retinanet-r18-tiny is about twice as fast and weaker: docs/training.md)' },
+    { name: 'preset', type: 'string', choices: Object.keys(PRESETS), default: 'retinanet-r18-small', help: 'model preset (the default trains from scratch on a CPU; retinanet-r18-tiny takes 0.6-0.7x the time and is weaker: docs/training.md)' },
     { name: 'iterations', type: 'int', min: 1, default: 1000, help: 'iterations of the whole run (the schedule divides the rate by 10 at 2/3 and 8/9)' },
     { name: 'batch', type: 'int', min: 1, default: 4, help: 'images per iteration' },
     { name: 'lr', type: 'number', min: 0, help: 'base learning rate (default: linear in the batch, 0.08 x batch / 16 for the GroupNorm presets trained from scratch, the paper\'s 0.01 x batch / 16 with frozen BN; SGD, momentum 0.9; docs/training.md)' },

@@ -17,8 +17,8 @@ export type { LevelOutput, PostprocessOptions, Detections } from './postprocess'
 export { numThreads, setNumThreads, devices, cudaInfo, fmaPeakGflops, retainFreedMemory } from '../runtime';
 export type { CudaInfo } from '../runtime';
 // The tfjs accelerator's own calls (lib/accel/ops), kept here for code that imported them from
-// this path; they are the accelerator's internals, not detection ops.
-/** @deprecated internal to the tfjs accelerator (lib/accel); not part of the detection ops. */
+// this path (deprecated in docs/ops.md; a tag on `export *` would not reach the names): they are
+// the accelerator's internals, not detection ops.
 export * from '../accel/ops';
 export type { Device, DeviceOptions } from './validate';
 export { MAX_ELEMENTS } from './validate';

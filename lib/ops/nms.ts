@@ -14,10 +14,7 @@ interface NmsCall {
   boxes: Float32Array;
   scores: Float32Array;
   groups: Int32Array | null;
-  iou: number;
-  maxOutput: number;
-  useScore: boolean;
-  scoreThreshold: number;
+  params: NmsParamsArg;
   cuda: boolean;
 }
 
@@ -40,22 +37,17 @@ function checked(
   const maxOutput = o.maxOutput === undefined ? -1 : v.integer('maxOutput', o.maxOutput, 0);
   const useScore = o.scoreThreshold !== undefined;
   const scoreThreshold = useScore ? v.number('scoreThreshold', o.scoreThreshold) : 0;
-  return { boxes: b, scores: s, groups, iou, maxOutput, useScore, scoreThreshold, cuda: dev === 'cuda' };
-}
-
-/** The call's scalar parameters, read by name by the binding. */
-function params(c: NmsCall): NmsParamsArg {
-  return { iouThreshold: c.iou, maxOutput: c.maxOutput, useScoreThreshold: c.useScore, scoreThreshold: c.scoreThreshold };
+  return { boxes: b, scores: s, groups, params: { iouThreshold: iou, maxOutput, useScoreThreshold: useScore, scoreThreshold }, cuda: dev === 'cuda' };
 }
 
 function run(c: NmsCall): Int32Array {
-  return native().batchedNms(c.boxes, c.scores, c.groups, params(c), c.cuda);
+  return native().batchedNms(c.boxes, c.scores, c.groups, c.params, c.cuda);
 }
 
 function runAsync(c: NmsCall): Promise<Int32Array> {
   // The worker reads its inputs off the main thread: it gets private copies, so a caller that
   // detaches (transfers) or rewrites its buffers meanwhile changes nothing and frees nothing.
-  return native().batchedNmsAsync(c.boxes.slice(), c.scores.slice(), c.groups ? c.groups.slice() : c.groups, params(c), c.cuda);
+  return native().batchedNmsAsync(c.boxes.slice(), c.scores.slice(), c.groups ? c.groups.slice() : c.groups, c.params, c.cuda);
 }
 
 /**

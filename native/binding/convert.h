@@ -42,9 +42,17 @@ inline View<int32_t> i32(const Napi::CallbackInfo& info, size_t i, const char* n
   return typed<int32_t, napi_int32_array>(info, i, name, "Int32Array");
 }
 
+// One check per kind of value, shared by the positional readers and Params.
+inline double to_number(Napi::Env env, const Napi::Value& v, const char* name) {
+  if (!v.IsNumber()) throw type_error(env, std::string(name) + ": expected a number");
+  return v.As<Napi::Number>().DoubleValue();
+}
+inline bool to_boolean(Napi::Env env, const Napi::Value& v, const char* name) {
+  if (!v.IsBoolean()) throw type_error(env, std::string(name) + ": expected a boolean");
+  return v.As<Napi::Boolean>().Value();
+}
 inline double number(const Napi::CallbackInfo& info, size_t i, const char* name) {
-  if (!info[i].IsNumber()) throw type_error(info.Env(), std::string(name) + ": expected a number");
-  return info[i].As<Napi::Number>().DoubleValue();
+  return to_number(info.Env(), info[i], name);
 }
 // A size or count: a non-negative integer that a double holds exactly.
 inline int64_t to_count(Napi::Env env, double d, const char* name) {
@@ -57,8 +65,7 @@ inline int64_t count(const Napi::CallbackInfo& info, size_t i, const char* name)
   return to_count(info.Env(), number(info, i, name), name);
 }
 inline bool boolean(const Napi::CallbackInfo& info, size_t i, const char* name) {
-  if (!info[i].IsBoolean()) throw type_error(info.Env(), std::string(name) + ": expected a boolean");
-  return info[i].As<Napi::Boolean>().Value();
+  return to_boolean(info.Env(), info[i], name);
 }
 
 // A call's scalar parameters, passed as one object and read by name (the long calls: the focal
@@ -70,17 +77,9 @@ class Params {
     if (!info[i].IsObject()) throw type_error(env_, std::string(name) + ": expected an object");
     obj_ = info[i].As<Napi::Object>();
   }
-  double number(const char* key) const {
-    const Napi::Value v = obj_.Get(key);
-    if (!v.IsNumber()) throw type_error(env_, std::string(key) + ": expected a number");
-    return v.As<Napi::Number>().DoubleValue();
-  }
+  double number(const char* key) const { return to_number(env_, obj_.Get(key), key); }
   int64_t count(const char* key) const { return to_count(env_, number(key), key); }
-  bool boolean(const char* key) const {
-    const Napi::Value v = obj_.Get(key);
-    if (!v.IsBoolean()) throw type_error(env_, std::string(key) + ": expected a boolean");
-    return v.As<Napi::Boolean>().Value();
-  }
+  bool boolean(const char* key) const { return to_boolean(env_, obj_.Get(key), key); }
 
  private:
   Napi::Env env_;

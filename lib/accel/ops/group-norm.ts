@@ -1,6 +1,6 @@
 // GroupNorm (torch.nn.GroupNorm) on NHWC float32 typed arrays: forward with the per-group
 // statistics, and the backward pass that gives dx, dγ and dβ in one native call.
-import { native } from '../../runtime/addon';
+import { GroupNormShapeArg, native } from '../../runtime/addon';
 import * as v from '../../ops/validate';
 
 /** `[batch, height, width, channels]` of an NHWC tensor. */
@@ -29,8 +29,9 @@ export interface GroupNormGrads {
   dbeta: Float32Array;
 }
 
-interface Checked {
-  batch: number; spatial: number; channels: number; groups: number; size: number;
+/** The checked sizes: the binding's shape argument (read by name) plus the element count. */
+interface Checked extends GroupNormShapeArg {
+  size: number;
 }
 
 function checkShape(shape: unknown, groups: unknown): Checked {
@@ -65,7 +66,7 @@ export function groupNorm(
   v.cpuOnlyDevice('groupNorm', o.device);
   const eps = o.eps === undefined ? 1e-5 : v.numberIn('eps', o.eps, 0, Infinity, true);
   const [y, mean, rstd] = native().groupNorm(sized('x', x, s.size), sized('gamma', gamma, s.channels),
-    sized('beta', beta, s.channels), { batch: s.batch, spatial: s.spatial, channels: s.channels, groups: s.groups }, eps);
+    sized('beta', beta, s.channels), s, eps);
   return { y, mean, rstd };
 }
 
@@ -81,7 +82,6 @@ export function groupNormBackward(
   v.cpuOnlyDevice('groupNormBackward', v.options('options', options, []).device);
   const stats = s.batch * s.groups;
   const [dx, dgamma, dbeta] = native().groupNormBackward(sized('dy', dy, s.size), sized('x', x, s.size),
-    sized('mean', mean, stats), sized('rstd', rstd, stats), sized('gamma', gamma, s.channels),
-    { batch: s.batch, spatial: s.spatial, channels: s.channels, groups: s.groups });
+    sized('mean', mean, stats), sized('rstd', rstd, stats), sized('gamma', gamma, s.channels), s);
   return { dx, dgamma, dbeta };
 }
