@@ -18,7 +18,7 @@ import { CocoDataset, loadCocoDataset } from '../dist/data/coco';
 import { makeShapesDataset } from '../dist/data/synthetic';
 import { loadCheckpoint, saveCheckpoint } from '../dist/model/checkpoint';
 import { createRetinaNet, RetinaNetConfig } from '../dist/model/retinanet';
-import { Trainer } from '../dist/model/trainer';
+import { Trainer, TrainerOptions } from '../dist/model/trainer';
 import { lineChartSvg } from '../dist/plot/line-chart';
 import { commandHelp, CommandSpec, Flags, parseFlags, UsageError } from '../dist/cli/args';
 import { ImageCache } from '../dist/cli/dataset';
@@ -171,13 +171,13 @@ export function modelConfig(s: RunSpec): Partial<RetinaNetConfig> {
   };
 }
 
-interface Data { train: CocoDataset; val: CocoDataset; trainDir: string; valDir: string }
+export interface Data { train: CocoDataset; val: CocoDataset; trainDir: string; valDir: string }
 
 function datasetDirs(out: string): { trainDir: string; valDir: string } {
   return { trainDir: path.join(out, 'data', 'train'), valDir: path.join(out, 'data', 'val') };
 }
 
-function makeData(out: string, b: Budget): Data {
+export function makeData(out: string, b: Budget): Data {
   const { trainDir, valDir } = datasetDirs(out);
   const shapes = { size: b.size, classes: b.classes, minObject: b.minObject, maxObject: b.maxObject, maxObjectsPerImage: b.objects };
   const stamp = path.join(out, 'data', 'budget.json');
@@ -191,13 +191,32 @@ function makeData(out: string, b: Budget): Data {
   return loadData(out);
 }
 
-function loadData(out: string): Data {
+export function loadData(out: string): Data {
   const { trainDir, valDir } = datasetDirs(out);
   return {
     trainDir, valDir,
     train: loadCocoDataset(path.join(trainDir, 'instances.json'), path.join(trainDir, 'images'), { skipEmpty: true }),
     val: loadCocoDataset(path.join(valDir, 'instances.json'), path.join(valDir, 'images')),
   };
+}
+
+/**
+ * runTraining builds its model from a preset; a setting's model (loss, α, γ, prior, anchors)
+ * enters as an iteration-0 checkpoint in `dir` that runTraining resumes from (what a fresh run
+ * would compute). Nothing is written when the run already has a checkpoint.
+ */
+export function initialCheckpoint(dir: string, b: Budget, data: Data, spec: RunSpec, trainer: Omit<TrainerOptions, 'iterations'> = {}): void {
+  const ckFile = path.join(dir, CHECKPOINT);
+  if (fs.existsSync(ckFile)) return;
+  fs.mkdirSync(dir, { recursive: true });
+  const classNames = data.train.categories.map((c) => c.name);
+  const model = createRetinaNet({ preset: b.preset, numClasses: classNames.length, ...modelConfig(spec) });
+  const t = new Trainer(model, { iterations: b.iterations, learningRate: b.lr, clipGradNorm: b.clipGradNorm, ...trainer });
+  saveCheckpoint(ckFile, model, t, {
+    classNames, preset: b.preset, minSize: b.size, maxSize: b.size, batch: b.batch, flip: true, seed: spec.seed, source: data.trainDir,
+  });
+  t.dispose();
+  model.dispose();
 }
 
 /** Trains and evaluates one setting in this process; resumes a cut-off run from its checkpoint. */
@@ -208,18 +227,7 @@ export function trainAndEvaluate(out: string, b: Budget, data: Data, spec: RunSp
   if (fs.existsSync(done)) return JSON.parse(fs.readFileSync(done, 'utf8')) as RunResult;
   fs.mkdirSync(dir, { recursive: true });
   const classNames = data.train.categories.map((c) => c.name);
-  const ckFile = path.join(dir, CHECKPOINT);
-  if (!fs.existsSync(ckFile)) {
-    // runTraining builds its model from a preset; a setting's model (loss, α, γ, prior, anchors)
-    // enters as an iteration-0 checkpoint that runTraining resumes from (what a fresh run would compute).
-    const model = createRetinaNet({ preset: b.preset, numClasses: classNames.length, ...modelConfig(spec) });
-    const trainer = new Trainer(model, { iterations: b.iterations, learningRate: b.lr, clipGradNorm: b.clipGradNorm });
-    saveCheckpoint(ckFile, model, trainer, {
-      classNames, preset: b.preset, minSize: b.size, maxSize: b.size, batch: b.batch, flip: true, seed: spec.seed, source: data.trainDir,
-    });
-    trainer.dispose();
-    model.dispose();
-  }
+  initialCheckpoint(dir, b, data, spec);
   const t0 = Date.now();
   let result: RunResult;
   try {
