@@ -126,9 +126,9 @@ export function planAnchors(options: AnchorOptions): AnchorPlan {
 
 /** The anchors of a plan. */
 export function anchorsOf(p: AnchorPlan): Float32Array {
-  return native().generateAnchors(
-    p.spec, new Float32Array(p.scales), new Float32Array(p.ratios), p.offset, p.torchvisionRounding, p.device === 'cuda',
-  );
+  return native().generateAnchors(p.spec, {
+    scales: new Float32Array(p.scales), aspectRatios: new Float32Array(p.ratios), offset: p.offset, torchvisionRounding: p.torchvisionRounding,
+  }, p.device === 'cuda');
 }
 
 /** RetinaNet's anchors for one image size (all levels concatenated). */

@@ -21,7 +21,7 @@ export function encodeBoxes(anchors: Float32Array, boxes: Float32Array, options?
   const a = v.properBoxes('anchors', anchors);
   const b = v.properBoxes('boxes', boxes);
   if (a.length !== b.length) throw new RangeError(`boxes: length ${b.length}, expected anchors' length ${a.length}`);
-  return native().encodeBoxes(a, b, v.weights('weights', o.weights), dev === 'cuda');
+  return native().encodeBoxes(a, b, { weights: v.weights('weights', o.weights) }, dev === 'cuda');
 }
 
 /**
@@ -42,5 +42,5 @@ export function decodeBoxes(anchors: Float32Array, deltas: Float32Array, options
     clipH = v.numberIn('clip[0]', c[0], 0, Infinity, true);
     clipW = v.numberIn('clip[1]', c[1], 0, Infinity, true);
   }
-  return native().decodeBoxes(a, d, v.weights('weights', o.weights), clipH, clipW, dev === 'cuda');
+  return native().decodeBoxes(a, d, { weights: v.weights('weights', o.weights), clipHeight: clipH, clipWidth: clipW }, dev === 'cuda');
 }

@@ -44,7 +44,7 @@ export function matchAnchors(anchors: Float32Array, gtBoxes: Float32Array, optio
   const p = matchOptions(v.options('options', options, MATCH_OPTIONS));
   const a = v.boxes('anchors', anchors);
   const gt = v.boxes('gtBoxes', gtBoxes);
-  const [matches, maxIou] = native().matchAnchors(a, gt, p.fgIou, p.bgIou, p.allowLowQuality, p.cuda);
+  const [matches, maxIou] = native().matchAnchors(a, gt, p, p.cuda);
   return { matches, maxIou };
 }
 
@@ -58,6 +58,6 @@ export function matchAnchorsBatch(anchors: Float32Array, gtBoxes: Float32Array[]
   const list = v.array('gtBoxes', gtBoxes).map((g, i) => v.boxes(`gtBoxes[${i}]`, g));
   const n = a.length / 4;
   v.resultSize('matchAnchorsBatch', n * list.length);
-  const [matches, maxIou] = native().matchAnchorsBatch(a, list, p.fgIou, p.bgIou, p.allowLowQuality, p.cuda);
+  const [matches, maxIou] = native().matchAnchorsBatch(a, list, p, p.cuda);
   return { matches, maxIou };
 }

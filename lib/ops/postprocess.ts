@@ -1,4 +1,4 @@
-import { native } from '../runtime/addon';
+import { native, PostprocessParamsArg } from '../runtime/addon';
 import * as v from './validate';
 
 /** One pyramid level's head output for the whole batch, and its anchors. */
@@ -37,13 +37,8 @@ type NativeLevels = [Float32Array, Float32Array, Float32Array][];
 
 interface PostprocessCall {
   levels: NativeLevels;
-  numClasses: number;
   sizes: Float64Array;
-  scoreThreshold: number;
-  topK: number;
-  nms: number;
-  maxDetections: number;
-  weights: Float32Array;
+  params: PostprocessParamsArg;
   cuda: boolean;
 }
 
@@ -80,18 +75,17 @@ function checked(levels: unknown, numClassesArg: unknown, imageSizes: unknown, o
     return [l, d, a];
   });
   return {
-    levels: out, numClasses, sizes,
-    scoreThreshold: o.scoreThreshold === undefined ? 0.05 : v.numberIn('scoreThreshold', o.scoreThreshold, 0, 1),
-    topK: o.topKPerLevel === undefined ? 1000 : v.integer('topKPerLevel', o.topKPerLevel, 0),
-    nms: o.nmsThreshold === undefined ? 0.5 : v.numberIn('nmsThreshold', o.nmsThreshold, 0, 1),
-    maxDetections: o.maxDetections === undefined ? 100 : v.integer('maxDetections', o.maxDetections, 0),
-    weights: v.weights('weights', o.weights),
+    levels: out, sizes,
+    params: {
+      numClasses,
+      scoreThreshold: o.scoreThreshold === undefined ? 0.05 : v.numberIn('scoreThreshold', o.scoreThreshold, 0, 1),
+      topKPerLevel: o.topKPerLevel === undefined ? 1000 : v.integer('topKPerLevel', o.topKPerLevel, 0),
+      nmsThreshold: o.nmsThreshold === undefined ? 0.5 : v.numberIn('nmsThreshold', o.nmsThreshold, 0, 1),
+      maxDetections: o.maxDetections === undefined ? 100 : v.integer('maxDetections', o.maxDetections, 0),
+      weights: v.weights('weights', o.weights),
+    },
     cuda: dev === 'cuda',
   };
-}
-
-function args(c: PostprocessCall): Parameters<ReturnType<typeof native>['postprocess']> {
-  return [c.levels, c.numClasses, c.sizes, c.scoreThreshold, c.topK, c.nms, c.maxDetections, c.weights, c.cuda];
 }
 
 function detections(raw: [Float32Array, Float32Array, Int32Array][]): Detections[] {
@@ -107,7 +101,8 @@ function detections(raw: [Float32Array, Float32Array, Int32Array][]): Detections
 export function postprocess(
   levels: LevelOutput[], numClasses: number, imageSizes: [number, number][], options?: PostprocessOptions,
 ): Detections[] {
-  return detections(native().postprocess(...args(checked(levels, numClasses, imageSizes, options))));
+  const c = checked(levels, numClasses, imageSizes, options);
+  return detections(native().postprocess(c.levels, c.sizes, c.params, c.cuda));
 }
 
 /** {@link postprocess} on libuv's thread pool. Do not write to the inputs until it settles. */
@@ -118,5 +113,5 @@ export async function postprocessAsync(
   // The worker reads its inputs off the main thread: it gets private copies, so a caller that
   // detaches (transfers) or rewrites its buffers meanwhile changes nothing and frees nothing.
   const own: PostprocessCall = { ...c, levels: c.levels.map((lv) => lv.map((a) => a.slice()) as NativeLevels[number]) };
-  return detections(await native().postprocessAsync(...args(own)));
+  return detections(await native().postprocessAsync(own.levels, own.sizes, own.params, own.cuda));
 }

@@ -56,9 +56,7 @@ export function retinanetTargetsBatch(
   }
   const labelsChecked = labelList.map((l, i) => gtLabelsChecked(`gtLabels[${i}]`, l, boxes[i].length / 4, numClasses));
   v.resultSize('retinanetTargets', (a.length / 4) * boxes.length * 4);
-  const [labels, boxTargets, matches, fg] = native().retinanetTargets(
-    a, boxes, labelsChecked, p.fgIou, p.bgIou, p.allowLowQuality, w, p.cuda,
-  );
+  const [labels, boxTargets, matches, fg] = native().retinanetTargets(a, boxes, labelsChecked, { ...p, weights: w }, p.cuda);
   const numForegroundPerImage = Array.from(fg);
   const numForeground = numForegroundPerImage.reduce((s, x) => s + x, 0);
   return { labels, boxTargets, matches, numForeground, numForegroundPerImage };

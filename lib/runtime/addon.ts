@@ -4,10 +4,25 @@ import * as path from 'path';
 /** Batched NMS's scalar parameters (maxOutput -1: all), read by name by the binding. */
 export interface NmsParamsArg { iouThreshold: number; maxOutput: number; useScoreThreshold: boolean; scoreThreshold: number }
 
+/** Matching's thresholds, read by name by the binding. */
+export interface MatchParamsArg { fgIou: number; bgIou: number; allowLowQuality: boolean }
+
+/** Post-processing's parameters, read by name by the binding. */
+export interface PostprocessParamsArg {
+  numClasses: number; scoreThreshold: number; topKPerLevel: number; nmsThreshold: number; maxDetections: number; weights: Float32Array;
+}
+
+/** A fused epilogue (activation codes: 0 linear, 1 relu, 2 relu6, 3 leakyrelu), read by name by the binding. */
+export interface EpilogueArg { bias: Float32Array | null; activation: number; leakyreluAlpha: number; residual: Float32Array | null }
+
 /** GroupNorm's sizes, read by name by the binding. */
 export interface GroupNormShapeArg { batch: number; spatial: number; channels: number; groups: number }
 
-/** The binding's functions, as native/binding/*.cpp and native/accel/binding/*.cpp define them. Only lib/ops, lib/accel/ops and lib/runtime call these. */
+/**
+ * The binding's functions, as native/binding/*.cpp and native/accel/binding/*.cpp define them:
+ * data arrays positional, every other parameter in one object read by name, the CUDA flag last.
+ * Only lib/ops, lib/accel/ops and lib/runtime call these.
+ */
 export interface NativeAddon {
   numThreads(): number;
   setNumThreads(n: number): void;
@@ -21,26 +36,19 @@ export interface NativeAddon {
     out?: Float32Array, cuda?: boolean,
   ): [number, Float32Array | undefined];
   generateAnchors(
-    levels: Float64Array, scales: Float32Array, aspectRatios: Float32Array, offset: number,
-    torchvisionRounding: boolean, cuda?: boolean,
+    levels: Float64Array,
+    params: { scales: Float32Array; aspectRatios: Float32Array; offset: number; torchvisionRounding: boolean },
+    cuda?: boolean,
   ): Float32Array;
   boxIou(a: Float32Array, b: Float32Array, cuda?: boolean): Float32Array;
-  encodeBoxes(anchors: Float32Array, boxes: Float32Array, weights: Float32Array, cuda?: boolean): Float32Array;
+  encodeBoxes(anchors: Float32Array, boxes: Float32Array, params: { weights: Float32Array }, cuda?: boolean): Float32Array;
   decodeBoxes(
-    anchors: Float32Array, deltas: Float32Array, weights: Float32Array, clipHeight: number,
-    clipWidth: number, cuda?: boolean,
+    anchors: Float32Array, deltas: Float32Array, params: { weights: Float32Array; clipHeight: number; clipWidth: number }, cuda?: boolean,
   ): Float32Array;
-  matchAnchors(
-    anchors: Float32Array, gtBoxes: Float32Array, fgIou: number, bgIou: number,
-    allowLowQuality: boolean, cuda?: boolean,
-  ): [Int32Array, Float32Array];
-  matchAnchorsBatch(
-    anchors: Float32Array, gtBoxes: Float32Array[], fgIou: number, bgIou: number,
-    allowLowQuality: boolean, cuda?: boolean,
-  ): [Int32Array, Float32Array];
+  matchAnchors(anchors: Float32Array, gtBoxes: Float32Array, params: MatchParamsArg, cuda?: boolean): [Int32Array, Float32Array];
+  matchAnchorsBatch(anchors: Float32Array, gtBoxes: Float32Array[], params: MatchParamsArg, cuda?: boolean): [Int32Array, Float32Array];
   retinanetTargets(
-    anchors: Float32Array, gtBoxes: Float32Array[], gtLabels: Int32Array[], fgIou: number,
-    bgIou: number, allowLowQuality: boolean, weights: Float32Array, cuda?: boolean,
+    anchors: Float32Array, gtBoxes: Float32Array[], gtLabels: Int32Array[], params: MatchParamsArg & { weights: Float32Array }, cuda?: boolean,
   ): [Int32Array, Float32Array, Int32Array, Float64Array];
   batchedNms(
     boxes: Float32Array, scores: Float32Array, groups: Int32Array | null, params: NmsParamsArg, cuda?: boolean,
@@ -49,25 +57,18 @@ export interface NativeAddon {
     boxes: Float32Array, scores: Float32Array, groups: Int32Array | null, params: NmsParamsArg, cuda?: boolean,
   ): Promise<Int32Array>;
   postprocess(
-    levels: [Float32Array, Float32Array, Float32Array][], numClasses: number, imageSizes: Float64Array,
-    scoreThreshold: number, topK: number, nmsThreshold: number, maxDetections: number, weights: Float32Array,
-    cuda?: boolean,
+    levels: [Float32Array, Float32Array, Float32Array][], imageSizes: Float64Array, params: PostprocessParamsArg, cuda?: boolean,
   ): [Float32Array, Float32Array, Int32Array][];
   postprocessAsync(
-    levels: [Float32Array, Float32Array, Float32Array][], numClasses: number, imageSizes: Float64Array,
-    scoreThreshold: number, topK: number, nmsThreshold: number, maxDetections: number, weights: Float32Array,
-    cuda?: boolean,
+    levels: [Float32Array, Float32Array, Float32Array][], imageSizes: Float64Array, params: PostprocessParamsArg, cuda?: boolean,
   ): Promise<[Float32Array, Float32Array, Int32Array][]>;
-  conv2d(
-    x: Float32Array, filter: Float32Array, shape: Float64Array, bias: Float32Array | null, activation: number,
-    leakyreluAlpha: number, residual: Float32Array | null,
-  ): Float32Array;
+  conv2d(x: Float32Array, filter: Float32Array, shape: Float64Array, epilogue: EpilogueArg): Float32Array;
   conv2dBackpropInput(dy: Float32Array, filter: Float32Array, shape: Float64Array): Float32Array;
   conv2dBackpropFilter(x: Float32Array, dy: Float32Array, shape: Float64Array): Float32Array;
   batchMatMul(
     a: Float32Array, b: Float32Array,
     shape: { batchA: number; batchB: number; m: number; n: number; k: number; transposeA: boolean; transposeB: boolean },
-    bias: Float32Array | null, activation: number, leakyreluAlpha: number, residual: Float32Array | null,
+    epilogue: EpilogueArg,
   ): Float32Array;
   groupNorm(
     x: Float32Array, gamma: Float32Array, beta: Float32Array, shape: GroupNormShapeArg, eps: number,

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <initializer_list>
 #include <string>
+#include <vector>
 
 #include "../core/status.h"
 
@@ -26,20 +27,45 @@ inline Napi::Error range_error(Napi::Env env, const std::string& m) {
 }
 
 template <typename T, napi_typedarray_type Kind>
-View<T> typed(const Napi::CallbackInfo& info, size_t i, const char* name, const char* kind_name) {
-  const Napi::Value v = info[i];
+View<T> typed(Napi::Env env, const Napi::Value& v, const std::string& name, const char* kind_name) {
   if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != Kind) {
-    throw type_error(info.Env(), std::string(name) + ": expected a " + kind_name);
+    throw type_error(env, name + ": expected a " + kind_name);
   }
   auto a = v.As<Napi::TypedArrayOf<T>>();
   return {a.Data(), static_cast<int64_t>(a.ElementLength())};
 }
 
+inline View<float> to_f32(Napi::Env env, const Napi::Value& v, const std::string& name) {
+  return typed<float, napi_float32_array>(env, v, name, "Float32Array");
+}
+inline View<int32_t> to_i32(Napi::Env env, const Napi::Value& v, const std::string& name) {
+  return typed<int32_t, napi_int32_array>(env, v, name, "Int32Array");
+}
+inline View<double> to_f64(Napi::Env env, const Napi::Value& v, const std::string& name) {
+  return typed<double, napi_float64_array>(env, v, name, "Float64Array");
+}
 inline View<float> f32(const Napi::CallbackInfo& info, size_t i, const char* name) {
-  return typed<float, napi_float32_array>(info, i, name, "Float32Array");
+  return to_f32(info.Env(), info[i], name);
 }
 inline View<int32_t> i32(const Napi::CallbackInfo& info, size_t i, const char* name) {
-  return typed<int32_t, napi_int32_array>(info, i, name, "Int32Array");
+  return to_i32(info.Env(), info[i], name);
+}
+inline View<double> f64(const Napi::CallbackInfo& info, size_t i, const char* name) {
+  return to_f64(info.Env(), info[i], name);
+}
+
+// A list of sizes (a shape, a convolution's geometry): a Float64Array of integers in [0, 2^31).
+inline std::vector<int64_t> sizes(const Napi::CallbackInfo& info, size_t i, const char* name) {
+  const View<double> a = f64(info, i, name);
+  std::vector<int64_t> out(static_cast<size_t>(a.length));
+  for (int64_t j = 0; j < a.length; ++j) {
+    const double d = a.data[j];
+    if (!(d >= 0 && d < 2147483648.0) || d != static_cast<double>(static_cast<int64_t>(d))) {
+      throw range_error(info.Env(), std::string(name) + ": expected integers in [0, 2^31)");
+    }
+    out[static_cast<size_t>(j)] = static_cast<int64_t>(d);
+  }
+  return out;
 }
 
 // One check per kind of value, shared by the positional readers and Params.
@@ -68,30 +94,40 @@ inline bool boolean(const Napi::CallbackInfo& info, size_t i, const char* name) 
   return to_boolean(info.Env(), info[i], name);
 }
 
-// A call's scalar parameters, passed as one object and read by name (the long calls: the focal
-// loss, batched matmul, the SGD update, batched NMS, GroupNorm), so that a new parameter cannot
-// shift the others.
-class Params {
- public:
-  Params(const Napi::CallbackInfo& info, size_t i, const char* name) : env_(info.Env()) {
-    if (!info[i].IsObject()) throw type_error(env_, std::string(name) + ": expected an object");
-    obj_ = info[i].As<Napi::Object>();
-  }
-  double number(const char* key) const { return to_number(env_, obj_.Get(key), key); }
-  int64_t count(const char* key) const { return to_count(env_, number(key), key); }
-  bool boolean(const char* key) const { return to_boolean(env_, obj_.Get(key), key); }
-
- private:
-  Napi::Env env_;
-  Napi::Object obj_;
-};
-
 inline void require_length(Napi::Env env, int64_t got, int64_t want, const char* name) {
   if (got != want) {
     throw range_error(env, std::string(name) + ": expected " + std::to_string(want) +
                                " elements, got " + std::to_string(got));
   }
 }
+
+// A call's parameters other than its data, passed as one object and read by name, so that a new
+// parameter cannot shift the others. Every binding call with more than its arrays and the device
+// flag takes one.
+class Params {
+ public:
+  Params(const Napi::CallbackInfo& info, size_t i, const char* name) : env_(info.Env()) {
+    if (!info[i].IsObject()) throw type_error(env_, std::string(name) + ": expected an object");
+    obj_ = info[i].As<Napi::Object>();
+  }
+  Napi::Env env() const { return env_; }
+  double number(const char* key) const { return to_number(env_, obj_.Get(key), key); }
+  int64_t count(const char* key) const { return to_count(env_, number(key), key); }
+  bool boolean(const char* key) const { return to_boolean(env_, obj_.Get(key), key); }
+  View<float> f32(const char* key) const { return to_f32(env_, obj_.Get(key), key); }
+  // A Float32Array of `want` floats, or null / absent (nullptr).
+  const float* optional_f32(const char* key, int64_t want) const {
+    const Napi::Value v = obj_.Get(key);
+    if (v.IsNull() || v.IsUndefined()) return nullptr;
+    const View<float> a = to_f32(env_, v, key);
+    require_length(env_, a.length, want, key);
+    return a.data;
+  }
+
+ private:
+  Napi::Env env_;
+  Napi::Object obj_;
+};
 
 // Outputs are ordinary V8-owned typed arrays. (Handing V8 malloc'd external memory avoids the
 // zero fill but was measured slower: V8 frees it late, so every call faults in fresh pages.)

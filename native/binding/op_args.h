@@ -7,15 +7,16 @@
 
 #include "../core/box_coding.h"
 #include "../core/match.h"
+#include "convert.h"
 
 namespace retinanet {
 namespace binding {
 
-// A Float32Array of 4 weights at argument i (native/binding/box_coding.cpp).
-BoxCoderWeights weights_arg(const Napi::CallbackInfo& info, size_t i);
+// `weights`: a Float32Array of 4 (native/binding/box_coding.cpp).
+BoxCoderWeights weights_param(const Params& p);
 
-// fgIou, bgIou, allowLowQuality at arguments i, i + 1, i + 2 (native/binding/match.cpp).
-MatchParams match_params_arg(const Napi::CallbackInfo& info, size_t i);
+// `fgIou`, `bgIou`, `allowLowQuality` (native/binding/match.cpp).
+MatchParams match_params(const Params& p);
 
 }  // namespace binding
 }  // namespace retinanet

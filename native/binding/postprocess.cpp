@@ -36,20 +36,18 @@ const float* level_array(Napi::Env env, const Napi::Array& entry, uint32_t slot,
   return a.Data();
 }
 
-// (levels: [logits, deltas, anchors][], numClasses, imageSizes Float64Array [B * 2],
-//  scoreThreshold, topK, nmsThreshold, maxDetections, weights, cuda?)
+// (levels: [logits, deltas, anchors][], imageSizes Float64Array [B * 2],
+//  { numClasses, scoreThreshold, topKPerLevel, nmsThreshold, maxDetections, weights }, cuda?)
 PostprocessArgs postprocess_args(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   PostprocessArgs a;
   if (!info[0].IsArray()) throw type_error(env, "levels: expected an array");
-  a.num_classes = count(info, 1, "numClasses");
+  const View<double> sizes = f64(info, 1, "imageSizes");
+  const Params params(info, 2, "params");
+  a.num_classes = params.count("numClasses");
   if (a.num_classes < 1) throw range_error(env, "numClasses: expected an integer >= 1");
-  if (!info[2].IsTypedArray() || info[2].As<Napi::TypedArray>().TypedArrayType() != napi_float64_array) {
-    throw type_error(env, "imageSizes: expected a Float64Array");
-  }
-  auto sizes = info[2].As<Napi::Float64Array>();
-  const int64_t batch = static_cast<int64_t>(sizes.ElementLength() / 2);
-  const double* hw = sizes.Data();
+  const int64_t batch = sizes.length / 2;
+  const double* hw = sizes.data;
   for (int64_t b = 0; b < batch; ++b) {
     a.sizes.emplace_back(static_cast<float>(hw[2 * b]), static_cast<float>(hw[2 * b + 1]));
   }
@@ -69,12 +67,12 @@ PostprocessArgs postprocess_args(const Napi::CallbackInfo& info) {
     lv.deltas = level_array(env, entry, 1, batch * n * 4, name + ".deltas", a.keep);
     a.levels.push_back(lv);
   }
-  a.params.score_threshold = static_cast<float>(number(info, 3, "scoreThreshold"));
-  a.params.top_k = count(info, 4, "topKPerLevel");
-  a.params.nms_threshold = number(info, 5, "nmsThreshold");
-  a.params.max_detections = count(info, 6, "maxDetections");
-  a.params.weights = weights_arg(info, 7);
-  a.cuda = use_cuda(info, 8);
+  a.params.score_threshold = static_cast<float>(params.number("scoreThreshold"));
+  a.params.top_k = params.count("topKPerLevel");
+  a.params.nms_threshold = params.number("nmsThreshold");
+  a.params.max_detections = params.count("maxDetections");
+  a.params.weights = weights_param(params);
+  a.cuda = use_cuda(info, 3);
   return a;
 }
 

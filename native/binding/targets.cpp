@@ -7,7 +7,7 @@ namespace retinanet {
 namespace binding {
 namespace {
 
-// (anchors, gtBoxes[], gtLabels[], fgIou, bgIou, allowLowQuality, weights, cuda?)
+// (anchors, gtBoxes[], gtLabels[], { fgIou, bgIou, allowLowQuality, weights }, cuda?)
 // -> [labels Int32Array [B*n], boxTargets Float32Array [B*n*4], matches Int32Array [B*n],
 //     numForeground Float64Array [B]]
 // One image is a batch of one; images share the anchors.
@@ -19,8 +19,9 @@ Napi::Value retinanet_targets(const Napi::CallbackInfo& info) {
   }
   auto boxes_list = info[1].As<Napi::Array>();
   auto labels_list = info[2].As<Napi::Array>();
-  const MatchParams mp = match_params_arg(info, 3);
-  const BoxCoderWeights w = weights_arg(info, 6);
+  const Params params(info, 3, "params");
+  const MatchParams mp = match_params(params);
+  const BoxCoderWeights w = weights_param(params);
   if (anchors.length % 4 != 0) throw range_error(env, "anchors: length must be a multiple of 4");
   const uint32_t batch = boxes_list.Length();
   require_length(env, labels_list.Length(), batch, "gtLabels");
@@ -29,7 +30,7 @@ Napi::Value retinanet_targets(const Napi::CallbackInfo& info) {
   Napi::Float32Array box_targets = new_f32(env, batch * n * 4);
   Napi::Int32Array matches = new_i32(env, batch * n);
   Napi::Float64Array fg = Napi::Float64Array::New(env, batch);
-  const bool cuda = use_cuda(info, 7);
+  const bool cuda = use_cuda(info, 4);
   std::vector<float> max_iou(cuda ? 0 : static_cast<size_t>(n));
   std::vector<const float*> gt_ptrs(batch);
   std::vector<const int32_t*> label_ptrs(batch);

@@ -1,5 +1,5 @@
 // NHWC convolution and batched matrix product on typed arrays (the tfjs cpu kernels' engine).
-import { native } from '../../runtime/addon';
+import { EpilogueArg, native } from '../../runtime/addon';
 import * as v from '../../ops/validate';
 
 /** Geometry of one NHWC convolution, dilation 1 (tfjs's computeConv2DInfo gives these). */
@@ -31,21 +31,21 @@ function geometry(g: Conv2DGeometry): Float64Array {
     key.startsWith('stride') ? 1 : 0, 2 ** 31 - 1)));
 }
 
-function epilogueArgs(e: ConvEpilogue): [Float32Array | null, number, number, Float32Array | null] {
+function epilogueArg(e: ConvEpilogue): EpilogueArg {
   const activation = e.activation ?? 'linear';
   if (!(activation in ACTIVATIONS)) throw new TypeError(`activation: expected linear, relu, relu6 or leakyrelu, got ${String(activation)}`);
-  return [
-    e.bias === undefined ? null : v.float32Array('bias', e.bias),
-    ACTIVATIONS[activation],
-    e.leakyreluAlpha === undefined ? 0.2 : v.number('leakyreluAlpha', e.leakyreluAlpha),
-    e.residual === undefined ? null : v.float32Array('residual', e.residual),
-  ];
+  return {
+    bias: e.bias === undefined ? null : v.float32Array('bias', e.bias),
+    activation: ACTIVATIONS[activation],
+    leakyreluAlpha: e.leakyreluAlpha === undefined ? 0.2 : v.number('leakyreluAlpha', e.leakyreluAlpha),
+    residual: e.residual === undefined ? null : v.float32Array('residual', e.residual),
+  };
 }
 
 /** y = conv(x, filter) [batch, outHeight, outWidth, outChannels] with the fused epilogue. Filter HWIO. */
 export function conv2d(x: Float32Array, filter: Float32Array, g: Conv2DGeometry, epilogue: ConvEpilogue = {}): Float32Array {
   const shape = geometry(g);
-  return native().conv2d(v.float32Array('x', x), v.float32Array('filter', filter), shape, ...epilogueArgs(epilogue));
+  return native().conv2d(v.float32Array('x', x), v.float32Array('filter', filter), shape, epilogueArg(epilogue));
 }
 
 /** d loss / d x of conv2d, from dy. */
@@ -70,5 +70,5 @@ export function batchMatMul(a: Float32Array, b: Float32Array, s: MatMulShape, ep
     n: v.integer('n', s.n, 0), k: v.integer('k', s.k, 0), transposeA: v.boolean('transposeA', s.transposeA),
     transposeB: v.boolean('transposeB', s.transposeB),
   };
-  return native().batchMatMul(v.float32Array('a', a), v.float32Array('b', b), shape, ...epilogueArgs(epilogue));
+  return native().batchMatMul(v.float32Array('a', a), v.float32Array('b', b), shape, epilogueArg(epilogue));
 }

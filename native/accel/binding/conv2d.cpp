@@ -1,5 +1,8 @@
 #include "../conv2d.h"
 
+#include <algorithm>
+#include <vector>
+
 #include "../gemm.h"
 #include "../../binding/convert.h"
 
@@ -11,22 +14,9 @@ namespace {
 // pad_top, pad_left, out_h, out_w]
 Conv2DShape shape_arg(const Napi::CallbackInfo& info, size_t i) {
   Napi::Env env = info.Env();
-  if (!info[i].IsTypedArray() || info[i].As<Napi::TypedArray>().TypedArrayType() != napi_float64_array) {
-    throw type_error(env, "shape: expected a Float64Array");
-  }
-  auto a = info[i].As<Napi::Float64Array>();
-  if (a.ElementLength() != 13) throw range_error(env, "shape: expected 13 numbers");
-  const double* v = a.Data();
-  for (int j = 0; j < 13; ++j) {
-    if (!(v[j] >= 0 && v[j] < 9007199254740992.0) || v[j] != static_cast<double>(static_cast<int64_t>(v[j]))) {
-      throw range_error(env, "shape: expected non-negative integers");
-    }
-  }
-  Conv2DShape s{static_cast<int64_t>(v[0]), static_cast<int64_t>(v[1]), static_cast<int64_t>(v[2]),
-                static_cast<int64_t>(v[3]), static_cast<int64_t>(v[4]), static_cast<int64_t>(v[5]),
-                static_cast<int64_t>(v[6]), static_cast<int64_t>(v[7]), static_cast<int64_t>(v[8]),
-                static_cast<int64_t>(v[9]), static_cast<int64_t>(v[10]), static_cast<int64_t>(v[11]),
-                static_cast<int64_t>(v[12])};
+  const std::vector<int64_t> v = sizes(info, i, "shape");
+  if (v.size() != 13) throw range_error(env, "shape: expected 13 numbers");
+  const Conv2DShape s{v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9], v[10], v[11], v[12]};
   if (s.stride_h < 1 || s.stride_w < 1) throw range_error(env, "shape: strides must be >= 1");
   return s;
 }
@@ -35,25 +25,20 @@ int64_t x_size(const Conv2DShape& s) { return s.batch * s.in_h * s.in_w * s.in_c
 int64_t w_size(const Conv2DShape& s) { return s.filter_h * s.filter_w * s.in_c * s.out_c; }
 int64_t y_size(const Conv2DShape& s) { return s.batch * s.out_h * s.out_w * s.out_c; }
 
-const float* optional_f32(const Napi::CallbackInfo& info, size_t i, const char* name, int64_t want) {
-  if (info[i].IsNull() || info[i].IsUndefined()) return nullptr;
-  const View<float> v = f32(info, i, name);
-  require_length(info.Env(), v.length, want, name);
-  return v.data;
-}
-
+// { bias: Float32Array [cols] | null, activation: code, leakyreluAlpha, residual: Float32Array | null }
 Epilogue epilogue_arg(const Napi::CallbackInfo& info, size_t i, int64_t cols, int64_t out_size) {
+  const Params p(info, i, "epilogue");
   Epilogue e;
-  e.bias = optional_f32(info, i, "bias", cols);
-  const int64_t act = count(info, i + 1, "activation");
+  e.bias = p.optional_f32("bias", cols);
+  const int64_t act = p.count("activation");
   if (act > 3) throw range_error(info.Env(), "activation: unknown code");
   e.activation = static_cast<Activation>(act);
-  e.leaky_alpha = static_cast<float>(number(info, i + 2, "leakyreluAlpha"));
-  e.residual = optional_f32(info, i + 3, "residual", out_size);
+  e.leaky_alpha = static_cast<float>(p.number("leakyreluAlpha"));
+  e.residual = p.optional_f32("residual", out_size);
   return e;
 }
 
-// (x, w, shape, bias | null, activation, leakyreluAlpha, residual | null) -> y
+// (x, w, shape, epilogue) -> y
 Napi::Value forward(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const View<float> x = f32(info, 0, "x");
@@ -93,7 +78,7 @@ Napi::Value backprop_filter(const Napi::CallbackInfo& info) {
   return dw;
 }
 
-// (a, b, { batchA, batchB, m, n, k, transposeA, transposeB }, bias | null, activation, alpha, residual | null)
+// (a, b, { batchA, batchB, m, n, k, transposeA, transposeB }, epilogue)
 // -> c [max(batch), m, n]
 // A batch of 1 broadcasts against the other's batch.
 Napi::Value batch_matmul(const Napi::CallbackInfo& info) {

@@ -12,21 +12,10 @@ namespace {
 // values it describes.
 std::vector<int64_t> shape_arg(const Napi::CallbackInfo& info, size_t i, const char* name, int64_t length) {
   Napi::Env env = info.Env();
-  if (!info[i].IsTypedArray() || info[i].As<Napi::TypedArray>().TypedArrayType() != napi_float64_array) {
-    throw type_error(env, std::string(name) + ": expected a Float64Array");
-  }
-  auto a = info[i].As<Napi::Float64Array>();
-  if (a.ElementLength() > 64) throw range_error(env, std::string(name) + ": rank above 64");
-  std::vector<int64_t> shape(a.ElementLength());
+  const std::vector<int64_t> shape = sizes(info, i, name);
+  if (shape.size() > 64) throw range_error(env, std::string(name) + ": rank above 64");
   double size = 1;
-  for (size_t j = 0; j < shape.size(); ++j) {
-    const double d = a[j];
-    if (!(d >= 0 && d < 2147483648.0) || d != static_cast<double>(static_cast<int64_t>(d))) {
-      throw range_error(env, std::string(name) + ": expected integers in [0, 2^31)");
-    }
-    shape[j] = static_cast<int64_t>(d);
-    size *= d;
-  }
+  for (const int64_t d : shape) size *= static_cast<double>(d);
   if (size != static_cast<double>(length)) {
     throw range_error(env, std::string(name) + ": the shape does not match the number of values");
   }

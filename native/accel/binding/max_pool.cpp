@@ -10,19 +10,8 @@ namespace {
 // pad_top, pad_left, out_h, out_w], integers in [0, 2^31).
 Pool2DShape shape_arg(const Napi::CallbackInfo& info, size_t i) {
   Napi::Env env = info.Env();
-  if (!info[i].IsTypedArray() || info[i].As<Napi::TypedArray>().TypedArrayType() != napi_float64_array) {
-    throw type_error(env, "shape: expected a Float64Array");
-  }
-  auto a = info[i].As<Napi::Float64Array>();
-  if (a.ElementLength() != 12) throw range_error(env, "shape: expected 12 numbers");
-  int64_t v[12];
-  for (int j = 0; j < 12; ++j) {
-    const double d = a[j];
-    if (!(d >= 0 && d < 2147483648.0) || d != static_cast<double>(static_cast<int64_t>(d))) {
-      throw range_error(env, "shape: expected integers in [0, 2^31)");
-    }
-    v[j] = static_cast<int64_t>(d);
-  }
+  const std::vector<int64_t> v = sizes(info, i, "shape");
+  if (v.size() != 12) throw range_error(env, "shape: expected 12 numbers");
   const Pool2DShape s{v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9], v[10], v[11]};
   if (s.filter_h < 1 || s.filter_w < 1) throw range_error(env, "shape: filter sizes must be >= 1");
   if (s.stride_h < 1 || s.stride_w < 1) throw range_error(env, "shape: strides must be >= 1");
