@@ -207,6 +207,24 @@ test('tensor arguments are checked: dtype, rank, shapes, options', (t) => {
   t.throws(() => R.boxIou(disposed, tf.zeros([2, 4])), { instanceOf: TypeError, message: /disposed/ });
 });
 
+test('tensor ops hand their options to the typed-array op as given: typed-array weights, NaN named, the caller\'s object unchanged', (t) => {
+  const anchors = tf.tensor2d([[0, 0, 10, 10], [0, 0, 10, 14]]);
+  const gt = tf.tensor2d([[0, 0, 10, 12]]);
+  const weights = new Float32Array([10, 10, 5, 5]);
+  const options = { weights };
+  const [a, g] = [anchors.arraySync(), gt.arraySync()].map((x) => Float32Array.from(x.flat()));
+  const want = R.ops.retinanetTargets(a, g, Int32Array.of(1), { weights: [10, 10, 5, 5] }).boxTargets;
+  const got = R.retinanetTargets(anchors, [gt], [tf.tensor1d([1], 'int32')], options);
+  t.deepEqual(Array.from(got.boxTargets.dataSync()), Array.from(want));
+  t.deepEqual(Object.keys(options), ['weights']);
+  t.is(options.weights, weights);
+  // JSON once turned NaN into null and dropped undefined; the op now sees the value itself.
+  t.throws(() => R.matchAnchors(anchors, gt, { fgIou: NaN }), { message: /fgIou.*NaN/ });
+  t.throws(() => R.sigmoidFocalLoss(tf.zeros([2, 3]), tf.zeros([2], 'int32'), { gamma: NaN }), { message: /gamma.*NaN/ });
+  t.throws(() => R.sigmoidFocalLoss(tf.zeros([2, 3]), tf.zeros([2], 'int32'), 3), { instanceOf: TypeError, message: /options/ });
+  tf.dispose([anchors, gt, got.labels, got.boxTargets, got.matches]);
+});
+
 test('importing the package keeps tfjs\'s "install our node backend" banner away (wrong advice here), and leaves other tfjs warnings on', (t) => {
   const { spawnSync } = require('child_process');
   const script = "const R = require('.'); const tf = require('@tensorflow/tfjs'); tf.tensor([1, 2]).add(1).dataSync(); " +

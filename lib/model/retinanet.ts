@@ -3,6 +3,7 @@
 import * as tf from '@tensorflow/tfjs';
 import * as ops from '../ops';
 import { focalLossStar, sigmoidFocalLoss } from '../tfjs/focal-loss';
+import { postprocess } from '../tfjs/postprocess';
 import { FOCAL_LOSS_DEFAULTS } from '../ops/focal-loss';
 import { Fpn } from './fpn';
 import { HeadNorm, Subnet } from './head';
@@ -256,15 +257,23 @@ export class RetinaNet {
       throw new RangeError(`imageSizes: expected ${b} [height, width] pairs`);
     }
     const { anchors, levels } = this.anchors(h, w);
-    const flat = tf.tidy(() => this.forward(images).flatMap((x) => [x.logits, x.deltas]));
-    const out = levels.map((lv, i) => ({
-      logits: flat[2 * i].dataSync() as Float32Array,
-      deltas: flat[2 * i + 1].dataSync() as Float32Array,
-      anchors: anchors.subarray(lv.start * 4, (lv.start + lv.count) * 4),
-    }));
-    tf.dispose(flat);
     const sizes = imageSizes ?? Array.from({ length: b }, () => [h, w] as [number, number]);
-    return ops.postprocess(out, this.config.numClasses, sizes, post);
+    // The heads' outputs go to the post-processing kernel as tensors (on tfjs's cpu backend it
+    // reads their arrays in place); only the detections are read back.
+    const out = tf.tidy(() => {
+      const heads = this.forward(images);
+      const perLevel = levels.map((lv, i) => ({
+        logits: heads[i].logits, deltas: heads[i].deltas,
+        anchors: tf.tensor2d(anchors.subarray(lv.start * 4, (lv.start + lv.count) * 4), [lv.count, 4]),
+      }));
+      return postprocess(perLevel, sizes, post).flatMap((d) => [d.boxes, d.scores, d.classes]);
+    });
+    const dets: ops.Detections[] = [];
+    for (let i = 0; i < out.length; i += 3) {
+      dets.push({ boxes: out[i].dataSync() as Float32Array, scores: out[i + 1].dataSync() as Float32Array, classes: out[i + 2].dataSync() as Int32Array });
+    }
+    tf.dispose(out);
+    return dets;
   }
 
   dispose(): void {

@@ -1,11 +1,11 @@
 import * as tf from '@tensorflow/tfjs';
 import { AnchorLevel, AnchorOptions, anchorsOf, planAnchors } from '../ops/anchors';
-import { registerRetinanetKernel, runKernel, optionsAttr } from './kernel';
+import { registerRetinanetKernel, runKernel, optionsAttr, kernelOptions } from './kernel';
 
 export const GENERATE_ANCHORS = 'RetinanetGenerateAnchors';
 
 registerRetinanetKernel(GENERATE_ANCHORS, (ctx) => {
-  const anchors = anchorsOf(planAnchors(JSON.parse(ctx.attrs.options as string) as AnchorOptions));
+  const anchors = anchorsOf(planAnchors(kernelOptions<AnchorOptions>(ctx)));
   return ctx.output([anchors.length / 4, 4], 'float32', anchors);
 });
 

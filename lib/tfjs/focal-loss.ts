@@ -3,8 +3,7 @@
 // training step calls the native loss once.
 import * as tf from '@tensorflow/tfjs';
 import * as ops from '../ops';
-import { registerRetinanetKernel, runKernel, tapeOn, tensorArg } from './kernel';
-import { FOCAL_LOSS_DEFAULTS, FOCAL_LOSS_STAR_DEFAULTS } from '../ops/focal-loss';
+import { kernelOptions, optionsAttr, registerRetinanetKernel, runKernel, tapeOn, tensorArg } from './kernel';
 
 export const SIGMOID_FOCAL_LOSS = 'RetinanetSigmoidFocalLoss';
 export const FOCAL_LOSS_STAR = 'RetinanetFocalLossStar';
@@ -24,14 +23,7 @@ for (const [name, star] of [[SIGMOID_FOCAL_LOSS, false], [FOCAL_LOSS_STAR, true]
   registerRetinanetKernel(name, (ctx) => {
     const shape = ctx.shape('logits');
     const k = shape[shape.length - 1];
-    const a = ctx.attrs;
-    const options: ops.FocalLossStarOptions = {
-      alpha: a.useAlpha ? (a.alpha as number) : null,
-      gamma: a.gamma as number,
-      grad: a.grad as boolean,
-      ...(a.normalizer !== -1 ? { normalizer: a.normalizer as number } : {}),
-      ...(star ? { beta: a.beta as number } : {}),
-    };
+    const options: ops.FocalLossStarOptions = { ...kernelOptions<TensorFocalLossOptions>(ctx), grad: ctx.attrs.grad as boolean };
     const logits = ctx.input('logits', 'float32') as Float32Array;
     const labels = ctx.input('labels', 'int32') as Int32Array;
     const r = star ? ops.focalLossStar(logits, labels, k, options) : ops.sigmoidFocalLoss(logits, labels, k, options);
@@ -63,23 +55,16 @@ function run(kernel: string, logitsArg: tf.Tensor, labelsArg: tf.Tensor, o: Tens
   if (logits.rank < 2 || labels.rank !== logits.rank - 1 || labels.shape.some((d, i) => d !== logits.shape[i])) {
     throw new RangeError(`labels: shape [${labels.shape}] must be logits' shape [${logits.shape}] without its last (class) axis`);
   }
-  if (o === null || typeof o !== 'object') throw new TypeError('options: expected an options object');
+  // The typed-array op checks the options and fills in defaults; here only the tensor API's own
+  // surface: the op's other options (grad, out, device) are not a tensor caller's to set.
+  if (o === null || typeof o !== 'object' || Array.isArray(o)) throw new TypeError('options: expected an options object');
   for (const key of Object.keys(o)) {
     if (!['alpha', 'gamma', 'beta', 'normalizer'].includes(key) || (key === 'beta' && !star)) {
       throw new TypeError(`options: unknown option '${key}'`);
     }
   }
   // Outside a gradient tape the gradient is not needed: skip writing it.
-  const grad = tapeOn();
-  const attrs: tf.NamedAttrMap = {
-    useAlpha: o.alpha !== null,
-    alpha: o.alpha ?? FOCAL_LOSS_DEFAULTS.alpha,
-    gamma: o.gamma ?? (star ? FOCAL_LOSS_STAR_DEFAULTS.gamma : FOCAL_LOSS_DEFAULTS.gamma),
-    beta: o.beta ?? FOCAL_LOSS_STAR_DEFAULTS.beta,
-    normalizer: o.normalizer ?? -1,
-    grad,
-  };
-  const [loss, g] = runKernel<tf.Tensor[]>(kernel, { logits, labels }, attrs);
+  const [loss, g] = runKernel<tf.Tensor[]>(kernel, { logits, labels }, { options: optionsAttr(o), grad: tapeOn() });
   // The tape keeps its own copy of the gradient; the caller only sees the loss.
   g.dispose();
   return loss as tf.Scalar;

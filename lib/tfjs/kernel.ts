@@ -72,11 +72,18 @@ export function runKernel<T extends tf.Tensor | tf.Tensor[]>(
 }
 
 /**
- * An options object as a kernel attribute (attributes are plain values): JSON, with typed arrays
- * (e.g. box-coder weights as a Float32Array) written as arrays so they arrive as the caller gave them.
+ * The caller's options as the kernel's `options` attribute, unchanged but for a shallow copy of a
+ * plain object (the tape may keep attributes; later edits by the caller must not reach them). The
+ * kernel hands them to the typed-array op, the one place that checks them and fills in defaults.
  */
-export function optionsAttr(options: object): string {
-  return JSON.stringify(options, (_key, v: unknown) => (ArrayBuffer.isView(v) && !(v instanceof DataView) ? Array.from(v as unknown as ArrayLike<number>) : v));
+export function optionsAttr(options: unknown): tf.NamedAttrMap[string] {
+  const plain = options !== null && typeof options === 'object' && Object.getPrototypeOf(options) === Object.prototype;
+  return (plain ? { ...(options as object) } : options) as tf.NamedAttrMap[string];
+}
+
+/** The `options` attribute a kernel was given (see optionsAttr). */
+export function kernelOptions<T>(ctx: KernelContext): T {
+  return ctx.attrs.options as unknown as T;
 }
 
 /** Checks a tensor argument (TypeError naming it otherwise). */

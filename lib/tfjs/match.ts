@@ -1,13 +1,13 @@
 import * as tf from '@tensorflow/tfjs';
 import * as ops from '../ops';
-import { registerRetinanetKernel, runKernel, tensorArg, optionsAttr } from './kernel';
+import { registerRetinanetKernel, runKernel, tensorArg, optionsAttr, kernelOptions } from './kernel';
 
 export const MATCH_ANCHORS = 'RetinanetMatchAnchors';
 
 registerRetinanetKernel(MATCH_ANCHORS, (ctx) => {
   const anchors = ctx.input('anchors', 'float32') as Float32Array;
   const gt = ctx.input('gtBoxes', 'float32') as Float32Array;
-  const { matches, maxIou } = ops.matchAnchors(anchors, gt, JSON.parse(ctx.attrs.options as string) as ops.MatchOptions);
+  const { matches, maxIou } = ops.matchAnchors(anchors, gt, kernelOptions<ops.MatchOptions>(ctx));
   return [ctx.output([matches.length], 'int32', matches), ctx.output([maxIou.length], 'float32', maxIou)];
 });
 

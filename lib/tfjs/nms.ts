@@ -1,13 +1,13 @@
 import * as tf from '@tensorflow/tfjs';
 import * as ops from '../ops';
-import { registerRetinanetKernel, runKernel, tensorArg, optionsAttr } from './kernel';
+import { registerRetinanetKernel, runKernel, tensorArg, optionsAttr, kernelOptions } from './kernel';
 
 export const BATCHED_NMS = 'RetinanetBatchedNms';
 
 registerRetinanetKernel(BATCHED_NMS, (ctx) => {
   const boxes = ctx.input('boxes', 'float32') as Float32Array;
   const scores = ctx.input('scores', 'float32') as Float32Array;
-  const options = JSON.parse(ctx.attrs.options as string) as ops.NmsOptions;
+  const options = kernelOptions<ops.NmsOptions>(ctx);
   const iou = ctx.attrs.iouThreshold as number;
   const keep = ctx.attrs.grouped
     ? ops.batchedNms(boxes, scores, ctx.input('groupIds', 'int32') as Int32Array, iou, options)

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import * as ops from '../ops';
-import { registerRetinanetKernel, runKernel, tensorArg, optionsAttr } from './kernel';
+import { registerRetinanetKernel, runKernel, tensorArg, optionsAttr, kernelOptions } from './kernel';
 
 export const POSTPROCESS = 'RetinanetPostprocess';
 
@@ -15,7 +15,7 @@ registerRetinanetKernel(POSTPROCESS, (ctx) => {
     anchors: ctx.input(`anchors${l}`, 'float32') as Float32Array,
   }));
   const imageSizes = Array.from({ length: sizes.length / 2 }, (_, i) => [sizes[2 * i], sizes[2 * i + 1]] as [number, number]);
-  const dets = ops.postprocess(levels, k, imageSizes, JSON.parse(ctx.attrs.options as string) as ops.PostprocessOptions);
+  const dets = ops.postprocess(levels, k, imageSizes, kernelOptions<ops.PostprocessOptions>(ctx));
   return dets.flatMap((d) => [
     ctx.output([d.scores.length, 4], 'float32', d.boxes),
     ctx.output([d.scores.length], 'float32', d.scores),

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import * as ops from '../ops';
-import { registerRetinanetKernel, runKernel, tensorArg, optionsAttr } from './kernel';
+import { registerRetinanetKernel, runKernel, tensorArg, optionsAttr, kernelOptions } from './kernel';
 
 export const RETINANET_TARGETS = 'RetinanetTargets';
 
@@ -9,7 +9,7 @@ registerRetinanetKernel(RETINANET_TARGETS, (ctx) => {
   const anchors = ctx.input('anchors', 'float32') as Float32Array;
   const boxes = Array.from({ length: batch }, (_, b) => ctx.input(`gtBoxes${b}`, 'float32') as Float32Array);
   const labels = Array.from({ length: batch }, (_, b) => ctx.input(`gtLabels${b}`, 'int32') as Int32Array);
-  const t = ops.retinanetTargetsBatch(anchors, boxes, labels, JSON.parse(ctx.attrs.options as string) as ops.TargetOptions);
+  const t = ops.retinanetTargetsBatch(anchors, boxes, labels, kernelOptions<ops.TargetOptions>(ctx));
   const n = anchors.length / 4;
   return [
     ctx.output([batch, n], 'int32', t.labels),
