@@ -74,11 +74,11 @@ test('anchors: scales, aspect ratios, offset and rounding by name', (t) => {
 
 test('post-processing: numClasses, thresholds, top k, max detections and weights by name', async (t) => {
   // One level, one image, 3 anchors and 2 classes: two overlapping boxes of class 1, one of class 0.
-  const level = [Float32Array.of(-5, 3, -5, 2, 1, -5), new Float32Array(12), Float32Array.of(0, 0, 10, 10, 1, 1, 11, 11, 50, 50, 60, 60)];
+  const level = { logits: Float32Array.of(-5, 3, -5, 2, 1, -5), deltas: new Float32Array(12), anchors: Float32Array.of(0, 0, 10, 10, 1, 1, 11, 11, 50, 50, 60, 60) };
   const sizes = Float64Array.of(100, 100);
   const params = { numClasses: 2, scoreThreshold: 0.05, topKPerLevel: 1000, nmsThreshold: 0.5, maxDetections: 100, weights: new Float32Array([1, 1, 1, 1]) };
   const classes = (r) => Array.from(r[0][2]);
-  const ref = ops.postprocess([{ logits: level[0], deltas: level[1], anchors: level[2] }], 2, [[100, 100]]);
+  const ref = ops.postprocess([level], 2, [[100, 100]]);
   t.deepEqual(classes(addon.postprocess([level], sizes, params)), Array.from(ref[0].classes));
   t.deepEqual(classes(addon.postprocess([level], sizes, params)), [1, 0]);
   t.deepEqual(classes(addon.postprocess([level], sizes, { ...params, nmsThreshold: 0.9 })), [1, 1, 0]);
@@ -89,6 +89,8 @@ test('post-processing: numClasses, thresholds, top k, max detections and weights
   t.throws(() => addon.postprocess([level], sizes, { ...params, numClasses: 3 }), { instanceOf: RangeError, message: /logits/ });
   t.throws(() => addon.postprocess([level], sizes, { ...params, topKPerLevel: undefined }), { instanceOf: TypeError, message: /^topKPerLevel: expected a number/ });
   t.throws(() => addon.postprocessAsync([level], sizes, { ...params, weights: null }), { instanceOf: TypeError, message: /^weights: expected a Float32Array/ });
+  t.throws(() => addon.postprocess([{ ...level, deltas: undefined }], sizes, params), { instanceOf: TypeError, message: /^levels\[0\]\.deltas: expected a Float32Array/ });
+  t.throws(() => addon.postprocess([[level.logits, level.deltas, level.anchors]], sizes, params), { instanceOf: TypeError, message: /^levels\[0\]\.anchors/ });
 });
 
 test("the convolution's fused epilogue by name: bias, activation, its alpha and the residual", (t) => {

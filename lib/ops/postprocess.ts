@@ -33,10 +33,8 @@ export interface Detections {
   classes: Int32Array;
 }
 
-type NativeLevels = [Float32Array, Float32Array, Float32Array][];
-
 interface PostprocessCall {
-  levels: NativeLevels;
+  levels: LevelOutput[];
   sizes: Float64Array;
   params: PostprocessParamsArg;
   cuda: boolean;
@@ -57,7 +55,7 @@ function checked(levels: unknown, numClassesArg: unknown, imageSizes: unknown, o
     sizes[2 * i + 1] = v.numberIn(`imageSizes[${i}][1]`, hw[1], 0, Infinity, true);
   });
   const batch = images.length;
-  const out: NativeLevels = v.array('levels', levels).map((lv, i) => {
+  const out: LevelOutput[] = v.array('levels', levels).map((lv, i) => {
     const name = `levels[${i}]`;
     if (lv === null || typeof lv !== 'object') throw new TypeError(`${name}: expected { logits, deltas, anchors }`);
     const { logits, deltas, anchors } = lv as Record<string, unknown>;
@@ -72,7 +70,7 @@ function checked(levels: unknown, numClassesArg: unknown, imageSizes: unknown, o
     if (d.length !== batch * n * 4) {
       throw new RangeError(`${name}.deltas: length ${d.length}, expected B × anchors × 4 = ${batch} × ${n} × 4`);
     }
-    return [l, d, a];
+    return { logits: l, deltas: d, anchors: a };
   });
   return {
     levels: out, sizes,
@@ -112,6 +110,6 @@ export async function postprocessAsync(
   const c = checked(levels, numClasses, imageSizes, options);
   // The worker reads its inputs off the main thread: it gets private copies, so a caller that
   // detaches (transfers) or rewrites its buffers meanwhile changes nothing and frees nothing.
-  const own: PostprocessCall = { ...c, levels: c.levels.map((lv) => lv.map((a) => a.slice()) as NativeLevels[number]) };
+  const own: PostprocessCall = { ...c, levels: c.levels.map((lv) => ({ logits: lv.logits.slice(), deltas: lv.deltas.slice(), anchors: lv.anchors.slice() })) };
   return detections(await native().postprocessAsync(own.levels, own.sizes, own.params, own.cuda));
 }

@@ -57,10 +57,10 @@ export interface NativeAddon {
     boxes: Float32Array, scores: Float32Array, groups: Int32Array | null, params: NmsParamsArg, cuda?: boolean,
   ): Promise<Int32Array>;
   postprocess(
-    levels: [Float32Array, Float32Array, Float32Array][], imageSizes: Float64Array, params: PostprocessParamsArg, cuda?: boolean,
+    levels: { logits: Float32Array; deltas: Float32Array; anchors: Float32Array }[], imageSizes: Float64Array, params: PostprocessParamsArg, cuda?: boolean,
   ): [Float32Array, Float32Array, Int32Array][];
   postprocessAsync(
-    levels: [Float32Array, Float32Array, Float32Array][], imageSizes: Float64Array, params: PostprocessParamsArg, cuda?: boolean,
+    levels: { logits: Float32Array; deltas: Float32Array; anchors: Float32Array }[], imageSizes: Float64Array, params: PostprocessParamsArg, cuda?: boolean,
   ): Promise<[Float32Array, Float32Array, Int32Array][]>;
   conv2d(x: Float32Array, filter: Float32Array, shape: Float64Array, epilogue: EpilogueArg): Float32Array;
   conv2dBackpropInput(dy: Float32Array, filter: Float32Array, shape: Float64Array): Float32Array;

@@ -24,19 +24,20 @@ Status run_postprocess(const PostprocessArgs& a, std::vector<Detections>& dets) 
   return postprocess_cpu(a.levels, a.num_classes, a.sizes, a.params, dets);
 }
 
-const float* level_array(Napi::Env env, const Napi::Array& entry, uint32_t slot, int64_t want,
-                         const std::string& name, std::vector<Napi::Object>& keep) {
-  Napi::Value v = entry[slot];
-  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_float32_array) {
-    throw type_error(env, name + ": expected a Float32Array");
-  }
-  auto a = v.As<Napi::Float32Array>();
-  if (want >= 0) require_length(env, static_cast<int64_t>(a.ElementLength()), want, name.c_str());
-  keep.push_back(a);
-  return a.Data();
+// levels[l][key]: a Float32Array of `want` floats (any length when want < 0), kept alive for an
+// asynchronous call.
+const float* level_array(Napi::Env env, const Napi::Object& level, const char* key, int64_t want,
+                         const std::string& level_name, std::vector<Napi::Object>& keep, int64_t* length = nullptr) {
+  const std::string name = level_name + "." + key;
+  const Napi::Value v = level.Get(key);
+  const View<float> a = to_f32(env, v, name);
+  if (want >= 0) require_length(env, a.length, want, name.c_str());
+  if (length) *length = a.length;
+  keep.push_back(v.As<Napi::Object>());
+  return a.data;
 }
 
-// (levels: [logits, deltas, anchors][], imageSizes Float64Array [B * 2],
+// (levels: { logits, deltas, anchors }[], imageSizes Float64Array [B * 2],
 //  { numClasses, scoreThreshold, topKPerLevel, nmsThreshold, maxDetections, weights }, cuda?)
 PostprocessArgs postprocess_args(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -54,17 +55,17 @@ PostprocessArgs postprocess_args(const Napi::CallbackInfo& info) {
   auto levels = info[0].As<Napi::Array>();
   for (uint32_t l = 0; l < levels.Length(); ++l) {
     Napi::Value e = levels[l];
-    if (!e.IsArray()) throw type_error(env, "levels: expected [logits, deltas, anchors] entries");
-    auto entry = e.As<Napi::Array>();
     const std::string name = "levels[" + std::to_string(l) + "]";
-    Napi::Value anchors_value = entry[2u];
-    if (!anchors_value.IsTypedArray()) throw type_error(env, name + ".anchors: expected a Float32Array");
-    const int64_t n = static_cast<int64_t>(anchors_value.As<Napi::TypedArray>().ElementLength()) / 4;
+    if (!e.IsObject()) throw type_error(env, name + ": expected { logits, deltas, anchors }");
+    const Napi::Object level = e.As<Napi::Object>();
     PostprocessLevel lv;
+    int64_t anchor_floats = 0;
+    lv.anchors = level_array(env, level, "anchors", -1, name, a.keep, &anchor_floats);
+    if (anchor_floats % 4 != 0) throw range_error(env, name + ".anchors: length must be a multiple of 4");
+    const int64_t n = anchor_floats / 4;
     lv.n = n;
-    lv.anchors = level_array(env, entry, 2, n * 4, name + ".anchors", a.keep);
-    lv.logits = level_array(env, entry, 0, batch * n * a.num_classes, name + ".logits", a.keep);
-    lv.deltas = level_array(env, entry, 1, batch * n * 4, name + ".deltas", a.keep);
+    lv.logits = level_array(env, level, "logits", batch * n * a.num_classes, name, a.keep);
+    lv.deltas = level_array(env, level, "deltas", batch * n * 4, name, a.keep);
     a.levels.push_back(lv);
   }
   a.params.score_threshold = static_cast<float>(params.number("scoreThreshold"));
