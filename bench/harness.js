@@ -3,6 +3,13 @@
 const Benchmark = require('benchmark');
 const os = require('os');
 
+// Convolutions at the paper's sizes: [title, input NHWC, filter HWIO, stride, pad].
+const CONV_SHAPES = [
+  ['conv 3×3 256→256 on 75×75 (head at P3, 600 px)', [1, 75, 75, 256], [3, 3, 256, 256], 1, 'same'],
+  ['conv 1×1 1024→256 on 38×38 (ResNet-50 C4)', [1, 38, 38, 1024], [1, 1, 1024, 256], 1, 'valid'],
+  ['conv 3×3 stride 2 128→128, 150×150 → 75×75 (ResNet-50 C3)', [1, 150, 150, 128], [3, 3, 128, 128], 2, 'same'],
+];
+
 function median(sample) {
   const s = [...sample].sort((a, b) => a - b);
   const m = s.length >> 1;
@@ -61,4 +68,4 @@ function table(rows) {
   return lines.join('\n');
 }
 
-module.exports = { runGroup, machine, table, median };
+module.exports = { runGroup, machine, table, median, CONV_SHAPES };

@@ -18,7 +18,7 @@ const ops = require('../dist/ops');
 ops.retainFreedMemory();  // as the `retinanet` command does: see docs/tfjs.md, "Memory"
 const ref = require('../dist/reference');
 const js = require('./js-ops');
-const { runGroup, machine, table } = require('./harness');
+const { runGroup, machine, table, CONV_SHAPES } = require('./harness');
 const { prng } = require('../dist/util/prng');
 
 const args = process.argv.slice(2);
@@ -265,12 +265,6 @@ for (const [h, w] of [[600, 600], [800, 1333]]) {
 
 // ---------------------------------------------------------------- convolutions (native cpu kernels)
 
-const CONV_SHAPES = [
-  // [title, input NHWC, filter HWIO, stride, pad]
-  ['conv 3×3 256→256 on 75×75 (head at P3, 600 px)', [1, 75, 75, 256], [3, 3, 256, 256], 1, 'same'],
-  ['conv 1×1 1024→256 on 38×38 (ResNet-50 C4)', [1, 38, 38, 1024], [1, 1, 1024, 256], 1, 'valid'],
-  ['conv 3×3 stride 2 128→128, 150×150 → 75×75 (ResNet-50 C3)', [1, 150, 150, 128], [3, 3, 128, 128], 2, 'same'],
-];
 function convCase(xs, ws, stride, pad, seed) {
   const cr = prng(seed);
   const x = tf.tensor4d(Float32Array.from({ length: xs.reduce((a, b) => a * b) }, () => cr() - 0.5), xs);

@@ -1,6 +1,9 @@
 // The addon, loaded once: a prebuild for this platform if present, else the local build.
 import * as path from 'path';
 
+/** The values `RETINANET_CPU_ISA` may take (checked when the addon loads); see cpuIsa(). */
+export const CPU_ISAS = ['avx512', 'avx2', 'baseline'] as const;
+
 /** Batched NMS's scalar parameters (maxOutput -1: all), read by name by the binding. */
 export interface NmsParamsArg { iouThreshold: number; maxOutput: number; useScoreThreshold: boolean; scoreThreshold: number }
 
@@ -30,6 +33,7 @@ export interface NativeAddon {
   cudaInfo(): { built: boolean; devices: number; error: string };
   fmaPeakGflops(): number;
   retainFreedMemory(): boolean;
+  cpuIsa(): { active: string; supported: string };
   focalLoss(
     logits: Float32Array, labels: Int32Array,
     params: { numClasses: number; star: boolean; useAlpha: boolean; alpha: number; gamma: number; beta: number; normalizer: number; grad: boolean },
@@ -95,6 +99,11 @@ export function native(): NativeAddon {
   if (addon === undefined) {
     // eslint-disable-next-line @typescript-eslint/no-var-requires
     const load = require('node-gyp-build') as (dir: string) => NativeAddon;
+    // Checked before the addon reads it (once, at its first GEMM): a typo must not silently measure the default path.
+    const isa = process.env.RETINANET_CPU_ISA;
+    if (isa !== undefined && isa !== '' && !(CPU_ISAS as readonly string[]).includes(isa)) {
+      throw new RangeError(`RETINANET_CPU_ISA: expected avx512, avx2 or baseline, got '${isa}'`);
+    }
     addon = load(path.join(__dirname, '..', '..'));
     const env = process.env.RETINANET_NUM_THREADS;
     if (env !== undefined && /^\d+$/.test(env)) addon.setNumThreads(Number(env));

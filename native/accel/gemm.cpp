@@ -4,6 +4,7 @@
 #include <cstring>
 #include <vector>
 
+#include "../runtime/cpu_isa.h"
 #include "../runtime/dispatch.h"
 #include "../runtime/scratch.h"
 #include "../runtime/thread_pool.h"
@@ -276,12 +277,8 @@ Isa isa_of(void (*wide)(const BlockArgs&), void (*narrow)(const BlockArgs&)) {
 
 Isa pick_isa() {
 #ifdef RETINANET_GEMM_DISPATCH
-  __builtin_cpu_init();
-  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
-      __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq")) {
-    return isa_of<16>(block_avx512, block_avx512_narrow);
-  }
-  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return isa_of<8>(block_avx2, block_avx2_narrow);
+  if (cpu_isa() == CpuIsa::kAvx512) return isa_of<16>(block_avx512, block_avx512_narrow);
+  if (cpu_isa() == CpuIsa::kAvx2) return isa_of<8>(block_avx2, block_avx2_narrow);
 #endif
   return isa_of<4>(block_base, block_base_narrow);
 }

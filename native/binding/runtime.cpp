@@ -1,4 +1,5 @@
 #include "../core/cuda.h"
+#include "../runtime/cpu_isa.h"
 #include "../runtime/memory.h"
 #include "../runtime/peak.h"
 #include "../runtime/thread_pool.h"
@@ -41,6 +42,14 @@ Napi::Value fma_peak(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), fma_peak_gflops());
 }
 
+// { active, supported }: the vector ISA the GEMM and the peak loop use, and the best this CPU has.
+Napi::Value cpu_isa_info(const Napi::CallbackInfo& info) {
+  Napi::Object o = Napi::Object::New(info.Env());
+  o.Set("active", Napi::String::New(info.Env(), cpu_isa_name(cpu_isa())));
+  o.Set("supported", Napi::String::New(info.Env(), cpu_isa_name(cpu_isa_supported())));
+  return o;
+}
+
 Napi::Value retain_memory(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(info.Env(), retain_freed_memory());
 }
@@ -54,6 +63,7 @@ void init_threads(Napi::Env env, Napi::Object exports) {
   exports.Set("cudaInfo", Napi::Function::New(env, cuda_info));
   exports.Set("fmaPeakGflops", Napi::Function::New(env, fma_peak));
   exports.Set("retainFreedMemory", Napi::Function::New(env, retain_memory));
+  exports.Set("cpuIsa", Napi::Function::New(env, cpu_isa_info));
 }
 
 }  // namespace binding

@@ -5,6 +5,7 @@
 #include <cstring>
 #include <vector>
 
+#include "cpu_isa.h"
 #include "dispatch.h"
 #include "thread_pool.h"
 
@@ -45,11 +46,10 @@ double fma_peak_gflops() {
   float (*loop)() = loop_base;
   int lanes = 4;
 #ifdef RETINANET_PEAK_DISPATCH
-  __builtin_cpu_init();
-  if (__builtin_cpu_supports("avx512f")) {
+  if (cpu_isa() == CpuIsa::kAvx512) {
     loop = loop_avx512;
     lanes = 16;
-  } else if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
+  } else if (cpu_isa() == CpuIsa::kAvx2) {
     loop = loop_avx2;
     lanes = 8;
   }

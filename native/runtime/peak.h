@@ -1,5 +1,6 @@
 // The machine's floating-point peak as the benchmarks see it: a register-only FMA loop on every
-// pool thread, with the widest vectors the CPU has (so GFLOP/s figures read as a fraction of it).
+// pool thread, with the vectors of the ISA in use (cpu_isa.h: the widest the CPU has unless
+// RETINANET_CPU_ISA lowers it), so GFLOP/s figures read as a fraction of it.
 #pragma once
 
 namespace retinanet {
