@@ -6,7 +6,6 @@
 // runs and resumes a cut-off one from its checkpoint), tables to OUT/tables.md.
 // A research harness, not part of the package: it lives outside lib/ and uses the built package
 // (dist/) as a user's script would, compiled by experiments/tsconfig.json into dist-experiments/.
-import { spawn } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
@@ -20,7 +19,8 @@ import { loadCheckpoint, saveCheckpoint } from '../dist/model/checkpoint';
 import { createRetinaNet, RetinaNetConfig } from '../dist/model/retinanet';
 import { Trainer, TrainerOptions } from '../dist/model/trainer';
 import { lineChartSvg } from '../dist/plot/line-chart';
-import { commandHelp, CommandSpec, Flags, parseFlags, UsageError } from '../dist/cli/args';
+import { CommandSpec, Flags, UsageError } from '../dist/cli/args';
+import { mean, pct, runAsScript, runInChild as childRun, std } from './harness';
 import { ImageCache } from '../dist/cli/dataset';
 import { runEvaluation } from '../dist/cli/eval';
 import { CHECKPOINT, runTraining } from '../dist/cli/train';
@@ -378,17 +378,6 @@ export function foregroundRatio(b: Budget, data: Data): { foreground: number; ba
 
 // ---- tables ---------------------------------------------------------------------------------
 
-const pct = (x: number): string => (100 * x).toFixed(1);
-
-function mean(xs: number[]): number {
-  return xs.reduce((a, v) => a + v, 0) / xs.length;
-}
-
-function std(xs: number[]): number {
-  if (xs.length < 2) return 0;
-  const m = mean(xs);
-  return Math.sqrt(xs.reduce((a, v) => a + (v - m) ** 2, 0) / (xs.length - 1));
-}
 
 export function tableMarkdown(t: Table, results: Record<string, RunResult>): string {
   const lines = [`**${t.title}**`, '', `| ${t.head} | AP | AP50 | AP75 | paper AP | AP50 | AP75 | run |`, '| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |'];
@@ -446,17 +435,9 @@ function bestAlphaOf(results: Record<string, RunResult>, seeds: number): number 
 }
 
 function runInChild(out: string, quick: boolean, flags: Flags, spec: RunSpec): Promise<RunResult> {
-  const args = [process.argv[1], '--out', out, '--worker', JSON.stringify(spec), ...(quick ? ['--quick'] : [])];
+  const args = ['--out', out, '--worker', JSON.stringify(spec), ...(quick ? ['--quick'] : [])];
   for (const f of ['iterations', 'size', 'train-images', 'val-images']) if (flags.has(f)) args.push(`--${f}`, String(flags.int(f)));
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, args, { stdio: ['ignore', 'inherit', 'inherit'], env: { ...process.env, RETINANET_NUM_THREADS: process.env.RETINANET_NUM_THREADS ?? '1' } });
-    child.on('error', reject);
-    child.on('exit', (code) => {
-      const file = path.join(out, 'runs', runKey(spec), 'result.json');
-      if (code === 0 && fs.existsSync(file)) resolve(JSON.parse(fs.readFileSync(file, 'utf8')) as RunResult);
-      else reject(new Error(`run ${runKey(spec)} exited with status ${code}`));
-    });
-  });
+  return childRun<RunResult>(args, path.join(out, 'runs', runKey(spec), 'result.json'), runKey(spec));
 }
 
 function line(r: RunResult): string {
@@ -601,23 +582,4 @@ export async function ablationsCommand(flags: Flags): Promise<number> {
 
 
 // Run as a script (not when a test imports the helpers above).
-if (require.main === module) {
-  tf.env().set('PROD', true);
-  ops.retainFreedMemory();
-  const argv = process.argv.slice(2);
-  if (argv.includes('--help') || argv.includes('-h')) {
-    console.log(commandHelp(ABLATIONS).replace('retinanet ablations', 'npm run ablations --'));
-  } else {
-    Promise.resolve()
-      .then(() => ablationsCommand(parseFlags(ABLATIONS, argv)))
-      .then(
-        (code) => {
-          process.exitCode = code;
-        },
-        (e: unknown) => {
-          console.error(`ablations: ${e instanceof Error ? e.message : String(e)}${e instanceof UsageError ? ' (see npm run ablations -- --help)' : ''}`);
-          process.exitCode = e instanceof UsageError ? 2 : 1;
-        },
-      );
-  }
-}
+if (require.main === module) runAsScript(ABLATIONS, ablationsCommand);

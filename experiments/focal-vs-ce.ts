@@ -7,14 +7,12 @@
 // Each run trains in segments of `eval-every` iterations of one schedule and is evaluated on the
 // held-out images after each; a cut-off run resumes from its checkpoint, finished runs are reused.
 // Outputs: OUT/results.json, OUT/tables.md, OUT/curves.svg, OUT/figure4-*.svg.
-import { spawn } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
-import * as tf from '@tensorflow/tfjs';
-import * as ops from '../dist/ops';
 import { writeFileAtomic } from '../dist/data/atomic-write';
 import { lineChartSvg } from '../dist/plot/line-chart';
-import { commandHelp, CommandSpec, Flags, parseFlags, UsageError } from '../dist/cli/args';
+import { CommandSpec, Flags, UsageError } from '../dist/cli/args';
+import { mean, pct, runAsScript, runInChild as childRun, std } from './harness';
 import { runEvaluation } from '../dist/cli/eval';
 import { runTraining } from '../dist/cli/train';
 import { Budget, Data, figure4, foregroundRatio, initialCheckpoint, loadData, LossCdf, makeData, RunSpec, runKey } from './ablations';
@@ -99,14 +97,21 @@ export function rows(): Row[] {
   ];
 }
 
-/** The queue: seed 1 of every row first (the no-prior run after the key pair), then the other seeds. */
+/**
+ * The queue, most telling first (a cut-off run keeps what finished): seed 1 of every row (the
+ * no-prior run after the key pair CE α = .75 / FL γ = 2), the key pair's other seeds, then the
+ * other rows' other seeds.
+ */
 export function queue(seeds: number, ids?: ReadonlySet<string>): RunSpec[] {
   const all = rows();
   const key = ['ce.75', 'fl2', 'no-prior'];
   const rs = [...key.map((id) => all.find((r) => r.id === id) as Row), ...all.filter((r) => !key.includes(r.id))].filter((r) => !ids || ids.has(r.id));
-  const more: RunSpec[] = [];
-  for (let s = 2; s <= seeds; s++) for (const r of rs) if (r.table !== 'prior') more.push({ ...r.spec, seed: s });
-  return [...rs.map((r) => r.spec), ...more];
+  const more = (pick: (r: Row) => boolean): RunSpec[] => {
+    const out: RunSpec[] = [];
+    for (let s = 2; s <= seeds; s++) for (const r of rs) if (r.table !== 'prior' && pick(r)) out.push({ ...r.spec, seed: s });
+    return out;
+  };
+  return [...rs.map((r) => r.spec), ...more((r) => key.includes(r.id)), ...more((r) => !key.includes(r.id))];
 }
 
 function parseRows(s: string): Set<string> | undefined {
@@ -168,13 +173,6 @@ export function trainWithCurve(out: string, b: CurveBudget, data: Data, s: RunSp
 
 // ---- tables and pictures --------------------------------------------------------------------
 
-const pct = (x: number): string => (100 * x).toFixed(1);
-const mean = (xs: number[]): number => xs.reduce((a, v) => a + v, 0) / xs.length;
-const std = (xs: number[]): number => {
-  if (xs.length < 2) return 0;
-  const m = mean(xs);
-  return Math.sqrt(xs.reduce((a, v) => a + (v - m) ** 2, 0) / (xs.length - 1));
-};
 
 export function seedsOf(results: Record<string, CurveResult>, s: RunSpec, seeds: number): CurveResult[] {
   const out: CurveResult[] = [];
@@ -237,17 +235,9 @@ interface ResultsFile {
 }
 
 function runInChild(out: string, quick: boolean, flags: Flags, s: RunSpec): Promise<CurveResult> {
-  const args = [process.argv[1], '--out', out, '--worker', JSON.stringify(s), ...(quick ? ['--quick'] : [])];
+  const args = ['--out', out, '--worker', JSON.stringify(s), ...(quick ? ['--quick'] : [])];
   for (const f of ['iterations', 'eval-every']) if (flags.has(f)) args.push(`--${f}`, String(flags.int(f)));
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, args, { stdio: ['ignore', 'inherit', 'inherit'], env: { ...process.env, RETINANET_NUM_THREADS: process.env.RETINANET_NUM_THREADS ?? '1' } });
-    child.on('error', reject);
-    child.on('exit', (code) => {
-      const file = path.join(out, 'runs', runKey(s), 'result.json');
-      if (code === 0 && fs.existsSync(file)) resolve(JSON.parse(fs.readFileSync(file, 'utf8')) as CurveResult);
-      else reject(new Error(`run ${runKey(s)} exited with status ${code}`));
-    });
-  });
+  return childRun<CurveResult>(args, path.join(out, 'runs', runKey(s), 'result.json'), runKey(s));
 }
 
 function line(r: CurveResult): string {
@@ -335,23 +325,4 @@ export async function focalVsCeCommand(flags: Flags): Promise<number> {
 }
 
 // Run as a script (not when a test imports the helpers above).
-if (require.main === module) {
-  tf.env().set('PROD', true);
-  ops.retainFreedMemory();
-  const argv = process.argv.slice(2);
-  if (argv.includes('--help') || argv.includes('-h')) {
-    console.log(commandHelp(FOCAL_VS_CE).replace('retinanet focal-vs-ce', 'npm run focal-vs-ce --'));
-  } else {
-    Promise.resolve()
-      .then(() => focalVsCeCommand(parseFlags(FOCAL_VS_CE, argv)))
-      .then(
-        (code) => {
-          process.exitCode = code;
-        },
-        (e: unknown) => {
-          console.error(`focal-vs-ce: ${e instanceof Error ? e.message : String(e)}${e instanceof UsageError ? ' (see npm run focal-vs-ce -- --help)' : ''}`);
-          process.exitCode = e instanceof UsageError ? 2 : 1;
-        },
-      );
-  }
-}
+if (require.main === module) runAsScript(FOCAL_VS_CE, focalVsCeCommand);
