@@ -17,3 +17,11 @@ export { drawDetections } from './draw';
 export type { DrawOptions } from './draw';
 export { lineChartSvg } from './plot/line-chart';
 export type { LineChartOptions, LineSeries } from './plot/line-chart';
+// Types the model's public members refer to (RetinaNet's parts, config values, the loss's and the
+// Trainer's option and state types); the classes are exported as types only: RetinaNet builds them.
+export type { LossOptions } from './model/retinanet';
+export type { ResolvedTrainerOptions, Recovery, TrainerScalars } from './model/trainer';
+export type { ResNet } from './model/resnet';
+export type { Fpn } from './model/fpn';
+export type { Subnet, HeadNorm } from './model/head';
+export type { Params, Norm } from './model/params';

@@ -39,6 +39,7 @@ export function reluFast<T extends tf.Tensor>(x: T): T {
   return op(x) as T;
 }
 
+/** A convolution's padding: 'valid', 'same', or tfjs's explicit NHWC [[0, 0], [top, bottom], [left, right], [0, 0]]. */
 export type ConvPadding = 'valid' | 'same' | [[number, number], [number, number], [number, number], [number, number]];
 
 export const CONV2D_RESIDUAL = 'RetinanetConv2DResidual';
@@ -59,6 +60,7 @@ function nativeResidual(): boolean {
   return nativeKernelOnActiveBackend(CONV2D_RESIDUAL) && (tf.getBackend() !== 'cpu' || nativeCpuKernels().enabled);
 }
 
+/** The arguments of {@link conv2dBiasAct}. Defaults: strides 1, activation 'linear'. */
 export interface Conv2dBiasActArgs {
   /** NHWC float32 input [B, H, W, Cin]. */
   x: tf.Tensor4D;

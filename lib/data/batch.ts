@@ -7,6 +7,7 @@ import { flipBoxes } from './flip';
 import { IMAGENET_MEAN, IMAGENET_STD, resizeImage, resizeScale, scaleBoxes, toTensorInput } from './resize';
 import type { NormalizeOptions } from './resize';
 
+/** One image of {@link makeBatch}'s input, with its ground truth if any. */
 export interface BatchItem {
   image: RgbImage;
   /** Ground truth [n, 4] x1, y1, x2, y2 in the image's pixels (optional at inference). */
@@ -15,6 +16,7 @@ export interface BatchItem {
   labels?: Int32Array;
 }
 
+/** Options of {@link makeBatch}: resizing, padding, normalization (ImageNet mean / std by default) and flipping. */
 export interface BatchOptions extends NormalizeOptions {
   /** Shorter side after resizing (default 800, the paper's). */
   minSize?: number;
@@ -32,6 +34,7 @@ export interface BatchOptions extends NormalizeOptions {
   rng?: () => number;
 }
 
+/** A padded batch [B, H, W, 3] of normalized pixels, its ground truth in the batch's pixels, and each item's sizes for mapping detections back. */
 export interface Batch {
   /** Normalized pixels, NHWC, zero in the padding. */
   images: Float32Array;
@@ -48,6 +51,10 @@ export interface Batch {
   flipped: boolean[];
 }
 
+/**
+ * Resizes (shorter side to `minSize`, longer at most `maxSize`), normalizes and optionally flips
+ * each item, zero-pads all to one size divisible by `sizeDivisibility`, and scales their boxes.
+ */
 export function makeBatch(items: readonly BatchItem[], options: BatchOptions = {}): Batch {
   if (!Array.isArray(items) || items.length === 0) throw new TypeError('items must be a non-empty array of { image, boxes?, labels? }');
   const minSize = options.minSize ?? 800;

@@ -3,11 +3,13 @@
 import * as fs from 'fs';
 import * as path from 'path';
 
+/** A COCO category: its id in the annotations and its name. */
 export interface CocoCategory {
   id: number;
   name: string;
 }
 
+/** One image of a {@link CocoDataset}, with its ground truth in its own pixels. */
 export interface CocoImageEntry {
   id: number;
   fileName: string;
@@ -27,6 +29,7 @@ export interface CocoImageEntry {
   crowdAreas: Float32Array;
 }
 
+/** Counts of the annotations {@link loadCocoDataset} skipped, by reason, and of the images it dropped. */
 export interface CocoSkipped {
   /** Not an object, or bbox missing / not 4 finite numbers. */
   badBox: number;
@@ -40,11 +43,14 @@ export interface CocoSkipped {
   emptyImages: number;
 }
 
+/** A COCO-format dataset as {@link loadCocoDataset} loads it: categories, images with their boxes, and what was skipped. */
 export interface CocoDataset {
   /** Sorted by id; label k is categories[k]. */
   categories: CocoCategory[];
   images: CocoImageEntry[];
+  /** The category id of contiguous label `label` (a RangeError outside 0..K-1). */
   categoryIdOf(label: number): number;
+  /** The contiguous label of a category id (a RangeError for an unknown id). */
   labelOf(categoryId: number): number;
   skipped: CocoSkipped;
 }
@@ -58,6 +64,7 @@ export class MissingImageFilesError extends Error {
   }
 }
 
+/** Options of {@link loadCocoDataset}. */
 export interface CocoLoadOptions {
   /** Drop images without non-crowd boxes, for training (detectron2 drops crowd-only images too). */
   skipEmpty?: boolean;

@@ -13,6 +13,7 @@ export interface RgbImage {
   width: number;
 }
 
+/** Limits of {@link decodeImage} (and readImage) on JPEG input. */
 export interface DecodeOptions {
   /** JPEG only: refuse to decode when jpeg-js would need more memory (default 4096 MB). */
   maxMemoryMB?: number;

@@ -10,6 +10,7 @@ export interface FloatImage {
   width: number;
 }
 
+/** The size {@link resizeScale} resizes an image to, and the ratios its boxes scale by. */
 export interface ResizeScale {
   /** The requested scale factor: min(minSize / shorter side, maxSize / longer side). */
   scale: number;
@@ -20,6 +21,7 @@ export interface ResizeScale {
   scaleX: number;
 }
 
+/** Options of {@link resizeScale}. */
 export interface ResizeScaleOptions {
   /**
    * 'floor' (default): torchvision's GeneralizedRCNNTransform, which resizes with
@@ -118,6 +120,7 @@ export function scaleBoxes(boxes: Float32Array, scaleY: number, scaleX: number):
 export const IMAGENET_MEAN: readonly [number, number, number] = [0.485, 0.456, 0.406];
 export const IMAGENET_STD: readonly [number, number, number] = [0.229, 0.224, 0.225];
 
+/** Per-channel mean and std (RGB, of pixels in [0, 1]) of {@link toTensorInput}; defaults IMAGENET_MEAN and IMAGENET_STD. */
 export interface NormalizeOptions {
   mean?: readonly [number, number, number];
   std?: readonly [number, number, number];

@@ -3,6 +3,7 @@
 // Forms are chosen to differ in silhouette (corners, holes, concavities), since colour is random.
 
 export const SHAPE_NAMES = ['square', 'circle', 'triangle', 'cross', 'diamond', 'ring', 'hexagon', 'star'] as const;
+/** The name of a synthetic shape class. */
 export type ShapeName = (typeof SHAPE_NAMES)[number];
 
 // A 5-pointed star, apex up: outer radius 1, inner 0.45.

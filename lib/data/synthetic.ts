@@ -10,6 +10,7 @@ import { writeFileAtomic } from './atomic-write';
 import { checkPositiveInt } from './check';
 import { SHAPE_NAMES, SHAPE_TESTS } from './shapes';
 
+/** How {@link generateShapesImage} draws an image of the synthetic shapes dataset. */
 export interface ShapesOptions {
   /** Side of the square images (default 320). */
   size?: number;
@@ -24,6 +25,7 @@ export interface ShapesOptions {
   clutter?: boolean;
 }
 
+/** One synthetic image (RGB8, size × size) and its ground truth; labels index SHAPE_NAMES. */
 export interface ShapesImage {
   image: RgbImage;
   /** [n, 4] x1, y1, x2, y2: the tight box of each object's visible pixels. */
@@ -246,6 +248,7 @@ function fillDisc(data: Uint8Array, S: number, cx: number, cy: number, r: number
   }
 }
 
+/** Options of {@link makeShapesDataset}: where, how many images, the seed, and how each is drawn. */
 export interface ShapesDatasetOptions extends ShapesOptions {
   /** Output directory: `instances.json` and `images/NNNNNN.png` are written there. */
   dir: string;
@@ -254,6 +257,7 @@ export interface ShapesDatasetOptions extends ShapesOptions {
   seed: number;
 }
 
+/** What {@link makeShapesDataset} wrote: the annotations file, the image folder, the categories and the counts. */
 export interface ShapesDatasetInfo {
   annotationsPath: string;
   imageDir: string;

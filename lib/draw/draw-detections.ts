@@ -6,6 +6,7 @@ import { GLYPH_ADVANCE, GLYPH_HEIGHT, GLYPH_WIDTH, glyphPixel, glyphRows, textWi
 import { PALETTE, classColor, textColorOn } from './palette';
 import type { Rgb } from './palette';
 
+/** The detections {@link drawDetections} draws: boxes, class indices and optional scores of n objects. */
 export interface Detections {
   /** [n, 4] x1, y1, x2, y2 in the image's pixels. */
   boxes: Float32Array;
@@ -15,6 +16,7 @@ export interface Detections {
   scores?: Float32Array;
 }
 
+/** Options of {@link drawDetections}. */
 export interface DrawOptions {
   /** Name of each class index; missing names show the index. */
   classNames?: readonly string[];

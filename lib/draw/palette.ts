@@ -1,4 +1,5 @@
 // Class colours: a fixed list so a class keeps its colour across images and runs.
+/** A colour as [r, g, b], each 0..255. */
 export type Rgb = readonly [number, number, number];
 
 export const PALETTE: readonly Rgb[] = [

@@ -5,12 +5,14 @@ import { lineChartSvg } from '../plot/line-chart';
 import { formatFixed3 } from './summarize';
 import type { CocoEvalResult } from './types';
 
+/** Options of {@link prCurveSvg}: the chart's title and its size in pixels (default 640 × 420). */
 export interface PrCurveSvgOptions {
   title?: string;
   width?: number;
   height?: number;
 }
 
+/** The PR curves of an {@link evaluateCoco} result (IoU 0.50 and 0.75, area all, 100 detections) as a standalone SVG document. */
 export function prCurveSvg(result: CocoEvalResult, options: PrCurveSvgOptions = {}): string {
   const pr: unknown = typeof result === 'object' && result !== null ? result.prCurve : undefined;
   if (typeof pr !== 'object' || pr === null || !Array.isArray((pr as Record<string, unknown>).curves)) {

@@ -29,6 +29,7 @@ export interface Detection {
   score: number;
 }
 
+/** Options of {@link evaluateCoco}: the images and categories to evaluate. */
 export interface CocoEvalOptions {
   /**
    * Images to evaluate (pycocotools' `params.imgIds`). Default: every image id found in the
@@ -96,6 +97,7 @@ export interface CocoEvalParams {
   areaRngLbl: readonly string[];
 }
 
+/** What {@link evaluateCoco} returns: the 12 summary numbers, pycocotools' accumulated arrays, per-category AP and the PR curves. */
 export interface CocoEvalResult {
   stats: CocoStats;
   /** `[T=10, R=101, K, A=4, M=3]`, -1 for categories without ground truth (`eval['precision']`). */

@@ -11,6 +11,7 @@ import { exportWeights, fromTorch, importWeights, toTorch } from './weights';
 const FORMAT = 'tfjs-retinanet-checkpoint-1';
 const OPTIMIZER = 'optimizer.momentum.';
 
+/** What {@link loadCheckpoint} returns: a new model, its trainer if one was saved, and the caller's data. */
 export interface Checkpoint {
   model: RetinaNet;
   /** Present when the checkpoint was saved with a trainer. */

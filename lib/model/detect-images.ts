@@ -24,6 +24,7 @@ export interface DetectImagesOptions extends ops.PostprocessOptions {
   batch?: number;
 }
 
+/** One detection of {@link detectImages}: its box in the source image's pixels, score, label, category id and class name. */
 export interface ImageDetection {
   /** [x1, y1, x2, y2] in the source image's pixels. */
   box: [number, number, number, number];

@@ -4,6 +4,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { Conv, Params } from './params';
 
+/** The feature pyramid: P3–P7 (strides 8 to 128, `channels` each) from the backbone's C3–C5. */
 export class Fpn {
   private readonly inner: Conv[];
   private readonly layer: Conv[];
@@ -19,6 +20,7 @@ export class Fpn {
     this.p7 = new Conv(p, `${prefix}.extra_blocks.p7`, channels, channels, 3, 2, { bias: true, std: Math.sqrt(1 / (9 * channels)) });
   }
 
+  /** [C3, C4, C5] → [P3, P4, P5, P6, P7], each [B, H, W, channels]. */
   apply([c3, c4, c5]: tf.Tensor4D[]): tf.Tensor4D[] {
     let top = this.inner[2].apply(c5);
     const p5 = this.layer[2].apply(top);

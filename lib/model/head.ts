@@ -6,8 +6,13 @@ import * as tf from '@tensorflow/tfjs';
 import { Conv, NormLayer, Params } from './params';
 import { reluFast } from '../accel/conv2d-bias-act';
 
+/** Norm in the class / box subnets: 'none' (the paper, torchvision v1) or 'gn' (GroupNorm after each hidden conv, torchvision v2). */
 export type HeadNorm = 'none' | 'gn';
 
+/**
+ * A class or box subnet: `depth` × [3x3 conv, (GroupNorm,) ReLU] and a 3x3 conv to outPerAnchor × anchors
+ * channels, the same weights on every level.
+ */
 export class Subnet {
   private readonly convs: Conv[];
   private readonly norms: NormLayer[];

@@ -15,6 +15,7 @@ export const NORMS: readonly Norm[] = ['frozen-bn', 'bn', 'gn'];
 
 let nextVariableId = 0;
 
+/** A model's parameters: tfjs variables by torchvision name, Gaussian ones drawn from a seeded PRNG; the layers create theirs here. */
 export class Params {
   readonly vars = new Map<string, tf.Variable>();
   /** Names of the norm layers' scales and shifts (weight decay treats them apart). */
@@ -42,6 +43,7 @@ export class Params {
     return this.add(name, tf.tensor(v, shape), trainable);
   }
 
+  /** A variable of `shape` filled with `value`. */
   constant(name: string, shape: number[], value: number, trainable = true): tf.Variable {
     return this.add(name, tf.fill(shape, value), trainable);
   }
@@ -56,16 +58,19 @@ export class Params {
     return v;
   }
 
+  /** The variable named `name`; an Error if there is none. */
   get(name: string): tf.Variable {
     const v = this.vars.get(name);
     if (!v) throw new Error(`no parameter ${name}`);
     return v;
   }
 
+  /** The trainable variables (frozen layers' are not). */
   trainable(): tf.Variable[] {
     return [...this.vars.values()].filter((v) => v.trainable);
   }
 
+  /** Disposes every variable and empties {@link Params.vars}. */
   dispose(): void {
     for (const v of this.vars.values()) v.dispose();
     this.vars.clear();

@@ -63,6 +63,7 @@ const LAYOUT: Record<number, { blocks: number[]; bottleneck: boolean }> = {
   101: { blocks: [3, 4, 23, 3], bottleneck: true },
 };
 
+/** The ResNet backbone (depth 18, 34, 50 or 101; torchvision's layout and names): images to C3, C4, C5. */
 export class ResNet {
   private readonly stemConv: ConvNorm;
   private readonly stages: Block[][] = [];
@@ -94,7 +95,6 @@ export class ResNet {
     this.channels = [outs[1], outs[2], outs[3]];
   }
 
-  /** images [B, H, W, 3] → [C3, C4, C5] (strides 8, 16, 32). */
   /** conv1, bn1, ReLU and the 3×3 / 2 max pool (stride 4). */
   stem(images: tf.Tensor4D): tf.Tensor4D {
     // While training, the images need no gradient: the stem convolution lets the tape skip it.
@@ -103,6 +103,7 @@ export class ResNet {
     return tf.tidy(() => tf.maxPool(x, 3, 2, 1));
   }
 
+  /** images [B, H, W, 3] → [C3, C4, C5] (strides 8, 16, 32). */
   apply(images: tf.Tensor4D): [tf.Tensor4D, tf.Tensor4D, tf.Tensor4D] {
     let x = this.stem(images);
     const feats: tf.Tensor4D[] = [];

@@ -10,6 +10,7 @@ import { HeadNorm, Subnet } from './head';
 import { Norm, Params } from './params';
 import { ResNet } from './resnet';
 
+/** A RetinaNet's configuration: every field but `numClasses` has a default (given below); {@link PRESETS} names common sets. */
 export interface RetinaNetConfig {
   numClasses: number;
   /** ResNet depth. Default 50. */
@@ -97,11 +98,13 @@ export const PRESETS: Record<string, Omit<RetinaNetConfig, 'numClasses'>> = {
   'retinanet-r18-tiny': { depth: 18, widthMultiplier: 0.125, channels: 32, headDepth: 4, norm: 'gn', headNorm: 'gn' },
 };
 
+/** One pyramid level's raw head outputs: class logits [B, H·W·A, K] and box deltas [B, H·W·A, 4], in the anchors' order. */
 export interface LevelHeads {
   logits: tf.Tensor3D;
   deltas: tf.Tensor3D;
 }
 
+/** A batch's losses (scalar tensors, summed over levels and divided by the normalizer): `total` is classification + boxLossWeight × box. */
 export interface Losses {
   total: tf.Scalar;
   classification: tf.Scalar;
@@ -110,6 +113,7 @@ export interface Losses {
   numForeground: number;
 }
 
+/** Options of {@link RetinaNet.loss}. */
 export interface LossOptions {
   /**
    * Divides both losses' sums. Default: the batch's foreground anchors, at least 1. A function
@@ -118,6 +122,10 @@ export interface LossOptions {
   normalizer?: number | ((numForeground: number) => number);
 }
 
+/**
+ * RetinaNet (§4): a ResNet backbone, FPN levels P3–P7 and class / box subnets shared across levels,
+ * its parameters named as torchvision's. {@link createRetinaNet} builds one from a preset.
+ */
 export class RetinaNet {
   readonly params: Params;
   readonly config: Required<Omit<RetinaNetConfig, 'anchors'>> & { anchors: RetinaNetConfig['anchors'] };
@@ -276,6 +284,7 @@ export class RetinaNet {
     return dets;
   }
 
+  /** Disposes the model's variables; it cannot be used afterwards. */
   dispose(): void {
     this.params.dispose();
   }

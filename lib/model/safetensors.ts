@@ -5,6 +5,7 @@ import { bf16ToF32, f16ToF32 } from './half';
 import * as fs from 'fs';
 import * as path from 'path';
 
+/** A tensor as float32 data in row-major order and its shape. */
 export interface NamedArray {
   shape: number[];
   data: Float32Array;

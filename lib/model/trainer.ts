@@ -18,6 +18,7 @@ export const PRETRAINED_LEARNING_RATE = 0.01;
  */
 export const FROM_SCRATCH_LEARNING_RATE = 0.08;
 
+/** Options of a {@link Trainer}: all but `iterations` have defaults. */
 export interface TrainerOptions {
   /** Iterations of the whole run (sets the schedule's steps). */
   iterations: number;
@@ -59,6 +60,7 @@ export interface TrainerOptions {
   spikeFactor?: number;
 }
 
+/** {@link TrainerOptions} with the defaults filled in, as {@link Trainer.options} holds them; `batchSize` null: each step's own batch. */
 export type ResolvedTrainerOptions = Required<Omit<TrainerOptions, 'batchSize' | 'learningRate'>> & {
   batchSize: number | null;
   /** null: the linear rule for the step's batch (baseLearningRate). */
@@ -76,6 +78,7 @@ export interface Recovery {
   lrScale: number;
 }
 
+/** What one {@link Trainer.step} did: its iteration, learning rate, losses (total, classification, box), gradient norm and normalizer. */
 export interface StepResult {
   iteration: number;
   learningRate: number;
@@ -125,6 +128,11 @@ const SNAPSHOT_EVERY = 50;
 const SPIKE_WARMUP = 20;
 const LOSS_AVERAGE_MOMENTUM = 0.9;
 
+/**
+ * Trains a {@link RetinaNet}: SGD with momentum and weight decay, linear warm-up, the paper's step
+ * schedule and recovery from divergence, one {@link Trainer.step} per batch; {@link Trainer.state}
+ * and {@link Trainer.restore} carry a run across checkpoints.
+ */
 export class Trainer {
   readonly options: Readonly<ResolvedTrainerOptions>;
   private iter = 0;
@@ -342,6 +350,7 @@ export class Trainer {
     this.snapshots = [];
   }
 
+  /** Drops the momentum buffers and the recovery snapshots (the model is not disposed). */
   dispose(): void {
     this.velocities.clear();
     this.snapshots = [];

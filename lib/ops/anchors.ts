@@ -30,6 +30,7 @@ export interface AnchorOptions extends v.DeviceOptions {
   strides?: 'torchvision' | 'pow2';
 }
 
+/** One pyramid level's feature map and its slice of the anchors. */
 export interface AnchorLevel {
   level: number;
   /** 2^level. */
@@ -47,6 +48,7 @@ export interface AnchorLevel {
   count: number;
 }
 
+/** What {@link generateAnchors} returns: all levels' anchors in one array, and where each level's are. */
 export interface Anchors {
   /** `[N, 4]` x1, y1, x2, y2; order level, y, x, anchor (ratio-major, scale-minor). */
   anchors: Float32Array;

@@ -7,7 +7,7 @@ export interface EncodeOptions extends v.DeviceOptions {
 }
 
 export interface DecodeOptions extends EncodeOptions {
-  /** [height, width]: clamp the decoded boxes to the image. */
+  /** `[height, width]`: clamp the decoded boxes to the image. */
   clip?: [number, number];
 }
 

@@ -18,6 +18,7 @@ export interface FocalLossOptions extends v.DeviceOptions {
   out?: Float32Array;
 }
 
+/** Options of {@link focalLossStar}: FL*'s γ and β instead of FL's γ; the rest as {@link FocalLossOptions}. */
 export interface FocalLossStarOptions extends Omit<FocalLossOptions, 'gamma'> {
   /** Steepness γ > 0. Default 4. */
   gamma?: number;
@@ -25,6 +26,7 @@ export interface FocalLossStarOptions extends Omit<FocalLossOptions, 'gamma'> {
   beta?: number;
 }
 
+/** A focal loss's value and, unless `grad: false`, its gradient with respect to the logits. */
 export interface LossResult {
   /** Summed loss over non-ignored anchors and all classes, divided by the normalizer. */
   loss: number;

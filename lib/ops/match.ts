@@ -10,6 +10,7 @@ export interface MatchOptions extends v.DeviceOptions {
   allowLowQuality?: boolean;
 }
 
+/** What {@link matchAnchors} returns, one entry per anchor. */
 export interface Matches {
   /** `[n]`: j ≥ 0 matched ground truth, -1 background, -2 ignored (between thresholds). */
   matches: Int32Array;

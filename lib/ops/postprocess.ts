@@ -24,6 +24,7 @@ export interface PostprocessOptions extends v.DeviceOptions {
   weights?: ArrayLike<number>;
 }
 
+/** One image's detections from {@link postprocess}, best first. */
 export interface Detections {
   /** `[d, 4]` x1, y1, x2, y2 clipped to the image. */
   boxes: Float32Array;

@@ -9,6 +9,7 @@ export interface TargetOptions extends MatchOptions {
   numClasses?: number;
 }
 
+/** One image's training targets from {@link retinanetTargets}, one entry per anchor. */
 export interface Targets {
   /** `[n]`: class of the matched box for foreground anchors, -1 background, -2 ignored. */
   labels: Int32Array;
@@ -20,6 +21,7 @@ export interface Targets {
   numForeground: number;
 }
 
+/** {@link retinanetTargetsBatch}'s targets: each image's, concatenated (`[B·n]`, `[B·n, 4]`). */
 export interface BatchTargets extends Targets {
   /** Foreground anchors of each image. */
   numForegroundPerImage: number[];

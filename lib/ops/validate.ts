@@ -2,6 +2,7 @@
 // RangeError (right kind, bad value) naming the argument, thrown before any native code runs.
 import { native } from '../runtime/addon';
 
+/** Where an op runs: 'cpu', or 'cuda' (a CUDA build and a GPU: see devices()). */
 export type Device = 'cpu' | 'cuda';
 
 /** Options every op takes. */

@@ -1,6 +1,7 @@
 // A small SVG line chart with no dependencies: loss curves (iterations vs loss, several series,
 // optionally log-scale) and PR curves. Output is a standalone SVG document as a string.
 
+/** One line of a {@link lineChartSvg} chart: its legend name, points and style. */
 export interface LineSeries {
   name: string;
   /** `[x, y]` pairs in drawing order. A non-finite value (or y <= 0 on a log axis) breaks the line. */
@@ -10,6 +11,7 @@ export interface LineSeries {
   dashed?: boolean;
 }
 
+/** What {@link lineChartSvg} draws: the series, titles, axis ranges and scale, legend corner and size. */
 export interface LineChartOptions {
   title?: string;
   xLabel?: string;

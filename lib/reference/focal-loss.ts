@@ -3,6 +3,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { FOCAL_LOSS_DEFAULTS, FOCAL_LOSS_STAR_DEFAULTS } from '../ops/focal-loss';
 
+/** α, γ, β (FL* only) and the normalizer of the reference losses; defaults as the native ops'. */
 export interface ReferenceLossOptions {
   alpha?: number | null;
   gamma?: number;

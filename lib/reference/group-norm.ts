@@ -3,7 +3,7 @@
 import * as tf from '@tensorflow/tfjs';
 
 /**
- * torch.nn.GroupNorm on NHWC `x` [B, H, W, C]: per image and group of C/groups consecutive
+ * torch.nn.GroupNorm on NHWC `x` `[B, H, W, C]`: per image and group of C/groups consecutive
  * channels, (x − mean) / sqrt(biased variance + eps), then · gamma[c] + beta[c]. Differentiable by tf.grad.
  */
 export function groupNormRef(x: tf.Tensor4D, gamma: tf.Tensor, beta: tf.Tensor, groups: number, eps = 1e-5): tf.Tensor4D {

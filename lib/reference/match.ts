@@ -2,6 +2,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { boxIouRef, encodeBoxesRef } from './boxes';
 
+/** Matching thresholds of {@link matchAnchorsRef} (defaults fgIou 0.5, bgIou 0.4, allowLowQuality true). */
 export interface ReferenceMatchOptions {
   fgIou?: number;
   bgIou?: number;

@@ -26,6 +26,7 @@ export function batchedNmsRef(boxes: tf.Tensor2D, scores: tf.Tensor1D, groups: t
   return kept.slice(0, maxOutput);
 }
 
+/** One pyramid level of one image for {@link postprocessRef}: raw logits `[n, K]`, deltas `[n, 4]` and anchors `[n, 4]`. */
 export interface ReferenceLevel {
   logits: tf.Tensor2D; // [n, K] of one image
   deltas: tf.Tensor2D; // [n, 4]

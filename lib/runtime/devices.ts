@@ -20,6 +20,7 @@ export interface CudaInfo {
   error: string;
 }
 
+/** This build's and this machine's CUDA state: the check behind {@link devices} (made once, at the first call). */
 export function cudaInfo(): CudaInfo {
   return native().cudaInfo();
 }

@@ -9,6 +9,7 @@ registerRetinanetKernel(GENERATE_ANCHORS, (ctx) => {
   return ctx.output([anchors.length / 4, 4], 'float32', anchors);
 });
 
+/** The tensor {@link generateAnchors}'s result: the anchors as a tensor, with the typed-array op's level layout. */
 export interface TensorAnchors {
   /** `[N, 4]` float32, order level, y, x, anchor. */
   anchors: tf.Tensor2D;

@@ -8,6 +8,7 @@ import { kernelOptions, optionsAttr, registerRetinanetKernel, runKernel, tapeOn,
 export const SIGMOID_FOCAL_LOSS = 'RetinanetSigmoidFocalLoss';
 export const FOCAL_LOSS_STAR = 'RetinanetFocalLossStar';
 
+/** Options of the tensor {@link sigmoidFocalLoss} and {@link focalLossStar} (`beta`: FL* only). */
 export interface TensorFocalLossOptions {
   /** Weight of the target-class terms; `null` turns α-balancing off. Default 0.25. */
   alpha?: number | null;

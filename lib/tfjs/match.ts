@@ -11,6 +11,7 @@ registerRetinanetKernel(MATCH_ANCHORS, (ctx) => {
   return [ctx.output([matches.length], 'int32', matches), ctx.output([maxIou.length], 'float32', maxIou)];
 });
 
+/** The tensor {@link matchAnchors}'s result, one entry per anchor. */
 export interface TensorMatches {
   /** `[n]` int32: ground-truth index, -1 background, -2 ignored. */
   matches: tf.Tensor1D;

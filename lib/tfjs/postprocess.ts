@@ -23,6 +23,7 @@ registerRetinanetKernel(POSTPROCESS, (ctx) => {
   ]);
 });
 
+/** One pyramid level's input to the tensor {@link postprocess}: the heads' raw outputs for the batch and the level's anchors. */
 export interface TensorLevelOutput {
   /** `[B, H·W·A, K]` raw class logits. */
   logits: tf.Tensor3D;
@@ -32,6 +33,7 @@ export interface TensorLevelOutput {
   anchors: tf.Tensor2D;
 }
 
+/** One image's detections from the tensor {@link postprocess}: boxes `[d, 4]` x1, y1, x2, y2 float32, scores `[d]` float32 (descending), classes `[d]` int32. */
 export interface TensorDetections {
   boxes: tf.Tensor2D;
   scores: tf.Tensor1D;

@@ -19,6 +19,7 @@ registerRetinanetKernel(RETINANET_TARGETS, (ctx) => {
   ];
 });
 
+/** The tensor {@link retinanetTargets}'s result: per image and anchor, class and box targets and the match. */
 export interface TensorTargets {
   /** `[B, n]` int32: class, -1 background, -2 ignored. */
   labels: tf.Tensor2D;

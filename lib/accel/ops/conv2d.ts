@@ -11,6 +11,7 @@ export interface Conv2DGeometry {
   outHeight: number; outWidth: number;
 }
 
+/** The activation of a fused epilogue (leakyrelu's slope: {@link ConvEpilogue.leakyreluAlpha}, default 0.2). */
 export type ActivationName = 'linear' | 'relu' | 'relu6' | 'leakyrelu';
 const ACTIVATIONS: Record<ActivationName, number> = { linear: 0, relu: 1, relu6: 2, leakyrelu: 3 };
 
@@ -58,6 +59,10 @@ export function conv2dBackpropFilter(x: Float32Array, dy: Float32Array, g: Conv2
   return native().conv2dBackpropFilter(v.float32Array('x', x), v.float32Array('dy', dy), geometry(g));
 }
 
+/**
+ * Sizes of {@link batchMatMul}: `a` [batchA, m, k] ([batchA, k, m] with transposeA), `b`
+ * [batchB, k, n] ([batchB, n, k] with transposeB).
+ */
 export interface MatMulShape {
   batchA: number; batchB: number; m: number; n: number; k: number;
   transposeA: boolean; transposeB: boolean;

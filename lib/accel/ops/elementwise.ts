@@ -5,7 +5,9 @@
 import { native } from '../../runtime/addon';
 import * as v from '../../ops/validate';
 
+/** The operations of {@link binaryOp}. */
 export type BinaryOpName = 'add' | 'sub' | 'mul' | 'div' | 'max' | 'min' | 'reluGrad';
+/** The operations of {@link unaryOp}. */
 export type UnaryOpName = 'relu' | 'step';
 
 const BINARY: Record<BinaryOpName, number> = { add: 0, sub: 1, mul: 2, div: 3, max: 4, min: 5, reluGrad: 6 };

@@ -6,11 +6,13 @@ import * as v from '../../ops/validate';
 /** `[batch, height, width, channels]` of an NHWC tensor. */
 export type NhwcShape = readonly [number, number, number, number];
 
+/** Options of {@link groupNorm}. */
 export interface GroupNormOptions {
   /** Added to the variance before the square root. Default 1e-5 (torch's). */
   eps?: number;
 }
 
+/** {@link groupNorm}'s output and the per-group statistics {@link groupNormBackward} needs. */
 export interface GroupNormResult {
   /** `[B, H, W, C]`: `(x − mean) · rstd · gamma[c] + beta[c]`. */
   y: Float32Array;
@@ -20,6 +22,7 @@ export interface GroupNormResult {
   rstd: Float32Array;
 }
 
+/** {@link groupNormBackward}'s gradients with respect to x, gamma and beta. */
 export interface GroupNormGrads {
   /** `[B, H, W, C]` */
   dx: Float32Array;

@@ -3,6 +3,7 @@
 import { native } from '../../runtime/addon';
 import * as v from '../../ops/validate';
 
+/** The hyperparameters of {@link sgdMomentumUpdate} (torch.optim.SGD's). */
 export interface SgdOptions {
   learningRate: number;
   /** Default 0.9. */

@@ -24,6 +24,7 @@ class TensorRef {
   constructor(readonly storage: Storage, readonly offset: number, readonly size: number[], readonly stride: number[]) {}
 }
 
+/** What {@link readPth} read from a torch.save file. */
 export interface PthContents {
   /** Floating-point tensors as float32, by name (`module.` prefixes removed). */
   tensors: Map<string, NamedArray>;
