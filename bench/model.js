@@ -3,10 +3,13 @@
 // inference per image (detections included) split into backbone / FPN / heads /
 // post-processing, and a training step (2 images) with the targets' and the loss kernels'
 // shares — next to tfjs's own cpu kernels, the WebAssembly backend's forward, and torchvision's
-// retinanet_resnet50_fpn (min_size=600) on the CPU, all in one run. Writes its section of
-// bench/RESULTS.md and bench/model-results.json.
+// retinanet_resnet50_fpn (min_size=600) on the CPU and the same model exported to ONNX on
+// onnxruntime-node's CPU execution provider (bench/onnx-model.js; skipped, saying why, when
+// onnxruntime-node or torch is missing), all in one run. Writes its section of bench/RESULTS.md —
+// one row per preset and machine kind (CPU model + logical CPUs): a rerun replaces its machine's
+// rows and keeps the others' — and bench/model-results.json (this run).
 //
-//   node bench/model.js [--presets a,b] [--size 600] [--slow] [--no-torchvision] [--no-wasm]
+//   node bench/model.js [--presets a,b] [--size 600] [--slow] [--no-torchvision] [--no-wasm] [--no-onnx]
 const fs = require('fs');
 const os = require('os');
 const path = require('path');
@@ -15,6 +18,7 @@ const tf = require('@tensorflow/tfjs');
 const R = require('..');
 R.ops.retainFreedMemory();  // as the `retinanet` command does: see docs/tfjs.md, "Memory"
 const { medianMs } = require('../dist/cli/bench');
+const { onnxRuntimeInference } = require('./onnx-model');
 
 const args = process.argv.slice(2);
 const opt = (name, fallback) => {
@@ -33,6 +37,17 @@ function log(s) {
 function time(fn, runs) {
   return medianMs(fn, runs);
 }
+
+// The machine, keyed (in RESULTS.md's rows) by CPU model + logical CPUs.
+const machine = {
+  cpu: os.cpus()[0].model.trim(),
+  logicalCpus: os.cpus().length,
+  fmaPeakGflops: Math.max(...Array.from({ length: 5 }, () => R.ops.fmaPeakGflops())),
+  isa: R.ops.cpuIsa().active,
+  threads: R.ops.numThreads(),
+};
+machine.key = `${machine.cpu}, ${machine.logicalCpus} logical CPUs`;
+log(`machine: ${machine.key}, FMA peak ${machine.fmaPeakGflops.toFixed(0)} GFLOP/s (${machine.isa}), addon threads ${machine.threads}`);
 
 const rows = [];
 const image = tf.randomNormal([1, size, size, 3], 0, 1, 'float32', 1);
@@ -103,36 +118,76 @@ tf.dispose([image, batch2]);
     }
   }
   let tv = null;
+  const py = process.env.PYTHON || (fs.existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3');
   if (!args.includes('--no-torchvision')) {
-    const py = process.env.PYTHON || (fs.existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3');
     log(`torchvision retinanet_resnet50_fpn with ${py} …`);
     const r = spawnSync(py, [path.join(__dirname, 'torchvision_model.py'), String(size), String(R.ops.numThreads())], { encoding: 'utf8' });
     if (r.status === 0) tv = JSON.parse(r.stdout.trim().split('\n').pop());
-    else log(`torchvision: not measured (${(r.stderr || '').trim().split('\n').pop()})`);
+    else log(`torchvision: not measured (${(r.stderr || (r.error && r.error.message) || '').trim().split('\n').pop()})`);
+  }
+  let onnx = { measured: false, skipped: '--no-onnx' };
+  if (!args.includes('--no-onnx')) {
+    log('retinanet_resnet50_fpn exported to ONNX, on onnxruntime-node (CPU) …');
+    onnx = await onnxRuntimeInference({ size, threads: R.ops.numThreads(), python: py, log });
+    log(`  ONNX Runtime: ${onnx.measured ? `${onnx.inferenceMs.toFixed(0)} ms, ${onnx.detections} detections` : onnx.skipped ? `skipped: ${onnx.skipped}` : `failed: ${onnx.failed}`}`);
   }
   const f = (v) => (v === undefined ? '—' : v >= 100 ? v.toFixed(0) : v.toFixed(1));
   const pct = (part, whole) => `${f(part)} (${((100 * part) / whole).toFixed(0)} %)`;
+  const r50 = rows.find((r) => r.preset === 'retinanet-r50-fpn');
+  const ortCell = onnx.measured ? f(onnx.inferenceMs) : onnx.skipped ? `skipped: ${onnx.skipped}` : `failed: ${onnx.failed}`;
+  const tableRows = rows.map((r) => `| ${machine.key} | ${r.preset} | ${f(r.inferenceMs)} | ${pct(r.backboneMs, r.inferenceMs)} | ${pct(r.fpnMs, r.inferenceMs)} | ${pct(r.headsMs, r.inferenceMs)} | ${pct(r.postprocessMs, r.inferenceMs)} | ${f(r.trainStepMs)} | ${pct(r.targetsMs, r.trainStepMs)} | ${pct(r.lossKernelsMs, r.trainStepMs)} | ${f(r.tfjsOwnInferenceMs)} | ${f(r.wasmForwardMs)} | `
+    + `${r === r50 && tv ? f(tv.inferenceMs) : '—'} | ${r === r50 ? ortCell.replace(/\|/g, '/') : '—'} |`);
+  // torchvision's retinanet_resnet50_fpn goes in the retinanet-r50-fpn row; with no such row, its own.
+  if (!r50 && (tv || onnx.measured)) tableRows.push(`| ${machine.key} | torchvision retinanet_resnet50_fpn | — | — | — | — | — | — | — | — | — | — | ${tv ? f(tv.inferenceMs) : '—'} | ${ortCell.replace(/\|/g, '/')} |`);
+  let note = `- **${machine.key}** (${new Date().toISOString().slice(0, 10)}): FMA peak ${machine.fmaPeakGflops.toFixed(0)} GFLOP/s (${machine.isa}), addon threads ${machine.threads}, ${size}×${size} images.`;
+  if (tv) {
+    note += ` torchvision ${tv.torchvision} / torch ${tv.torch} (${tv.threads} threads), \`retinanet_resnet50_fpn(min_size=${size})\`, same machine, same run: inference ${f(tv.inferenceMs)} ms per image, training step (2 images) ${f(tv.trainStepMs)} ms.`
+      + (r50 ? ` Ours / torchvision: inference ${(r50.inferenceMs / tv.inferenceMs).toFixed(2)}×, training step ${(r50.trainStepMs / tv.trainStepMs).toFixed(2)}×.` : '');
+  }
+  if (onnx.measured) {
+    note += ` ONNX Runtime ${onnx.ort} (onnxruntime-node, CPU execution provider, ${onnx.threads} intra-op threads), the same model exported with torch ${onnx.torch} (opset ${onnx.opset}, post-processing in the graph), same image as torchvision: inference ${f(onnx.inferenceMs)} ms per image (${onnx.detections} detections).`
+      + (r50 ? ` Ours / ONNX Runtime: inference ${(r50.inferenceMs / onnx.inferenceMs).toFixed(2)}×.` : '')
+      + (tv ? ` torchvision / ONNX Runtime: ${(tv.inferenceMs / onnx.inferenceMs).toFixed(2)}×.` : '');
+  } else {
+    note += ` ONNX Runtime: ${onnx.skipped ? `skipped: ${onnx.skipped}` : `failed: ${onnx.failed}`}.`;
+  }
+
+  // The section keeps one set of rows (and one note) per machine kind: this machine's replace its
+  // own, other machines' stay. Rows of the older one-machine format are kept under the machine
+  // their "Latest" line names (unless it is this one).
+  const file = path.join(__dirname, 'RESULTS.md');
+  const old = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '# Benchmark results\n';
+  const at = old.indexOf(MARK);
+  const oldSection = at < 0 ? [] : old.slice(at).split('\n');
+  const byMachine = new Map();  // key -> { rows, note }
+  const entry = (key) => byMachine.get(key) || byMachine.set(key, { rows: [], note: null }).get(key);
+  const legacy = /^Latest `npm run bench:model` \(([\d-]+)\), (.+?), (\d+) cores, addon threads (\d+), (\d+)×\d+ images/.exec(oldSection.find((l) => l.startsWith('Latest `npm run bench:model`')) || '');
+  const legacyKey = legacy && `${legacy[2].trim()}, ${legacy[3]} logical CPUs`;
+  for (const l of oldSection) {
+    const cells = l.startsWith('| ') ? l.slice(2, -2).split(' | ') : null;
+    if (cells && cells.length === 14 && cells[0] !== 'machine' && cells[0] !== '---') entry(cells[0]).rows.push(l);
+    else if (cells && cells.length === 11 && legacyKey && cells[0] !== 'preset' && cells[0] !== '---') entry(legacyKey).rows.push(`| ${legacyKey} | ${cells.join(' | ')} | — | — |`);
+    else if (l.startsWith('- **')) entry(l.slice(4, l.indexOf('**', 4))).note = l;
+    else if (l.startsWith('torchvision ') && legacyKey) entry(legacyKey).note = `- **${legacyKey}** (${legacy[1]}): addon threads ${legacy[4]}, ${legacy[5]}×${legacy[5]} images. ${l}`;
+  }
+  const legacyTv = legacyKey && byMachine.has(legacyKey) && / inference (\d+(?:\.\d)?) ms per image/.exec(byMachine.get(legacyKey).note || '');
+  if (legacyTv) byMachine.get(legacyKey).rows = byMachine.get(legacyKey).rows.map((l) => (l.includes(' | retinanet-r50-fpn | ') ? l.replace(/ — \| — \|$/, ` ${legacyTv[1]} | — |`) : l));
+  Object.assign(entry(machine.key), { rows: tableRows, note });
   const lines = [
     MARK,
     '## Model benchmark',
     '',
-    `Latest \`npm run bench:model\` (${new Date().toISOString().slice(0, 10)}), ${os.cpus()[0].model}, ${os.cpus().length} cores, addon threads ${R.ops.numThreads()}, ${size}×${size} images, 80 classes, random weights. Times in ms (median).`,
+    '`npm run bench:model`, one row per preset and machine kind (CPU model + logical CPUs; a rerun replaces its machine\'s rows, other machines\' stay): 80 classes, random weights, times in ms (median). torchvision and ONNX Runtime: torchvision\'s `retinanet_resnet50_fpn` (91 classes as torchvision counts COCO\'s), in the retinanet-r50-fpn row; image size, versions and ratios in each machine\'s note below.',
     '',
-    '| preset | inference / image | backbone | FPN | heads | post-processing | training step (2 images) | targets | focal-loss kernels | tfjs own kernels, forward | wasm backend, forward |',
-    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
-    ...rows.map((r) => `| ${r.preset} | ${f(r.inferenceMs)} | ${pct(r.backboneMs, r.inferenceMs)} | ${pct(r.fpnMs, r.inferenceMs)} | ${pct(r.headsMs, r.inferenceMs)} | ${pct(r.postprocessMs, r.inferenceMs)} | ${f(r.trainStepMs)} | ${pct(r.targetsMs, r.trainStepMs)} | ${pct(r.lossKernelsMs, r.trainStepMs)} | ${f(r.tfjsOwnInferenceMs)} | ${f(r.wasmForwardMs)} |`),
+    '| machine | preset | inference / image | backbone | FPN | heads | post-processing | training step (2 images) | targets | focal-loss kernels | tfjs own kernels, forward | wasm backend, forward | torchvision, inference | ONNX Runtime, inference |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+    ...[...byMachine.values()].flatMap((m) => m.rows),
+    '',
+    ...[...byMachine.values()].map((m) => m.note).filter(Boolean),
   ];
-  if (tv) {
-    const r50 = rows.find((r) => r.preset === 'retinanet-r50-fpn');
-    lines.push('', `torchvision ${tv.torchvision} / torch ${tv.torch} (${tv.threads} threads), \`retinanet_resnet50_fpn(min_size=${size})\`, same machine, same run: inference ${f(tv.inferenceMs)} ms per image, training step (2 images) ${f(tv.trainStepMs)} ms.`
-      + (r50 ? ` Ours / torchvision: inference ${(r50.inferenceMs / tv.inferenceMs).toFixed(2)}×, training step ${(r50.trainStepMs / tv.trainStepMs).toFixed(2)}×.` : ''));
-  }
   const text = `${lines.join('\n')}\n`;
   console.log(text);
-  const file = path.join(__dirname, 'RESULTS.md');
-  const old = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '# Benchmark results\n';
-  const at = old.indexOf(MARK);
   fs.writeFileSync(file, `${(at < 0 ? old : old.slice(0, at)).trimEnd()}\n\n${text}`);
-  fs.writeFileSync(path.join(__dirname, 'model-results.json'), `${JSON.stringify({ date: new Date().toISOString(), size, rows, torchvision: tv }, null, 2)}\n`);
+  fs.writeFileSync(path.join(__dirname, 'model-results.json'), `${JSON.stringify({ date: new Date().toISOString(), machine, size, rows, torchvision: tv, onnxruntime: onnx }, null, 2)}\n`);
   log('wrote bench/RESULTS.md (model section) and bench/model-results.json');
 })();
