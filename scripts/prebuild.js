@@ -4,28 +4,41 @@
 // node-gyp-build loads first when the package is installed from its tarball, so `npm install`
 // needs no compiler.
 //
-//   node scripts/prebuild.js [--rebuild | --no-build]
+//   node scripts/prebuild.js [--rebuild | --no-build] [--arch arm64]
 //
 // An existing build/Release/retinanet.node is reused when it is newer than every native source
 // and was built the way a fresh build here would be (CUDA kernels if and only if nvcc is found or
 // RETINANET_CUDA=ON; the GPU architectures of RETINANET_CUDA_ARCHS or the default list), so
 // running this after `npm install`/`npm ci` costs no second compile. --rebuild always rebuilds;
 // --no-build fails instead of building (CI, right after `npm ci`).
+//
+// --arch arm64 (on an x86-64 Linux machine): prebuilds/linux-arm64/ from a cross build instead
+// (scripts/build-arm64.js: Debian's aarch64-linux-gnu cross compiler, CUDA off, into build-arm64/),
+// stripped with aarch64-linux-gnu-strip; it fails when the cross compiler is missing. It cannot be
+// loaded here, so it is checked as an AArch64 ELF file only, and loaded under qemu-aarch64 when
+// RETINANET_ARM64_NODE names an arm64 node binary (scripts/check-arm64.sh sets it). Without
+// --arch (or with this machine's own arch) nothing changes.
 'use strict';
 const { spawnSync } = require('child_process');
 const fs = require('fs');
 const path = require('path');
 const { root, has, buildWithCmake } = require('./build-native.js');
+const arm64 = require('./build-arm64.js');
 
 const BUILT = path.join(root, 'build', 'Release', 'retinanet.node');
 const SOURCES = [path.join(root, 'native'), path.join(root, 'CMakeLists.txt')];
 const DEFAULT_ARCHS = '75-real;80-real;86-real;89-real;90'; // CMakeLists.txt's default
 const log = (msg) => console.log(`[tfjs-retinanet prebuild] ${msg}`);
 
-/** The file name node-gyp-build picks for this platform: N-API (any Node ≥ the N-API version), libc tagged on Linux. */
-function prebuildName() {
+/**
+ * The file name node-gyp-build picks for this platform: N-API (any Node ≥ the N-API version), libc
+ * tagged on Linux (this machine's, or `libc` for a cross build's target).
+ */
+function prebuildName(libc) {
   const tags = ['tfjs-retinanet', 'napi'];
-  if (process.platform === 'linux') {
+  if (libc) {
+    tags.push(libc);
+  } else if (process.platform === 'linux') {
     const report = process.report && process.report.getReport();
     tags.push(report && report.header && report.header.glibcVersionRuntime ? 'glibc' : 'musl');
   }
@@ -140,7 +153,88 @@ function mismatch(file, want) {
   return null;
 }
 
+/** `--arch X` / `--arch=X` taken out of argv: { argv: the rest, arch: X or null }. */
+function takeArch(argv) {
+  const rest = [];
+  let arch = null;
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === '--arch' && i + 1 < argv.length) arch = argv[++i];
+    else if (argv[i].startsWith('--arch=')) arch = argv[i].slice('--arch='.length);
+    else rest.push(argv[i]);
+  }
+  return { argv: rest, arch };
+}
+
+/** `--arch arm64` on another machine: the cross build, stripped, into prebuilds/linux-arm64/. */
+function mainArm64(argv) {
+  const fail = (msg) => {
+    console.error(`[tfjs-retinanet prebuild] --arch arm64: ${msg}`);
+    process.exit(1);
+  };
+  if (process.platform !== 'linux') fail(`the cross build runs on Linux only (this is ${process.platform})`);
+  const built = path.relative(root, arm64.BUILT);
+  const stale = () => !fs.existsSync(arm64.BUILT) ||
+    fs.statSync(arm64.BUILT).mtimeMs < Math.max(...[...SOURCES, arm64.TOOLCHAIN].map(newestMtime));
+  if (argv.includes('--no-build')) {
+    if (stale()) fail(`--no-build: ${built} is missing or older than the native sources`);
+    if (!has(`${arm64.TRIPLET}-strip`)) fail(`needs ${arm64.TRIPLET}-strip (apt-get install binutils-${arm64.TRIPLET})`);
+    log(`reusing ${built}`);
+  } else {
+    const missing = arm64.missingTools();
+    if (missing) fail(missing);
+    log(`cross building for linux-arm64 into ${path.relative(root, arm64.BUILD_DIR)}/ (${arm64.TRIPLET}, CUDA off)`);
+    if (!arm64.crossBuildArm64({ rebuild: argv.includes('--rebuild') })) fail('the cross build failed');
+  }
+
+  const dir = path.join(root, 'prebuilds', 'linux-arm64');
+  fs.mkdirSync(dir, { recursive: true });
+  // Debian's aarch64-linux-gnu toolchain links against glibc.
+  const dest = path.join(dir, prebuildName('glibc'));
+  const tmp = path.join(arm64.BUILD_DIR, `prebuild-${process.pid}.node`);
+  let loaded = 'not loaded (set RETINANET_ARM64_NODE to an arm64 node to load it under qemu-aarch64)';
+  let error = null;
+  try {
+    fs.copyFileSync(arm64.BUILT, tmp);
+    const r = spawnSync(`${arm64.TRIPLET}-strip`, ['--strip-all', tmp], { stdio: 'inherit' });
+    if (r.status !== 0) throw new Error(`${arm64.TRIPLET}-strip failed${r.error ? `: ${r.error.message}` : ''}`);
+    if (arm64.elfMachine(tmp) !== arm64.EM_AARCH64) throw new Error('the stripped binary is not an AArch64 ELF file');
+    const node = process.env.RETINANET_ARM64_NODE;
+    if (node) {
+      const q = spawnSync('qemu-aarch64', ['-L', `/usr/${arm64.TRIPLET}`, node, '-e',
+        'const a = require(process.argv[1]); console.log(JSON.stringify({ cuda: a.cudaInfo(), devices: a.devices(), isa: a.cpuIsa() }))',
+        path.resolve(tmp)], { encoding: 'utf8' });
+      if (q.status !== 0) {
+        const why = q.error ? q.error.message : `${q.stderr || ''}${q.stdout || ''}`.trim() || `exit status ${q.status}`;
+        throw new Error(`the stripped binary does not load in ${node} under qemu-aarch64: ${why}`);
+      }
+      const info = JSON.parse(q.stdout);
+      if (info.cuda.built) throw new Error('the arm64 binary was built with CUDA');
+      loaded = `loads under qemu-aarch64 (devices: ${info.devices.join(', ')}, cpuIsa: ${info.isa.active})`;
+    }
+    for (const f of fs.readdirSync(dir)) if (f.endsWith('.node')) fs.rmSync(path.join(dir, f));
+    fs.renameSync(tmp, dest);
+  } catch (e) {
+    error = e.message;
+  } finally {
+    fs.rmSync(tmp, { force: true });
+  }
+  if (error) fail(error);
+  log(`${path.relative(root, dest)}: ${(fs.statSync(dest).size / 1048576).toFixed(1)} MiB, AArch64, CUDA not built, ${loaded}`);
+}
+
 function main(argv) {
+  const { argv: rest, arch } = takeArch(argv);
+  if (arch !== null && arch !== process.arch) {
+    if (arch !== 'arm64' || rest.some((a) => a !== '--rebuild' && a !== '--no-build') ||
+        (rest.includes('--rebuild') && rest.includes('--no-build'))) {
+      console.error(`usage: node scripts/prebuild.js [--rebuild | --no-build] [--arch arm64]   (got: ${argv.join(' ')}; ` +
+        `the only cross target is arm64, from Linux)`);
+      process.exit(2);
+    }
+    mainArm64(rest);
+    return;
+  }
+  argv = rest;
   const unknown = argv.filter((a) => a !== '--rebuild' && a !== '--no-build');
   if (unknown.length || (argv.includes('--rebuild') && argv.includes('--no-build'))) {
     console.error(`usage: node scripts/prebuild.js [--rebuild | --no-build]   (got: ${argv.join(' ')})`);

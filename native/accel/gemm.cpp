@@ -267,6 +267,12 @@ __attribute__((target("avx2,fma"))) void block_avx2(const BlockArgs& a) { block_
 __attribute__((target("avx2,fma"))) void block_avx2_narrow(const BlockArgs& a) { block_impl<8, 1>(a); }
 #define RETINANET_GEMM_DISPATCH 1
 #endif
+// The portable path (W = 4: SSE on x86-64, and NEON on aarch64, where it is the only one and
+// cpuIsa() says 'baseline'). On aarch64 GCC keeps the tile's accumulators in 12 q registers and
+// emits 12 `fmla vN.4s, vM.4s, vK.s[0]` (FMA by element) per k step, both tiles and layouts:
+// checked with aarch64-linux-gnu-objdump -d on the addon's -O3 object (GCC 12); it needs this
+// file's -ffp-contract=fast (native/fast-math.txt) and -O2 or more (the -O1 core test build
+// keeps fmul + fadd).
 void block_base(const BlockArgs& a) { block_impl<4, 2>(a); }
 void block_base_narrow(const BlockArgs& a) { block_impl<4, 1>(a); }
 
