@@ -20,7 +20,7 @@ import { createRetinaNet, RetinaNetConfig } from '../dist/model/retinanet';
 import { Trainer, TrainerOptions } from '../dist/model/trainer';
 import { lineChartSvg } from '../dist/plot/line-chart';
 import { CommandSpec, Flags, UsageError } from '../dist/cli/args';
-import { mean, pct, runAsScript, runInChild as childRun, std } from './harness';
+import { mean, openResults, pct, runAsScript, runInChild as childRun, std } from './harness';
 import { ImageCache } from '../dist/cli/dataset';
 import { runEvaluation } from '../dist/cli/eval';
 import { CHECKPOINT, runTraining } from '../dist/cli/train';
@@ -462,11 +462,7 @@ export async function ablationsCommand(flags: Flags): Promise<number> {
   fs.mkdirSync(out, { recursive: true });
   const data = makeData(out, b);
   const resultsFile = path.join(out, 'results.json');
-  let res: ResultsFile = { budget: b, seeds, runs: {} };
-  if (fs.existsSync(resultsFile)) {
-    const old = JSON.parse(fs.readFileSync(resultsFile, 'utf8')) as ResultsFile;
-    if (JSON.stringify(old.budget) === JSON.stringify(b)) res = { ...old, seeds, finished: false };
-  }
+  const res = openResults<ResultsFile>(resultsFile, { budget: b, seeds, runs: {} });
   const save = (): void => writeFileAtomic(resultsFile, JSON.stringify(res, null, 1));
   res.foreground = foregroundRatio(b, data);
   const fgr = res.foreground;

@@ -12,7 +12,7 @@ import * as path from 'path';
 import { writeFileAtomic } from '../dist/data/atomic-write';
 import { lineChartSvg } from '../dist/plot/line-chart';
 import { CommandSpec, Flags, UsageError } from '../dist/cli/args';
-import { mean, pct, runAsScript, runInChild as childRun, std } from './harness';
+import { mean, openResults, pct, runAsScript, runInChild as childRun, std } from './harness';
 import { runEvaluation } from '../dist/cli/eval';
 import { runTraining } from '../dist/cli/train';
 import { Budget, Data, figure4, foregroundRatio, initialCheckpoint, loadData, LossCdf, makeData, RunSpec, runKey } from './ablations';
@@ -261,11 +261,7 @@ export async function focalVsCeCommand(flags: Flags): Promise<number> {
   fs.mkdirSync(out, { recursive: true });
   const data = makeData(out, b);
   const resultsFile = path.join(out, 'results.json');
-  let res: ResultsFile = { budget: b, seeds, runs: {} };
-  if (fs.existsSync(resultsFile)) {
-    const old = JSON.parse(fs.readFileSync(resultsFile, 'utf8')) as ResultsFile;
-    if (JSON.stringify(old.budget) === JSON.stringify(b)) res = { ...old, seeds, finished: false };
-  }
+  const res = openResults<ResultsFile>(resultsFile, { budget: b, seeds, runs: {} });
   const save = (): void => {
     writeFileAtomic(resultsFile, JSON.stringify(res, null, 1));
     writeFileAtomic(path.join(out, 'tables.md'), tablesMarkdown(res.runs, seeds));

@@ -21,6 +21,16 @@ export function std(xs: number[]): number {
 }
 
 /**
+ * A results file's contents to go on with: the one in `file` when it was written for the same
+ * budget (its finished runs are kept, `seeds` and `finished` are reset), else `fresh`.
+ */
+export function openResults<T extends { budget: unknown; seeds: number; runs: object; finished?: boolean }>(file: string, fresh: T): T {
+  if (!fs.existsSync(file)) return fresh;
+  const old = JSON.parse(fs.readFileSync(file, 'utf8')) as T;
+  return JSON.stringify(old.budget) === JSON.stringify(fresh.budget) ? { ...old, seeds: fresh.seeds, finished: false } : fresh;
+}
+
+/**
  * Runs this script again as a worker (`args` after the script's path) with one pool thread unless
  * RETINANET_NUM_THREADS says otherwise; resolves with the JSON the worker left in `resultFile`.
  */
