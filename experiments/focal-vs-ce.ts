@@ -27,6 +27,7 @@ export const FOCAL_VS_CE: CommandSpec = {
     { name: 'jobs', type: 'int', min: 1, default: 2, help: 'runs in parallel (child processes; 1: in this process)' },
     { name: 'iterations', type: 'int', min: 1, help: 'training iterations per run (default 1500; --quick 6)' },
     { name: 'eval-every', type: 'int', min: 1, help: 'iterations between evaluations (default 250; --quick 3)' },
+    { name: 'class-outputs', type: 'int', min: 1, help: 'class outputs of the model (default: the 3 classes); more adds classes no image has, so that every anchor has that many negative logits: the paper\'s per-logit imbalance (80 outputs)' },
     { name: 'rows', type: 'string', value: 'LIST', default: 'all', help: 'comma-separated subset of ce.25,ce.5,ce.75,ce.9,fl.5,fl1,fl2,fl5,no-prior (or all)' },
     { name: 'worker', type: 'string', value: 'KEY', help: 'internal: run one setting (used by --jobs > 1)' },
   ],
@@ -34,6 +35,8 @@ export const FOCAL_VS_CE: CommandSpec = {
 
 export interface CurveBudget extends Budget {
   evalEvery: number;
+  /** Class outputs when more than `classes` (the rest are classes no image has). */
+  classOutputs?: number;
 }
 
 export interface CurvePoint { iteration: number; ap: number; ap50: number; loss: number }
@@ -74,7 +77,33 @@ export function curveBudget(quick: boolean, flags?: Flags): CurveBudget {
     clipGradNorm: 0,
     dataSeed: 11,
     evalEvery: get('eval-every', 250, 3),
+    // Only when asked for, so that the usual budget (and the runs it keys) stays as it was.
+    ...(flags?.has('class-outputs') && flags.int('class-outputs') > 3 ? { classOutputs: flags.int('class-outputs') } : {}),
   };
+}
+
+/**
+ * Adds `total - classes` categories that no annotation uses to both splits' instances.json (ids
+ * after the real ones, so the real classes keep their labels 0..classes-1): the model then has
+ * `total` class outputs, and every anchor as many negative logits, as in the paper's 80-class
+ * heads. COCO AP averages over the categories with ground truth, so the extra ones do not count.
+ */
+function padCategories(out: string, total: number): void {
+  for (const split of ['train', 'val']) {
+    const file = path.join(out, 'data', split, 'instances.json');
+    const coco = JSON.parse(fs.readFileSync(file, 'utf8')) as { categories: { id: number; name: string }[] };
+    if (coco.categories.length >= total) continue;
+    const top = Math.max(...coco.categories.map((c) => c.id));
+    for (let i = coco.categories.length; i < total; i++) coco.categories.push({ id: top + 1 + i, name: `unused-${i}` });
+    writeFileAtomic(file, JSON.stringify(coco));
+  }
+}
+
+function dataOf(out: string, b: CurveBudget): Data {
+  const data = makeData(out, b);
+  if (b.classOutputs === undefined) return data;
+  padCategories(out, b.classOutputs);
+  return loadData(out);
 }
 
 const spec = (o: Partial<RunSpec>): RunSpec => ({ loss: 'focal', alpha: 0.25, gamma: 2, prior: 0.01, scales: 3, ratios: 3, seed: 1, ...o });
@@ -236,7 +265,7 @@ interface ResultsFile {
 
 function runInChild(out: string, quick: boolean, flags: Flags, s: RunSpec): Promise<CurveResult> {
   const args = ['--out', out, '--worker', JSON.stringify(s), ...(quick ? ['--quick'] : [])];
-  for (const f of ['iterations', 'eval-every']) if (flags.has(f)) args.push(`--${f}`, String(flags.int(f)));
+  for (const f of ['iterations', 'eval-every', 'class-outputs']) if (flags.has(f)) args.push(`--${f}`, String(flags.int(f)));
   return childRun<CurveResult>(args, path.join(out, 'runs', runKey(s), 'result.json'), runKey(s));
 }
 
@@ -250,7 +279,7 @@ export async function focalVsCeCommand(flags: Flags): Promise<number> {
   const quick = flags.boolean('quick');
   const b = curveBudget(quick, flags);
   if (flags.has('worker')) {
-    const r = trainWithCurve(out, b, loadData(out), JSON.parse(flags.string('worker')) as RunSpec);
+    const r = trainWithCurve(out, b, loadData(out), JSON.parse(flags.string('worker')) as RunSpec);  // the parent padded the data
     console.log(line(r));
     return 0;
   }
@@ -259,7 +288,7 @@ export async function focalVsCeCommand(flags: Flags): Promise<number> {
   const ids = parseRows(flags.string('rows'));
   const t0 = Date.now();
   fs.mkdirSync(out, { recursive: true });
-  const data = makeData(out, b);
+  const data = dataOf(out, b);
   const resultsFile = path.join(out, 'results.json');
   const res = openResults<ResultsFile>(resultsFile, { budget: b, seeds, runs: {} });
   const save = (): void => {
@@ -272,7 +301,7 @@ export async function focalVsCeCommand(flags: Flags): Promise<number> {
   res.foreground = foregroundRatio(b, data);
   const f = res.foreground;
   console.log(`focal-vs-ce: ${b.trainImages} training / ${b.valImages} held-out ${b.size}px images (${b.minObject}-${b.maxObject} px objects, up to ${b.objects} per image), ` +
-    `${b.preset}, ${b.iterations} iterations × ${b.batch}, lr ${b.lr}, no clipping, evaluated every ${b.evalEvery}; ${seeds} seed(s), ${jobs} job(s); ` +
+    `${b.preset}${b.classOutputs ? ` with ${b.classOutputs} class outputs` : ''}, ${b.iterations} iterations × ${b.batch}, lr ${b.lr}, no clipping, evaluated every ${b.evalEvery}; ${seeds} seed(s), ${jobs} job(s); ` +
     `fg:bg = 1:${(f.background / Math.max(1, f.foreground)).toFixed(0)} (${(f.foreground / f.images).toFixed(1)} foreground of ${f.anchorsPerImage} anchors per image); ${out}`);
   save();
 
