@@ -160,13 +160,13 @@ void conv2d_winograd(const Conv2DShape& s, const float* x, const float* w, const
   const Tiles tl{(s.out_h + 1) / 2, (s.out_w + 1) / 2};
   const int64_t tiles = s.batch * tl.h * tl.w;
   // The transformed filters, [16][C][K]; a call's own (filters change every training step).
-  std::vector<float> u(static_cast<size_t>(kTile * c_in * k_out));
-  parallel_for(c_in, 8, [&](int64_t c0, int64_t c1) { filter_rows(w, c_in, k_out, c0, c1, u.data()); });
+  float* const u = scratch_floats(ScratchSlot::kFilters, static_cast<size_t>(kTile * c_in * k_out));
+  parallel_for(c_in, 8, [&](int64_t c0, int64_t c1) { filter_rows(w, c_in, k_out, c0, c1, u); });
   const std::vector<float> zeros(static_cast<size_t>(c_in), 0.0f);
   // Tiles in chunks whose transformed inputs and products stay within 8 MB each.
   const int64_t chunk = std::max<int64_t>(64, (int64_t{1} << 21) / (kTile * std::max(c_in, k_out)));
   float* const v = scratch_floats(ScratchSlot::kColumns, static_cast<size_t>(std::min(chunk, tiles) * kTile * c_in));
-  std::vector<float> m(static_cast<size_t>(std::min(chunk, tiles) * kTile * k_out));
+  float* const m = scratch_floats(ScratchSlot::kProducts, static_cast<size_t>(std::min(chunk, tiles) * kTile * k_out));
   for (int64_t t0 = 0; t0 < tiles; t0 += chunk) {
     const int64_t n = std::min(chunk, tiles - t0);
     parallel_for(n, 16, [&](int64_t a, int64_t b) { input_tiles(s, tl, x, a, b, t0, v, zeros.data()); });
@@ -175,11 +175,11 @@ void conv2d_winograd(const Conv2DShape& s, const float* x, const float* w, const
       GemmArgs g;
       g.m = n; g.n = k_out; g.k = c_in;
       g.a = v + xi * c_in; g.lda = kTile * c_in;
-      g.b = u.data() + xi * c_in * k_out; g.ldb = k_out;
-      g.c = m.data() + xi * k_out; g.ldc = kTile * k_out;
+      g.b = u + xi * c_in * k_out; g.ldb = k_out;
+      g.c = m + xi * k_out; g.ldc = kTile * k_out;
       sgemm(g);
     }
-    parallel_for(n, 16, [&](int64_t a, int64_t b) { output_tiles(s, tl, m.data(), a, b, t0, e, y); });
+    parallel_for(n, 16, [&](int64_t a, int64_t b) { output_tiles(s, tl, m, a, b, t0, e, y); });
   }
 }
 

@@ -1,8 +1,8 @@
 // Grow-only per-thread scratch buffers for the large temporaries of the convolution and GEMM
-// kernels (packed B, column matrices): a fresh allocation per call costs page faults and a
-// memset comparable to the arithmetic. Each slot is one buffer per calling thread; the memory
-// stays with the thread (bounded by the kernels' own chunking: 8 MB per slot, 16 MB per thread
-// that calls them).
+// kernels (packed B, column matrices, Winograd's transforms): a fresh allocation per call costs
+// page faults and a memset comparable to the arithmetic. Each slot is one buffer per calling
+// thread; the memory stays with the thread (bounded by the kernels' own chunking: 8 MB per slot,
+// but Winograd's filters, 16 x in x out channels: 16 MB at 512 channels).
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -10,7 +10,9 @@
 
 namespace retinanet {
 
-enum class ScratchSlot { kPackedB = 0, kColumns = 1, kCount = 2 };
+// kColumns also holds Winograd's transformed inputs; kProducts and kFilters its products and
+// transformed filters.
+enum class ScratchSlot { kPackedB = 0, kColumns = 1, kProducts = 2, kFilters = 3, kCount = 4 };
 
 // At least n floats, 64-byte aligned (the GEMM's vector loads from packed B never straddle a
 // cache line), contents unspecified; valid until the same thread asks the same slot again.

@@ -1,0 +1,76 @@
+#!/usr/bin/env node
+'use strict';
+// npm run bench:winograd: the 3x3 stride-1 convolutions of RetinaNet at 600 px (ResNet-50-FPN's
+// heads and FPN outputs, ResNet's bottleneck middles, r18-small's layers) with the direct kernel
+// and with Winograd F(2x2, 3x3), each in a fresh process (RETINANET_WINOGRAD=0 / 1), side by side
+// in one run: forward and input gradient, median ms and the speed-up. Prints a table and writes
+// bench/winograd-results.json.
+//   node bench/winograd.js [--quick]
+const fs = require('fs');
+const path = require('path');
+const { spawnSync } = require('child_process');
+
+const quick = process.argv.includes('--quick');
+// [title, batch, size, in channels, out channels]
+const SHAPES = [
+  ['r50 head / FPN out at P3 (75×75, 256→256)', 1, 75, 256, 256],
+  ['r50 head at P4 (38×38, 256→256)', 1, 38, 256, 256],
+  ['r50 head at P5 (19×19, 256→256)', 1, 19, 256, 256],
+  ['r50 C3 bottleneck middle (75×75, 128→128)', 1, 75, 128, 128],
+  ['r50 C2 bottleneck middle (150×150, 64→64)', 1, 150, 64, 64],
+  ['r18-small head at P3 (75×75, 64→64)', 1, 75, 64, 64],
+  ['training batch of 2, r50 head at P3', 2, 75, 256, 256],
+];
+
+if (process.env.RETINANET_BENCH_CHILD) {
+  const ops = require('../dist/ops');
+  ops.retainFreedMemory();
+  const { median } = require('./harness');
+  let s = 7;
+  const r = () => ((s = (s * 1103515245 + 12345) % 2147483648) / 2147483648) - 0.5;
+  const rows = SHAPES.map(([title, batch, size, c, k]) => {
+    const g = { batch, inHeight: size, inWidth: size, inChannels: c, filterHeight: 3, filterWidth: 3, outChannels: k,
+      strideHeight: 1, strideWidth: 1, padTop: 1, padLeft: 1, outHeight: size, outWidth: size };
+    const x = Float32Array.from({ length: batch * size * size * c }, r);
+    const w = Float32Array.from({ length: 9 * c * k }, () => 0.1 * r());
+    const dy = Float32Array.from({ length: batch * size * size * k }, r);
+    const time = (fn) => {
+      fn();
+      const t = [];
+      const until = Date.now() + (quick ? 300 : 1500);
+      while (t.length < 3 || (Date.now() < until && t.length < 40)) {
+        const t0 = process.hrtime.bigint();
+        fn();
+        t.push(Number(process.hrtime.bigint() - t0) / 1e6);
+      }
+      return median(t);
+    };
+    return { title, forwardMs: time(() => ops.conv2d(x, w, g)), inputGradMs: time(() => ops.conv2dBackpropInput(dy, w, g)) };
+  });
+  console.log(JSON.stringify({ threads: ops.numThreads(), rows }));
+  process.exit(0);
+}
+
+const { machine } = require('./harness');
+const runs = {};
+for (const mode of ['0', '1']) {
+  const p = spawnSync(process.execPath, [__filename, ...process.argv.slice(2)], {
+    env: { ...process.env, RETINANET_WINOGRAD: mode, RETINANET_BENCH_CHILD: '1' }, encoding: 'utf8',
+  });
+  if (p.status !== 0) {
+    console.error(`bench:winograd: the RETINANET_WINOGRAD=${mode} run failed (status ${p.status}):\n${p.stderr}`);
+    process.exit(1);
+  }
+  runs[mode] = JSON.parse(p.stdout.trim().split('\n').pop());
+}
+const m = machine();
+const lines = [`Machine: ${m.cpu}, ${m.cores} logical CPUs, Node ${m.node}; ${runs['0'].threads} thread(s).`, '',
+  '| 3×3 stride-1 convolution | forward direct ms | Winograd ms | speed-up | input gradient direct ms | Winograd ms | speed-up |',
+  '| --- | ---: | ---: | ---: | ---: | ---: | ---: |'];
+runs['0'].rows.forEach((d, i) => {
+  const w = runs['1'].rows[i];
+  lines.push(`| ${d.title} | ${d.forwardMs.toFixed(1)} | ${w.forwardMs.toFixed(1)} | ${(d.forwardMs / w.forwardMs).toFixed(2)}× | ` +
+    `${d.inputGradMs.toFixed(1)} | ${w.inputGradMs.toFixed(1)} | ${(d.inputGradMs / w.inputGradMs).toFixed(2)}× |`);
+});
+console.log(lines.join('\n'));
+fs.writeFileSync(path.join(__dirname, 'winograd-results.json'), `${JSON.stringify({ machine: m, date: new Date().toISOString(), runs }, null, 1)}\n`);
