@@ -98,33 +98,37 @@ RETINANET_DISPATCH void input_tiles(const Conv2DShape& s, const Tiles& tl, const
   }
 }
 
-RETINANET_INLINE float activate_value(float v, const Epilogue& e) {
+// dst[j] = act(src[j] + bias[j] + residual[j]) over a row of n channels (bias, residual optional):
+// the activation chosen outside the loop so that each case vectorizes.
+RETINANET_INLINE void epilogue_row(float* __restrict dst, const float* __restrict src, const float* __restrict bias,
+                                   const float* __restrict residual, int64_t n, const Epilogue& e) {
+  for (int64_t j = 0; j < n; ++j) dst[j] = src[j] + (bias ? bias[j] : 0.0f) + (residual ? residual[j] : 0.0f);
   switch (e.activation) {
-    case Activation::kRelu: return v > 0.0f ? v : 0.0f;
-    case Activation::kRelu6: return std::min(std::max(v, 0.0f), 6.0f);
-    case Activation::kLeakyRelu: return v > 0.0f ? v : e.leaky_alpha * v;
-    default: return v;
+    case Activation::kRelu:
+      for (int64_t j = 0; j < n; ++j) dst[j] = dst[j] > 0.0f ? dst[j] : 0.0f;
+      break;
+    case Activation::kRelu6:
+      for (int64_t j = 0; j < n; ++j) dst[j] = std::min(std::max(dst[j], 0.0f), 6.0f);
+      break;
+    case Activation::kLeakyRelu:
+      for (int64_t j = 0; j < n; ++j) dst[j] = dst[j] > 0.0f ? dst[j] : e.leaky_alpha * dst[j];
+      break;
+    default:
+      break;
   }
 }
 
-// The 2x2 outputs of each tile, A^T m A with A^T = [1 1 1 0; 0 1 -1 -1], then the epilogue;
-// outputs past the image's edge (odd sizes) are not written.
+// The 2x2 outputs of each tile, A^T m A with A^T = [1 1 1 0; 0 1 -1 -1], into a row of 4 x K
+// (branch-free, vectorized along the channels), then the epilogue into y; outputs past the
+// image's edge (odd sizes) are not written.
 RETINANET_DISPATCH void output_tiles(const Conv2DShape& s, const Tiles& tl, const float* __restrict m, int64_t t0,
-                                     int64_t t1, int64_t first, const Epilogue& e, float* __restrict y) {
+                                     int64_t t1, int64_t first, const Epilogue& e, float* __restrict y,
+                                     float* __restrict quad) {
   const int64_t k_out = s.out_c;
   for (int64_t t = t0; t < t1; ++t) {
     const int64_t g = first + t;
     const int64_t tx = g % tl.w, ty = (g / tl.w) % tl.h, b = g / (tl.w * tl.h);
     const float* in = m + t * kTile * k_out;
-    int64_t px[4];
-    bool valid[4];
-    for (int i = 0; i < 2; ++i) {
-      for (int j = 0; j < 2; ++j) {
-        const int64_t oy = ty * 2 + i, ox = tx * 2 + j;
-        valid[i * 2 + j] = oy < s.out_h && ox < s.out_w;
-        px[i * 2 + j] = ((b * s.out_h + oy) * s.out_w + ox) * k_out;
-      }
-    }
     for (int64_t k = 0; k < k_out; ++k) {
       float q[2][4];  // A^T m
       for (int j = 0; j < 4; ++j) {
@@ -133,16 +137,17 @@ RETINANET_DISPATCH void output_tiles(const Conv2DShape& s, const Tiles& tl, cons
         q[0][j] = m0 + m1 + m2;
         q[1][j] = m1 - m2 - m3;
       }
-      const float bias = e.bias ? e.bias[k] : 0.0f;
-      for (int i = 0; i < 2; ++i) {
-        const float o[2] = {q[i][0] + q[i][1] + q[i][2], q[i][1] - q[i][2] - q[i][3]};
-        for (int j = 0; j < 2; ++j) {
-          const int p = i * 2 + j;
-          if (!valid[p]) continue;
-          float val = o[j] + bias;
-          if (e.residual) val += e.residual[px[p] + k];
-          y[px[p] + k] = activate_value(val, e);
-        }
+      quad[k] = q[0][0] + q[0][1] + q[0][2];
+      quad[k_out + k] = q[0][1] - q[0][2] - q[0][3];
+      quad[2 * k_out + k] = q[1][0] + q[1][1] + q[1][2];
+      quad[3 * k_out + k] = q[1][1] - q[1][2] - q[1][3];
+    }
+    for (int i = 0; i < 2; ++i) {
+      for (int j = 0; j < 2; ++j) {
+        const int64_t oy = ty * 2 + i, ox = tx * 2 + j;
+        if (oy >= s.out_h || ox >= s.out_w) continue;
+        const int64_t px = ((b * s.out_h + oy) * s.out_w + ox) * k_out;
+        epilogue_row(y + px, quad + (i * 2 + j) * k_out, e.bias, e.residual ? e.residual + px : nullptr, k_out, e);
       }
     }
   }
@@ -179,7 +184,10 @@ void conv2d_winograd(const Conv2DShape& s, const float* x, const float* w, const
       g.c = m + xi * k_out; g.ldc = kTile * k_out;
       sgemm(g);
     }
-    parallel_for(n, 16, [&](int64_t a, int64_t b) { output_tiles(s, tl, m, a, b, t0, e, y); });
+    parallel_for(n, 16, [&](int64_t a, int64_t b) {
+      std::vector<float> quad(static_cast<size_t>(4 * k_out));
+      output_tiles(s, tl, m, a, b, t0, e, y, quad.data());
+    });
   }
 }
 
