@@ -253,7 +253,7 @@ export function curvesSvg(results: Record<string, CurveResult>, picked: Row[], s
   const series = picked.flatMap((r, i) => seedsOf(results, r.spec, seeds).filter((x) => !x.diverged).map((x) => ({
     name: `${r.label}, seed ${x.spec.seed}`, color: colors[i % colors.length], points: x.curve.map((c) => [c.iteration, 100 * c.ap] as [number, number]),
   })));
-  return lineChartSvg({ title, xLabel: 'iteration', yLabel: 'AP on the held-out images (%)', series, legend: 'bottom-right' });
+  return lineChartSvg({ title, xLabel: 'iteration', yLabel: 'AP on the held-out images (%)', series, legend: 'top-left' });
 }
 
 // ---- the command ----------------------------------------------------------------------------
