@@ -4,7 +4,7 @@
 // heads and FPN outputs, ResNet's bottleneck middles, r18-small's layers) with the direct kernel
 // and with Winograd F(2x2, 3x3), each in a fresh process (RETINANET_WINOGRAD=0 / 1), side by side
 // in one run: forward and input gradient, median ms and the speed-up. Prints a table and writes
-// bench/winograd-results.json.
+// bench/winograd.md and bench/winograd-results.json.
 //   node bench/winograd.js [--quick]
 const fs = require('fs');
 const path = require('path');
@@ -73,4 +73,6 @@ runs['0'].rows.forEach((d, i) => {
     `${d.inputGradMs.toFixed(1)} | ${w.inputGradMs.toFixed(1)} | ${(d.inputGradMs / w.inputGradMs).toFixed(2)}× |`);
 });
 console.log(lines.join('\n'));
+fs.writeFileSync(path.join(__dirname, 'winograd.md'), `# Winograd F(2x2, 3x3) against the direct kernel\n\n${new Date().toISOString().slice(0, 10)}, ` +
+  `\`npm run bench:winograd\` (median ms; each path in a fresh process). ${lines.join('\n')}\n`);
 fs.writeFileSync(path.join(__dirname, 'winograd-results.json'), `${JSON.stringify({ machine: m, date: new Date().toISOString(), runs }, null, 1)}\n`);
