@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cstring>
-#include <vector>
 
 #include "../runtime/dispatch.h"
 #include "gemm.h"
@@ -173,7 +172,7 @@ void conv2d_forward(const Conv2DShape& s, const float* x, const float* w, const 
     g.epilogue = e;
     sgemm(g);
   } else if (winograd_applies(s)) {
-    conv2d_winograd(s, x, w, e, y);
+    conv2d_winograd(s, x, hwio_filter(w, s.in_c, s.out_c), e, y);
   } else {
     const Im2col ctx{&s, x};
     sgemm_rows(m, s.out_c, k, pack_im2col, &ctx, w, s.out_c, false, y, s.out_c, false, e);
@@ -194,19 +193,12 @@ void conv2d_backprop_input(const Conv2DShape& s, const float* dy, const float* w
   }
   if (s.stride_h == 1 && s.stride_w == 1 && s.filter_h == 3 && s.filter_w == 3 && s.pad_top <= 2 && s.pad_left <= 2) {
     // Stride 1: dx is the convolution of dy with the filter turned 180 degrees and its channels
-    // swapped, padded by 2 - pad (dy is zero outside its own extent).
+    // swapped, padded by 2 - pad (dy is zero outside its own extent). The turned filter is the
+    // same weights read by strides: tap t is tap 8 - t, input channel k, output channel c.
     const Conv2DShape t{s.batch, s.out_h, s.out_w, s.out_c, 3, 3, s.in_c, 1, 1, 2 - s.pad_top, 2 - s.pad_left, s.in_h, s.in_w};
     if (winograd_applies(t)) {
-      std::vector<float> flipped(static_cast<size_t>(9 * s.in_c * s.out_c));
-      parallel_for(9 * s.out_c, 64, [&](int64_t r0, int64_t r1) {
-        for (int64_t r = r0; r < r1; ++r) {  // row (tap, k) of the turned filter [3, 3, K, C]
-          const int64_t tap = r / s.out_c, k = r % s.out_c;
-          const float* src = w + (8 - tap) * s.in_c * s.out_c + k;
-          float* dst = flipped.data() + r * s.in_c;
-          for (int64_t c = 0; c < s.in_c; ++c) dst[c] = src[c * s.out_c];
-        }
-      });
-      conv2d_winograd(t, dy, flipped.data(), Epilogue{}, dx);
+      const WinogradFilter turned{w + 8 * s.in_c * s.out_c, -s.in_c * s.out_c, 1, s.out_c};
+      conv2d_winograd(t, dy, turned, Epilogue{}, dx);
       return;
     }
   }

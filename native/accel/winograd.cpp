@@ -28,20 +28,21 @@ bool enabled() {
   return on;
 }
 
-// U[xi][c][k] = (G g G^T)[xi] for each input channel c and output channel k, from HWIO w, with
+// U[xi][c][k] = (G g G^T)[xi] for each input channel c and output channel k, with
 // G = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1].
-RETINANET_DISPATCH void filter_rows(const float* __restrict w, int64_t c_in, int64_t k_out, int64_t c0, int64_t c1,
+RETINANET_DISPATCH void filter_rows(const WinogradFilter& f, int64_t c_in, int64_t k_out, int64_t c0, int64_t c1,
                                     float* __restrict u) {
+  const int64_t ks = f.out;
   for (int64_t c = c0; c < c1; ++c) {
     const float* g[9];
-    for (int t = 0; t < 9; ++t) g[t] = w + (t * c_in + c) * k_out;
+    for (int t = 0; t < 9; ++t) g[t] = f.w + t * f.tap + c * f.in;
     float* out[16];
     for (int xi = 0; xi < 16; ++xi) out[xi] = u + (xi * c_in + c) * k_out;
     for (int64_t k = 0; k < k_out; ++k) {
       // Rows of G g (4 x 3), then (G g) G^T (4 x 4).
       float r[4][3];
       for (int j = 0; j < 3; ++j) {
-        const float g0 = g[j][k], g1 = g[3 + j][k], g2 = g[6 + j][k];
+        const float g0 = g[j][k * ks], g1 = g[3 + j][k * ks], g2 = g[6 + j][k * ks];
         r[0][j] = g0;
         r[1][j] = 0.5f * (g0 + g1 + g2);
         r[2][j] = 0.5f * (g0 - g1 + g2);
@@ -160,13 +161,13 @@ bool winograd_applies(const Conv2DShape& s) {
          s.out_c >= 64 && s.out_h >= 2 && s.out_w >= 2;
 }
 
-void conv2d_winograd(const Conv2DShape& s, const float* x, const float* w, const Epilogue& e, float* y) {
+void conv2d_winograd(const Conv2DShape& s, const float* x, const WinogradFilter& f, const Epilogue& e, float* y) {
   const int64_t c_in = s.in_c, k_out = s.out_c;
   const Tiles tl{(s.out_h + 1) / 2, (s.out_w + 1) / 2};
   const int64_t tiles = s.batch * tl.h * tl.w;
   // The transformed filters, [16][C][K]; a call's own (filters change every training step).
   float* const u = scratch_floats(ScratchSlot::kFilters, static_cast<size_t>(kTile * c_in * k_out));
-  parallel_for(c_in, 8, [&](int64_t c0, int64_t c1) { filter_rows(w, c_in, k_out, c0, c1, u); });
+  parallel_for(c_in, 8, [&](int64_t c0, int64_t c1) { filter_rows(f, c_in, k_out, c0, c1, u); });
   const std::vector<float> zeros(static_cast<size_t>(c_in), 0.0f);
   // Tiles in chunks whose transformed inputs and products stay within 8 MB each.
   const int64_t chunk = std::max<int64_t>(64, (int64_t{1} << 21) / (kTile * std::max(c_in, k_out)));

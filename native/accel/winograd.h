@@ -17,7 +17,18 @@ namespace retinanet {
 // can be measured and tested on one machine.
 bool winograd_applies(const Conv2DShape& s);
 
-// y = conv(x, w) with the epilogue, for a shape winograd_applies() accepts (any padding).
-void conv2d_winograd(const Conv2DShape& s, const float* x, const float* w, const Epilogue& e, float* y);
+// Where a 3x3 filter's weights are: tap t (row-major 3x3), input channel c and output channel k
+// at w[t * tap + c * in + k * out]. HWIO is {w, in_c * out_c, out_c, 1}; the input gradient reads
+// the same weights turned 180 degrees with the channels swapped by strides alone, no copy.
+struct WinogradFilter {
+  const float* w;
+  int64_t tap, in, out;
+};
+
+// HWIO weights [3, 3, in_c, out_c].
+inline WinogradFilter hwio_filter(const float* w, int64_t in_c, int64_t out_c) { return {w, in_c * out_c, out_c, 1}; }
+
+// y = conv(x, f) with the epilogue, for a shape winograd_applies() accepts (any padding).
+void conv2d_winograd(const Conv2DShape& s, const float* x, const WinogradFilter& f, const Epilogue& e, float* y);
 
 }  // namespace retinanet
