@@ -2,6 +2,7 @@
 // Runs groups of benchmark.js cases side by side and prints / records a table of medians.
 const Benchmark = require('benchmark');
 const os = require('os');
+const { spawnSync } = require('child_process');
 
 // Convolutions at the paper's sizes: [title, input NHWC, filter HWIO, stride, pad].
 const CONV_SHAPES = [
@@ -14,6 +15,38 @@ function median(sample) {
   const s = [...sample].sort((a, b) => a - b);
   const m = s.length >> 1;
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+/**
+ * Median ms per call of `fn` after one warm-up call: at least 3 calls, more while `budgetMs` of
+ * wall time lasts, at most `maxCalls` (the benchmarks that run each path in its own process).
+ */
+function medianCallMs(fn, budgetMs, maxCalls = 50) {
+  fn();
+  const times = [];
+  const until = Date.now() + budgetMs;
+  while (times.length < 3 || (Date.now() < until && times.length < maxCalls)) {
+    const t0 = process.hrtime.bigint();
+    fn();
+    times.push(Number(process.hrtime.bigint() - t0) / 1e6);
+  }
+  return median(times);
+}
+
+/**
+ * Runs `script` again in a fresh process with `env` added (the addon reads its path settings
+ * once, at load) and returns the JSON of its last stdout line; a failed run ends this one with
+ * its stderr, naming `what`.
+ */
+function runFresh(script, env, what) {
+  const p = spawnSync(process.execPath, [script, ...process.argv.slice(2)], {
+    env: { ...process.env, ...env }, encoding: 'utf8', maxBuffer: 1 << 24,
+  });
+  if (p.status !== 0) {
+    console.error(`\n${what} failed (status ${p.status}):\n${p.stderr}`);
+    process.exit(1);
+  }
+  return JSON.parse(p.stdout.trim().split('\n').pop());
 }
 
 /**
@@ -68,4 +101,4 @@ function table(rows) {
   return lines.join('\n');
 }
 
-module.exports = { runGroup, machine, table, median, CONV_SHAPES };
+module.exports = { runGroup, machine, table, median, medianCallMs, runFresh, CONV_SHAPES };

@@ -7,7 +7,6 @@
 //   node bench/isa.js [--quick]
 const fs = require('fs');
 const path = require('path');
-const { spawnSync } = require('child_process');
 
 const quick = process.argv.includes('--quick');
 
@@ -17,7 +16,7 @@ if (process.env.RETINANET_BENCH_ISA_CHILD) {
   require('..');
   const ops = require('../dist/ops');
   ops.retainFreedMemory();
-  const { median, CONV_SHAPES } = require('./harness');
+  const { medianCallMs, CONV_SHAPES } = require('./harness');
   const { prng } = require('../dist/util/prng');
   const rows = [];
   for (const [title, xs, ws, stride, pad] of CONV_SHAPES) {
@@ -34,15 +33,8 @@ if (process.env.RETINANET_BENCH_ISA_CHILD) {
         { strides: stride, pad, dataFormat: 'NHWC', dimRoundingMode: undefined, filterShape: ws }).dispose(),
     };
     for (const [pass, fn] of Object.entries(passes)) {
-      fn();
-      const times = [];
-      const until = Date.now() + (quick ? 300 : 2000);
-      while (times.length < 3 || (Date.now() < until && times.length < 50)) {
-        const t0 = process.hrtime.bigint();
-        fn();
-        times.push(Number(process.hrtime.bigint() - t0) / 1e9);
-      }
-      rows.push({ shape: title, pass, seconds: median(times), gflops: flops / median(times) / 1e9 });
+      const seconds = medianCallMs(fn, quick ? 300 : 2000) / 1e3;
+      rows.push({ shape: title, pass, seconds, gflops: flops / seconds / 1e9 });
     }
     tf.dispose([x, w, y, dy]);
   }
@@ -52,19 +44,12 @@ if (process.env.RETINANET_BENCH_ISA_CHILD) {
   process.exit(0);
 }
 
-const { machine } = require('./harness');
+const { machine, runFresh } = require('./harness');
 const RANK = { baseline: 0, avx2: 1, avx512: 2 };
 const results = [];
 for (const isa of ['avx512', 'avx2', 'baseline']) {
   process.stdout.write(`RETINANET_CPU_ISA=${isa} … `);
-  const p = spawnSync(process.execPath, [__filename, ...process.argv.slice(2)], {
-    env: { ...process.env, RETINANET_CPU_ISA: isa, RETINANET_BENCH_ISA_CHILD: '1' }, encoding: 'utf8', maxBuffer: 1 << 24,
-  });
-  if (p.status !== 0) {
-    console.error(`\nbench:isa: the ${isa} run failed (status ${p.status}):\n${p.stderr}`);
-    process.exit(1);
-  }
-  const r = JSON.parse(p.stdout.trim().split('\n').pop());
+  const r = runFresh(__filename, { RETINANET_CPU_ISA: isa, RETINANET_BENCH_ISA_CHILD: '1' }, `bench:isa: the ${isa} run`);
   if (RANK[r.isa.active] < RANK[isa]) {
     console.log(`not on this CPU (best: ${r.isa.supported})`);
     continue;

@@ -8,7 +8,6 @@
 //   node bench/winograd.js [--quick]
 const fs = require('fs');
 const path = require('path');
-const { spawnSync } = require('child_process');
 
 const quick = process.argv.includes('--quick');
 // [title, batch, size, in channels, out channels]
@@ -25,43 +24,26 @@ const SHAPES = [
 if (process.env.RETINANET_BENCH_CHILD) {
   const ops = require('../dist/ops');
   ops.retainFreedMemory();
-  const { median } = require('./harness');
-  let s = 7;
-  const r = () => ((s = (s * 1103515245 + 12345) % 2147483648) / 2147483648) - 0.5;
+  const { medianCallMs } = require('./harness');
+  const rand = require('../dist/util/prng').prng(7);
+  const r = () => rand() - 0.5;
   const rows = SHAPES.map(([title, batch, size, c, k]) => {
     const g = { batch, inHeight: size, inWidth: size, inChannels: c, filterHeight: 3, filterWidth: 3, outChannels: k,
       strideHeight: 1, strideWidth: 1, padTop: 1, padLeft: 1, outHeight: size, outWidth: size };
     const x = Float32Array.from({ length: batch * size * size * c }, r);
     const w = Float32Array.from({ length: 9 * c * k }, () => 0.1 * r());
     const dy = Float32Array.from({ length: batch * size * size * k }, r);
-    const time = (fn) => {
-      fn();
-      const t = [];
-      const until = Date.now() + (quick ? 300 : 1500);
-      while (t.length < 3 || (Date.now() < until && t.length < 40)) {
-        const t0 = process.hrtime.bigint();
-        fn();
-        t.push(Number(process.hrtime.bigint() - t0) / 1e6);
-      }
-      return median(t);
-    };
+    const time = (fn) => medianCallMs(fn, quick ? 300 : 1500);
     return { title, forwardMs: time(() => ops.conv2d(x, w, g)), inputGradMs: time(() => ops.conv2dBackpropInput(dy, w, g)) };
   });
   console.log(JSON.stringify({ threads: ops.numThreads(), rows }));
   process.exit(0);
 }
 
-const { machine } = require('./harness');
+const { machine, runFresh } = require('./harness');
 const runs = {};
 for (const mode of ['0', '1']) {
-  const p = spawnSync(process.execPath, [__filename, ...process.argv.slice(2)], {
-    env: { ...process.env, RETINANET_WINOGRAD: mode, RETINANET_BENCH_CHILD: '1' }, encoding: 'utf8',
-  });
-  if (p.status !== 0) {
-    console.error(`bench:winograd: the RETINANET_WINOGRAD=${mode} run failed (status ${p.status}):\n${p.stderr}`);
-    process.exit(1);
-  }
-  runs[mode] = JSON.parse(p.stdout.trim().split('\n').pop());
+  runs[mode] = runFresh(__filename, { RETINANET_WINOGRAD: mode, RETINANET_BENCH_CHILD: '1' }, `bench:winograd: the RETINANET_WINOGRAD=${mode} run`);
 }
 const m = machine();
 const lines = [`Machine: ${m.cpu}, ${m.cores} logical CPUs, Node ${m.node}; ${runs['0'].threads} thread(s).`, '',
