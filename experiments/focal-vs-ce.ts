@@ -15,7 +15,7 @@ import { CommandSpec, Flags, UsageError } from '../dist/cli/args';
 import { mean, openResults, pct, runAsScript, runInChild as childRun, std } from './harness';
 import { runEvaluation } from '../dist/cli/eval';
 import { runTraining } from '../dist/cli/train';
-import { Budget, Data, figure4, foregroundRatio, initialCheckpoint, loadData, LossCdf, makeData, RunSpec, runKey } from './ablations';
+import { base, Budget, Data, figure4, foregroundRatio, initialCheckpoint, loadData, LossCdf, makeData, RunSpec, runKey } from './ablations';
 
 export const FOCAL_VS_CE: CommandSpec = {
   name: 'focal-vs-ce',
@@ -110,23 +110,21 @@ function dataOf(out: string, b: CurveBudget): Data {
   return loadData(out);
 }
 
-const spec = (o: Partial<RunSpec>): RunSpec => ({ loss: 'focal', alpha: 0.25, gamma: 2, prior: 0.01, scales: 3, ratios: 3, seed: 1, ...o });
-
 export interface Row { id: string; table: '1a' | '1b' | 'prior'; label: string; spec: RunSpec; paper: string }
 
 /** The rows at seed 1; every row but the no-prior one is run for each seed. */
 export function rows(): Row[] {
   return [
-    { id: 'ce.25', table: '1a', label: 'CE, α = .25', spec: spec({ gamma: 0, alpha: 0.25 }), paper: '10.8' },
-    { id: 'ce.5', table: '1a', label: 'CE, α = .50', spec: spec({ gamma: 0, alpha: 0.5 }), paper: '30.2' },
-    { id: 'ce.75', table: '1a', label: 'CE, α = .75', spec: spec({ gamma: 0, alpha: 0.75 }), paper: '31.1' },
-    { id: 'ce.9', table: '1a', label: 'CE, α = .90', spec: spec({ gamma: 0, alpha: 0.9 }), paper: '30.8' },
-    { id: 'fl.5', table: '1b', label: 'FL, γ = 0.5, α = .50', spec: spec({ gamma: 0.5, alpha: 0.5 }), paper: '32.9' },
-    { id: 'fl1', table: '1b', label: 'FL, γ = 1, α = .25', spec: spec({ gamma: 1, alpha: 0.25 }), paper: '33.7' },
-    { id: 'fl2', table: '1b', label: 'FL, γ = 2, α = .25', spec: spec({}), paper: '34.0' },
-    { id: 'fl5', table: '1b', label: 'FL, γ = 5, α = .25', spec: spec({ gamma: 5, alpha: 0.25 }), paper: '32.2' },
+    { id: 'ce.25', table: '1a', label: 'CE, α = .25', spec: base({ gamma: 0, alpha: 0.25 }), paper: '10.8' },
+    { id: 'ce.5', table: '1a', label: 'CE, α = .50', spec: base({ gamma: 0, alpha: 0.5 }), paper: '30.2' },
+    { id: 'ce.75', table: '1a', label: 'CE, α = .75', spec: base({ gamma: 0, alpha: 0.75 }), paper: '31.1' },
+    { id: 'ce.9', table: '1a', label: 'CE, α = .90', spec: base({ gamma: 0, alpha: 0.9 }), paper: '30.8' },
+    { id: 'fl.5', table: '1b', label: 'FL, γ = 0.5, α = .50', spec: base({ gamma: 0.5, alpha: 0.5 }), paper: '32.9' },
+    { id: 'fl1', table: '1b', label: 'FL, γ = 1, α = .25', spec: base({ gamma: 1, alpha: 0.25 }), paper: '33.7' },
+    { id: 'fl2', table: '1b', label: 'FL, γ = 2, α = .25', spec: base({}), paper: '34.0' },
+    { id: 'fl5', table: '1b', label: 'FL, γ = 5, α = .25', spec: base({ gamma: 5, alpha: 0.25 }), paper: '32.2' },
     // §5.1: standard (unweighted) CE with the class output's bias at 0 (π = .5), no clipping and no recoveries.
-    { id: 'no-prior', table: 'prior', label: 'CE, no α, bias 0 (π = .5)', spec: spec({ gamma: 0, alpha: null, prior: 0.5 }), paper: 'diverges' },
+    { id: 'no-prior', table: 'prior', label: 'CE, no α, bias 0 (π = .5)', spec: base({ gamma: 0, alpha: null, prior: 0.5 }), paper: 'diverges' },
   ];
 }
 
@@ -138,13 +136,17 @@ export function rows(): Row[] {
 export function queue(seeds: number, ids?: ReadonlySet<string>): RunSpec[] {
   const all = rows();
   const key = ['ce.75', 'fl2', 'no-prior'];
-  const rs = [...key.map((id) => all.find((r) => r.id === id) as Row), ...all.filter((r) => !key.includes(r.id))].filter((r) => !ids || ids.has(r.id));
+  const rs = [...key.map(rowById), ...all.filter((r) => !key.includes(r.id))].filter((r) => !ids || ids.has(r.id));
   const more = (pick: (r: Row) => boolean): RunSpec[] => {
     const out: RunSpec[] = [];
     for (let s = 2; s <= seeds; s++) for (const r of rs) if (r.table !== 'prior' && pick(r)) out.push({ ...r.spec, seed: s });
     return out;
   };
   return [...rs.map((r) => r.spec), ...more((r) => key.includes(r.id)), ...more((r) => !key.includes(r.id))];
+}
+
+function rowById(id: string): Row {
+  return rows().find((r) => r.id === id) as Row;
 }
 
 function parseRows(s: string): Set<string> | undefined {
@@ -206,7 +208,6 @@ export function trainWithCurve(out: string, b: CurveBudget, data: Data, s: RunSp
 
 // ---- tables and pictures --------------------------------------------------------------------
 
-
 export function seedsOf(results: Record<string, CurveResult>, s: RunSpec, seeds: number): CurveResult[] {
   const out: CurveResult[] = [];
   for (let k = 1; k <= seeds; k++) {
@@ -216,7 +217,7 @@ export function seedsOf(results: Record<string, CurveResult>, s: RunSpec, seeds:
   return out;
 }
 
-/** One line per row: mean ± sample std over the seeds that finished, min–max, the paper's AP. */
+/** One line per row: mean ± sample std over the seeds that finished (diverged runs named), the paper's AP. */
 export function tablesMarkdown(results: Record<string, CurveResult>, seeds: number): string {
   const lines: string[] = [];
   const titles = { '1a': 'Table 1a: α-balanced CE (γ = 0)', '1b': 'Table 1b: FL with the paper\'s α per γ', prior: '§5.1: standard CE without the prior, no clipping, no recoveries' };
@@ -300,7 +301,7 @@ export async function focalVsCeCommand(flags: Flags): Promise<number> {
     writeFileAtomic(resultsFile, JSON.stringify(res, null, 1));
     writeFileAtomic(path.join(out, 'tables.md'), tablesMarkdown(res.runs, seeds));
     const rs = rows();
-    writeFileAtomic(path.join(out, 'curves.svg'), curvesSvg(res.runs, [rs[2], rs[6]], seeds, 'CE (α = .75) vs FL (γ = 2, α = .25): AP along the schedule'));
+    writeFileAtomic(path.join(out, 'curves.svg'), curvesSvg(res.runs, [rowById('ce.75'), rowById('fl2')], seeds, 'CE (α = .75) vs FL (γ = 2, α = .25): AP along the schedule'));
     writeFileAtomic(path.join(out, 'curves-all.svg'), curvesSvg(res.runs, rs.filter((r) => r.table !== 'prior'), 1, 'Every row of Tables 1a/1b, seed 1: AP along the schedule'));
   };
   res.foreground = foregroundRatio(b, data);
@@ -339,7 +340,7 @@ export async function focalVsCeCommand(flags: Flags): Promise<number> {
   if (failure !== undefined) throw failure;
   console.log(`\n${tablesMarkdown(res.runs, seeds)}`);
 
-  const fl = rows()[6].spec;
+  const fl = rowById('fl2').spec;
   if (!res.runs[runKey(fl)]) {
     res.finished = true;
     save();
