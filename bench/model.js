@@ -11,7 +11,6 @@
 //
 //   node bench/model.js [--presets a,b] [--size 600] [--slow] [--no-torchvision] [--no-wasm] [--no-onnx]
 const fs = require('fs');
-const os = require('os');
 const path = require('path');
 const { spawnSync } = require('child_process');
 const tf = require('@tensorflow/tfjs');
@@ -39,9 +38,10 @@ function time(fn, runs) {
 }
 
 // The machine, keyed (in RESULTS.md's rows) by CPU model + logical CPUs.
+const { cpu, cores } = require('./harness').machine();
 const machine = {
-  cpu: os.cpus()[0].model.trim(),
-  logicalCpus: os.cpus().length,
+  cpu,
+  logicalCpus: cores,
   fmaPeakGflops: Math.max(...Array.from({ length: 5 }, () => R.ops.fmaPeakGflops())),
   isa: R.ops.cpuIsa().active,
   threads: R.ops.numThreads(),
@@ -153,25 +153,18 @@ tf.dispose([image, batch2]);
   }
 
   // The section keeps one set of rows (and one note) per machine kind: this machine's replace its
-  // own, other machines' stay. Rows of the older one-machine format are kept under the machine
-  // their "Latest" line names (unless it is this one).
+  // own, other machines' stay.
   const file = path.join(__dirname, 'RESULTS.md');
   const old = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '# Benchmark results\n';
   const at = old.indexOf(MARK);
   const oldSection = at < 0 ? [] : old.slice(at).split('\n');
   const byMachine = new Map();  // key -> { rows, note }
   const entry = (key) => byMachine.get(key) || byMachine.set(key, { rows: [], note: null }).get(key);
-  const legacy = /^Latest `npm run bench:model` \(([\d-]+)\), (.+?), (\d+) cores, addon threads (\d+), (\d+)×\d+ images/.exec(oldSection.find((l) => l.startsWith('Latest `npm run bench:model`')) || '');
-  const legacyKey = legacy && `${legacy[2].trim()}, ${legacy[3]} logical CPUs`;
   for (const l of oldSection) {
     const cells = l.startsWith('| ') ? l.slice(2, -2).split(' | ') : null;
     if (cells && cells.length === 14 && cells[0] !== 'machine' && cells[0] !== '---') entry(cells[0]).rows.push(l);
-    else if (cells && cells.length === 11 && legacyKey && cells[0] !== 'preset' && cells[0] !== '---') entry(legacyKey).rows.push(`| ${legacyKey} | ${cells.join(' | ')} | — | — |`);
     else if (l.startsWith('- **')) entry(l.slice(4, l.indexOf('**', 4))).note = l;
-    else if (l.startsWith('torchvision ') && legacyKey) entry(legacyKey).note = `- **${legacyKey}** (${legacy[1]}): addon threads ${legacy[4]}, ${legacy[5]}×${legacy[5]} images. ${l}`;
   }
-  const legacyTv = legacyKey && byMachine.has(legacyKey) && / inference (\d+(?:\.\d)?) ms per image/.exec(byMachine.get(legacyKey).note || '');
-  if (legacyTv) byMachine.get(legacyKey).rows = byMachine.get(legacyKey).rows.map((l) => (l.includes(' | retinanet-r50-fpn | ') ? l.replace(/ — \| — \|$/, ` ${legacyTv[1]} | — |`) : l));
   Object.assign(entry(machine.key), { rows: tableRows, note });
   const lines = [
     MARK,
