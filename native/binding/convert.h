@@ -29,20 +29,20 @@ inline Napi::Error range_error(Napi::Env env, const std::string& m) {
 template <typename T, napi_typedarray_type Kind>
 View<T> typed(Napi::Env env, const Napi::Value& v, const std::string& name, const char* kind_name) {
   if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != Kind) {
-    throw type_error(env, name + ": expected a " + kind_name);
+    throw type_error(env, name + ": expected " + kind_name);
   }
   auto a = v.As<Napi::TypedArrayOf<T>>();
   return {a.Data(), static_cast<int64_t>(a.ElementLength())};
 }
 
 inline View<float> to_f32(Napi::Env env, const Napi::Value& v, const std::string& name) {
-  return typed<float, napi_float32_array>(env, v, name, "Float32Array");
+  return typed<float, napi_float32_array>(env, v, name, "a Float32Array");
 }
 inline View<int32_t> to_i32(Napi::Env env, const Napi::Value& v, const std::string& name) {
-  return typed<int32_t, napi_int32_array>(env, v, name, "Int32Array");
+  return typed<int32_t, napi_int32_array>(env, v, name, "an Int32Array");
 }
 inline View<double> to_f64(Napi::Env env, const Napi::Value& v, const std::string& name) {
-  return typed<double, napi_float64_array>(env, v, name, "Float64Array");
+  return typed<double, napi_float64_array>(env, v, name, "a Float64Array");
 }
 inline View<float> f32(const Napi::CallbackInfo& info, size_t i, const char* name) {
   return to_f32(info.Env(), info[i], name);

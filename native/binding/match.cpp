@@ -53,16 +53,11 @@ Napi::Value match_anchors_batch(const Napi::CallbackInfo& info) {
   std::vector<const float*> gt(batch);
   std::vector<int64_t> m(batch);
   for (uint32_t b = 0; b < batch; ++b) {
-    Napi::Value v = list[b];
-    if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_float32_array) {
-      throw type_error(env, "gtBoxes[" + std::to_string(b) + "]: expected a Float32Array");
-    }
-    auto a = v.As<Napi::Float32Array>();
-    if (a.ElementLength() % 4 != 0) {
-      throw range_error(env, "gtBoxes[" + std::to_string(b) + "]: length must be a multiple of 4");
-    }
-    gt[b] = a.Data();
-    m[b] = static_cast<int64_t>(a.ElementLength() / 4);
+    const std::string name = "gtBoxes[" + std::to_string(b) + "]";
+    const View<float> a = to_f32(env, list[b], name);
+    if (a.length % 4 != 0) throw range_error(env, name + ": length must be a multiple of 4");
+    gt[b] = a.data;
+    m[b] = a.length / 4;
   }
   const int64_t n = anchors.length / 4;
   Napi::Int32Array matches = new_i32(env, batch * n);

@@ -36,22 +36,13 @@ Napi::Value retinanet_targets(const Napi::CallbackInfo& info) {
   std::vector<const int32_t*> label_ptrs(batch);
   std::vector<int64_t> counts(batch);
   for (uint32_t b = 0; b < batch; ++b) {
-    Napi::Value bv = boxes_list[b];
-    Napi::Value lv = labels_list[b];
-    if (!bv.IsTypedArray() || bv.As<Napi::TypedArray>().TypedArrayType() != napi_float32_array) {
-      throw type_error(env, "gtBoxes[" + std::to_string(b) + "]: expected a Float32Array");
-    }
-    if (!lv.IsTypedArray() || lv.As<Napi::TypedArray>().TypedArrayType() != napi_int32_array) {
-      throw type_error(env, "gtLabels[" + std::to_string(b) + "]: expected an Int32Array");
-    }
-    auto gt = bv.As<Napi::Float32Array>();
-    auto gl = lv.As<Napi::Int32Array>();
-    if (gt.ElementLength() != gl.ElementLength() * 4) {
-      throw range_error(env, "gtBoxes[" + std::to_string(b) + "]: expected 4 numbers per label");
-    }
-    gt_ptrs[b] = gt.Data();
-    label_ptrs[b] = gl.Data();
-    counts[b] = static_cast<int64_t>(gl.ElementLength());
+    const std::string index = "[" + std::to_string(b) + "]";
+    const View<float> gt = to_f32(env, boxes_list[b], "gtBoxes" + index);
+    const View<int32_t> gl = to_i32(env, labels_list[b], "gtLabels" + index);
+    if (gt.length != gl.length * 4) throw range_error(env, "gtBoxes" + index + ": expected 4 numbers per label");
+    gt_ptrs[b] = gt.data;
+    label_ptrs[b] = gl.data;
+    counts[b] = gl.length;
   }
   if (cuda) {
     // All images in one launch per pass.
