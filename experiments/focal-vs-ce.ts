@@ -24,6 +24,7 @@ export const FOCAL_VS_CE: CommandSpec = {
     { name: 'out', type: 'string', value: 'DIR', default: 'runs/focal-vs-ce', help: 'output folder' },
     { name: 'quick', type: 'boolean', default: false, help: 'a tiny version (64 px, a few iterations) that checks the whole pipeline' },
     { name: 'seeds', type: 'int', min: 1, default: 3, help: 'seeds of every row' },
+    { name: 'first-seed', type: 'int', min: 1, default: 1, help: 'the first seed to run (seeds first-seed..seeds; to add seeds to rows whose earlier seeds ran elsewhere)' },
     { name: 'jobs', type: 'int', min: 1, default: 2, help: 'runs in parallel (child processes; 1: in this process)' },
     { name: 'iterations', type: 'int', min: 1, help: 'training iterations per run (default 1500; --quick 6)' },
     { name: 'eval-every', type: 'int', min: 1, help: 'iterations between evaluations (default 250; --quick 3)' },
@@ -133,16 +134,18 @@ export function rows(): Row[] {
  * no-prior run after the key pair CE α = .75 / FL γ = 2), the key pair's other seeds, then the
  * other rows' other seeds.
  */
-export function queue(seeds: number, ids?: ReadonlySet<string>): RunSpec[] {
-  const all = rows();
+export function queue(seeds: number, ids?: ReadonlySet<string>, firstSeed = 1): RunSpec[] {
+  const every = rows();
   const key = ['ce.75', 'fl2', 'no-prior'];
-  const rs = [...key.map(rowById), ...all.filter((r) => !key.includes(r.id))].filter((r) => !ids || ids.has(r.id));
+  const rs = [...key.map(rowById), ...every.filter((r) => !key.includes(r.id))].filter((r) => !ids || ids.has(r.id));
   const more = (pick: (r: Row) => boolean): RunSpec[] => {
     const out: RunSpec[] = [];
     for (let s = 2; s <= seeds; s++) for (const r of rs) if (r.table !== 'prior' && pick(r)) out.push({ ...r.spec, seed: s });
     return out;
   };
-  return [...rs.map((r) => r.spec), ...more((r) => key.includes(r.id)), ...more((r) => !key.includes(r.id))];
+  // The no-prior run is seed 1 only: a first seed above 1 leaves it out.
+  const all = [...rs.map((r) => r.spec), ...more((r) => key.includes(r.id)), ...more((r) => !key.includes(r.id))];
+  return all.filter((s) => s.seed >= firstSeed);
 }
 
 function rowById(id: string): Row {
@@ -312,7 +315,9 @@ export async function focalVsCeCommand(flags: Flags): Promise<number> {
     `fg:bg = 1:${(f.background / Math.max(1, f.foreground)).toFixed(0)} (${(f.foreground / f.images).toFixed(1)} foreground of ${f.anchorsPerImage} anchors per image); ${out}`);
   save();
 
-  const todo = queue(seeds, ids).filter((s) => !res.runs[runKey(s)]);
+  const firstSeed = flags.int('first-seed');
+  if (firstSeed > seeds) throw new RangeError(`--first-seed ${firstSeed} is above --seeds ${seeds}: no seed to run`);
+  const todo = queue(seeds, ids, firstSeed).filter((s) => !res.runs[runKey(s)]);
   let failure: unknown;
   if (jobs === 1) {
     for (const s of todo) {
@@ -340,7 +345,7 @@ export async function focalVsCeCommand(flags: Flags): Promise<number> {
   if (failure !== undefined) throw failure;
   console.log(`\n${tablesMarkdown(res.runs, seeds)}`);
 
-  const fl = rowById('fl2').spec;
+  const fl = { ...rowById('fl2').spec, seed: firstSeed };  // Figure 4 from the first seed this out dir ran
   if (!res.runs[runKey(fl)]) {
     res.finished = true;
     save();

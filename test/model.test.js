@@ -193,3 +193,61 @@ test('frozenBnEps: frozen BN computes w (x - mean) / sqrt(var + eps) + b with th
   t.is(R.createRetinaNet({ preset: 'retinanet-r18-tiny', numClasses: 2 }).config.frozenBnEps, 1e-5);
   t.throws(() => R.createRetinaNet({ preset: 'retinanet-r18-tiny', numClasses: 2, frozenBnEps: -1 }), { instanceOf: RangeError, message: /frozenBnEps/ });
 });
+
+test('ConvNorm with frozen BN: the folded weights kept between inference calls equal conv then BN, follow every assigned weight, and under a tape the gradient reaches the weights; dispose frees them', async (t) => {
+  const { Params, ConvNorm } = require('../dist/model/params');
+  const r = prng(7);
+  const rand = (shape, s = 1, o = 0) => tf.tensor(Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => o + s * (r() * 2 - 1)), shape);
+  const p = new Params(1, 32, 1e-5);
+  const before = tf.memory().numTensors;
+  const cn = new ConvNorm(p, 'c', 'bn', 4, 6, 3, 1, 'frozen-bn');
+  const setStats = () => tf.tidy(() => {
+    p.get('c.weight').assign(rand([3, 3, 4, 6], 0.5));
+    p.get('bn.weight').assign(rand([6], 0.5, 1));
+    p.get('bn.bias').assign(rand([6], 0.3));
+    p.get('bn.running_mean').assign(rand([6], 0.2));
+    p.get('bn.running_var').assign(rand([6], 0.4, 1));
+  });
+  // Independent reference: tfjs conv2d, then the BN formula on its output.
+  const reference = (x, act) => tf.tidy(() => {
+    const y = tf.conv2d(x, p.get('c.weight'), 1, [[0, 0], [1, 1], [1, 1], [0, 0]]);
+    const n = y.sub(p.get('bn.running_mean')).div(p.get('bn.running_var').add(1e-5).sqrt()).mul(p.get('bn.weight')).add(p.get('bn.bias'));
+    return act ? tf.relu(n) : n;
+  });
+  const close = (a, b, what) => {
+    const u = a.dataSync(), v = b.dataSync();
+    let worst = 0;
+    for (let i = 0; i < u.length; i++) worst = Math.max(worst, Math.abs(u[i] - v[i]) / Math.max(1, Math.abs(v[i])));
+    t.true(worst < 1e-5, `${what}: worst relative difference ${worst}`);
+    b.dispose();  // the reference
+  };
+  setStats();
+  const x = rand([2, 5, 7, 4]);
+  const y1 = cn.apply(x, 'relu');
+  close(y1, reference(x, true), 'first call');
+  let y2;
+  const prof = await tf.profile(() => { y2 = cn.apply(x, 'relu'); });
+  t.deepEqual(Array.from(y2.dataSync()), Array.from(y1.dataSync()), 'the kept weights give the same bits');
+  t.deepEqual(prof.kernelNames.filter((k) => k !== 'unnamed scope'), ['FusedConv2D'], 'a second call runs the convolution alone (no fold)');
+  // Each weight the fold reads, assigned anew, shows in the next call.
+  for (const name of ['c.weight', 'bn.weight', 'bn.bias', 'bn.running_mean', 'bn.running_var']) {
+    const v = p.get(name);
+    tf.tidy(() => v.assign(v.mul(1.5).add(0.1)));
+    const y = cn.apply(x, 'linear');
+    close(y, reference(x, false), `after assigning ${name}`);
+    y.dispose();
+  }
+  // Under a tape the fold is remade: the conv weight's gradient equals the reference's.
+  const w = p.get('c.weight');
+  const gradOf = (f) => {
+    const { value, grads } = tf.variableGrads(() => f().square().sum(), [w]);
+    value.dispose();
+    return grads[w.name];
+  };
+  const got = gradOf(() => cn.apply(x, 'relu'));
+  const want = gradOf(() => reference(x, true));
+  close(got, want, 'gradient of the conv weight');
+  tf.dispose([x, y1, y2, got]);
+  p.dispose();
+  t.is(tf.memory().numTensors, before, 'dispose frees the variables and the kept fold');
+});

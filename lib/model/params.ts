@@ -23,6 +23,7 @@ export class Params {
   /** Training mode: trainable batch norm uses (and records) batch statistics. */
   training = false;
   private readonly random: () => number;
+  private readonly disposers: Array<() => void> = [];
 
   /**
    * `groupNormGroups`: the most groups a GroupNorm layer uses (fewer when C is small);
@@ -70,8 +71,14 @@ export class Params {
     return [...this.vars.values()].filter((v) => v.trainable);
   }
 
-  /** Disposes every variable and empties {@link Params.vars}. */
+  /** Runs `f` when the parameters are disposed (layers drop what they keep made from them). */
+  onDispose(f: () => void): void {
+    this.disposers.push(f);
+  }
+
+  /** Disposes every variable (and what layers keep made from them) and empties {@link Params.vars}. */
   dispose(): void {
+    for (const f of this.disposers) f();
     for (const v of this.vars.values()) v.dispose();
     this.vars.clear();
   }
@@ -90,26 +97,38 @@ export class Conv {
   }
 
   /**
-   * With `scale` / `shift` (per output channel): conv(x, w · scale) + shift, a folded affine norm;
-   * with `residual`, added before the activation. `onImage`: x is the input image while training. Then the convolution goes through tfjs's own
-   * ops, whose gradient tape skips the image's gradient (the fused kernel's gradient always computes
-   * it: for the stem's 7x7 on 3 channels, the most expensive convolution of a small model's step).
+   * The filter and bias of conv(x, w · scale) + shift, a folded per-channel affine norm (the
+   * conv's own bias, if any, goes through the affine too).
    */
-  apply(x: tf.Tensor4D, activation: 'linear' | 'relu' = 'linear', scale?: tf.Tensor1D, shift?: tf.Tensor1D,
+  fold(scale: tf.Tensor1D, shift: tf.Tensor1D): { filter: tf.Tensor4D; bias: tf.Tensor1D } {
+    return { filter: this.w.mul(scale) as tf.Tensor4D, bias: (this.b ? this.b.mul(scale).add(shift) : shift) as tf.Tensor1D };
+  }
+
+  /** activation(conv(x) + bias + residual) with this layer's own weights. */
+  apply(x: tf.Tensor4D, activation: 'linear' | 'relu' = 'linear', residual?: tf.Tensor4D, onImage = false): tf.Tensor4D {
+    return this.run(x, this.w as tf.Tensor4D, this.b as tf.Tensor1D | undefined, activation, residual, onImage);
+  }
+
+  /**
+   * activation(conv(x, filter) + bias + residual), this layer's stride and padding with the
+   * weights given (its own, or folded with a norm). `onImage`: x is the input image while
+   * training. Then the convolution goes through tfjs's own ops, whose gradient tape skips the
+   * image's gradient (the fused kernel's gradient always computes it: for the stem's 7x7 on 3
+   * channels, the most expensive convolution of a small model's step).
+   */
+  run(x: tf.Tensor4D, filter: tf.Tensor4D, bias: tf.Tensor1D | undefined, activation: 'linear' | 'relu' = 'linear',
     residual?: tf.Tensor4D, onImage = false): tf.Tensor4D {
     // Explicit symmetric padding k // 2, as torchvision's convs (not tfjs's asymmetric 'same').
     const pad = Math.floor(this.k / 2);
     const padding: [[number, number], [number, number], [number, number], [number, number]] | 'valid' =
       pad === 0 ? 'valid' : [[0, 0], [pad, pad], [pad, pad], [0, 0]];
-    const filter = (scale ? this.w.mul(scale) : this.w) as tf.Tensor4D;
-    const bias = shift ? (this.b ? this.b.mul(scale as tf.Tensor1D).add(shift) : shift) : this.b;
     if (onImage && residual === undefined) {
       let y = tf.conv2d(x, filter, this.stride, padding);
       if (bias) y = tf.add(y, bias);
       return activation === 'relu' ? tf.relu(y) : y;
     }
     // Not tf.fused.conv2d: that unfuses into Conv2D + Add + Relu whenever a gradient is recorded.
-    return conv2dBiasAct({ x, filter, strides: this.stride, pad: padding, bias: bias as tf.Tensor1D | undefined, residual, activation });
+    return conv2dBiasAct({ x, filter, strides: this.stride, pad: padding, bias, residual, activation });
   }
 }
 
@@ -143,6 +162,11 @@ export class NormLayer {
     const eps = this.kind === 'frozen-bn' ? this.p.frozenBnEps : 1e-5;
     const scale = this.weight.div(this.variance.add(eps).sqrt()) as tf.Tensor1D;
     return { scale, shift: this.bias.sub(this.mean.mul(scale)) as tf.Tensor1D };
+  }
+
+  /** The variables {@link NormLayer.folded} reads (to tell when a fold made from them is stale). */
+  foldInputs(): tf.Variable[] {
+    return [this.weight, this.bias, ...(this.mean ? [this.mean] : []), ...(this.variance ? [this.variance] : [])];
   }
 
   apply(x: tf.Tensor4D): tf.Tensor4D {
@@ -184,20 +208,52 @@ export class NormLayer {
 export class ConvNorm {
   readonly conv: Conv;
   readonly norm: NormLayer;
+  /** The folded weights of the last call without a gradient tape, and the tensors they came from. */
+  private cache?: { from: tf.DataId[]; filter: tf.Tensor4D; bias: tf.Tensor1D };
 
   constructor(p: Params, convName: string, normName: string, inC: number, outC: number, k: number, stride: number, kind: Norm, gamma = 1) {
     this.conv = new Conv(p, convName, inC, outC, k, stride);
     this.norm = new NormLayer(p, normName, outC, kind, gamma);
+    p.onDispose(() => this.dropCache());
   }
 
   /** activation(norm(conv(x)) + residual); a folded norm makes it one fused convolution. */
   apply(x: tf.Tensor4D, activation: 'linear' | 'relu' = 'linear', residual?: tf.Tensor4D, onImage = false): tf.Tensor4D {
-    const folded = this.norm.folded();
-    if (folded) return tf.tidy(() => this.conv.apply(x, activation, folded.scale, folded.shift, residual, onImage));
     return tf.tidy(() => {
-      const n = this.norm.apply(this.conv.apply(x, 'linear', undefined, undefined, undefined, onImage));
+      const folded = this.foldedWeights();
+      if (folded) return this.conv.run(x, folded.filter, folded.bias, activation, residual, onImage);
+      const n = this.norm.apply(this.conv.apply(x, 'linear', undefined, onImage));
       const y = residual ? n.add(residual) : n;
       return activation === 'relu' ? tf.relu(y) : y;
     }) as tf.Tensor4D;
+  }
+
+  /**
+   * The folded filter and bias, or undefined when the norm does not fold. While no gradient is
+   * recorded (inference, evaluation) they are made once and kept until one of the weights they
+   * came from is assigned (a new data id): the fold is a pass over every weight, about a tenth of
+   * a ResNet-50 inference when remade per call. Under a gradient tape they are remade, so the
+   * gradient reaches the weights.
+   */
+  private foldedWeights(): { filter: tf.Tensor4D; bias: tf.Tensor1D } | undefined {
+    const make = (): { filter: tf.Tensor4D; bias: tf.Tensor1D } | undefined => {
+      const f = this.norm.folded();
+      return f && this.conv.fold(f.scale, f.shift);
+    };
+    if (tf.engine().isTapeOn()) return make();
+    const from = [this.conv.w, ...(this.conv.b ? [this.conv.b] : []), ...this.norm.foldInputs()].map((t) => t.dataId);
+    if (this.cache && this.cache.from.length === from.length && this.cache.from.every((id, i) => id === from[i])) return this.cache;
+    this.dropCache();
+    const made = make();
+    if (!made) return undefined;
+    this.cache = { from, filter: tf.keep(made.filter), bias: tf.keep(made.bias) };
+    return this.cache;
+  }
+
+  private dropCache(): void {
+    if (!this.cache) return;
+    this.cache.filter.dispose();
+    this.cache.bias.dispose();
+    this.cache = undefined;
   }
 }
