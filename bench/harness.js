@@ -1,6 +1,7 @@
 'use strict';
 // Runs groups of benchmark.js cases side by side and prints / records a table of medians.
 const Benchmark = require('benchmark');
+const fs = require('fs');
 const os = require('os');
 const { spawnSync } = require('child_process');
 
@@ -82,10 +83,32 @@ function runGroup(title, cases, { maxTime = 3, minSamples = 8 } = {}) {
   return rows;
 }
 
+// The x86 family and model from /proc/cpuinfo, and AMD's core generation from them: a VM's model
+// name is often just "AMD EPYC" or "Intel(R) Xeon(R) Processor" for several generations.
+function cpuGeneration() {
+  let text;
+  try {
+    text = fs.readFileSync('/proc/cpuinfo', 'utf8');
+  } catch {
+    return '';
+  }
+  const field = (name) => {
+    const m = new RegExp(`^${name}\\s*:\\s*(\\S+)`, 'm').exec(text);
+    return m ? Number(m[1]) : NaN;
+  };
+  const family = field('cpu family');
+  const model = field('model');
+  if (!Number.isInteger(family) || !Number.isInteger(model)) return '';
+  const amd = /AuthenticAMD/.test(text);
+  const zen4 = (m) => (m >= 0x10 && m <= 0x1f) || (m >= 0x60 && m <= 0x7f) || (m >= 0xa0 && m <= 0xaf);
+  const zen = !amd ? '' : family === 0x1a ? 'Zen 5, ' : family === 0x19 ? (zen4(model) ? 'Zen 4, ' : 'Zen 3, ') : family === 0x17 ? 'Zen 1/2, ' : '';
+  return ` (${zen}family ${family} model ${model})`;
+}
+
 function machine() {
   const cpus = os.cpus();
   return {
-    cpu: cpus[0] ? cpus[0].model.trim() : 'unknown',
+    cpu: cpus[0] ? cpus[0].model.trim() + cpuGeneration() : 'unknown',
     cores: cpus.length,
     memoryGiB: Math.round(os.totalmem() / 2 ** 30),
     node: process.version,

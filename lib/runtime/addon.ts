@@ -33,7 +33,7 @@ export interface NativeAddon {
   cudaInfo(): { built: boolean; devices: number; error: string };
   fmaPeakGflops(): number;
   retainFreedMemory(): boolean;
-  cpuIsa(): { active: string; supported: string };
+  cpuIsa(): { active: string; supported: string; bfloat16: boolean };
   focalLoss(
     logits: Float32Array, labels: Int32Array,
     params: { numClasses: number; star: boolean; useAlpha: boolean; alpha: number; gamma: number; beta: number; normalizer: number; grad: boolean },
@@ -66,7 +66,7 @@ export interface NativeAddon {
   postprocessAsync(
     levels: { logits: Float32Array; deltas: Float32Array; anchors: Float32Array }[], imageSizes: Float64Array, params: PostprocessParamsArg, cuda?: boolean,
   ): Promise<[Float32Array, Float32Array, Int32Array][]>;
-  conv2d(x: Float32Array, filter: Float32Array, shape: Float64Array, epilogue: EpilogueArg): Float32Array;
+  conv2d(x: Float32Array, filter: Float32Array, shape: Float64Array, epilogue: EpilogueArg & { bfloat16: boolean }): Float32Array;
   conv2dBackpropInput(dy: Float32Array, filter: Float32Array, shape: Float64Array): Float32Array;
   conv2dBackpropFilter(x: Float32Array, dy: Float32Array, shape: Float64Array): Float32Array;
   batchMatMul(

@@ -3,6 +3,6 @@ export { numThreads, setNumThreads } from './threads';
 export { devices, cudaInfo } from './devices';
 export type { CudaInfo } from './devices';
 export { fmaPeakGflops } from './peak';
-export { cpuIsa, CPU_ISAS } from './cpu-isa';
-export type { CpuIsa } from './cpu-isa';
+export { cpuIsa, CPU_ISAS, setInferencePrecision, inferencePrecision } from './cpu-isa';
+export type { CpuIsa, InferencePrecision } from './cpu-isa';
 export { retainFreedMemory } from './memory';

@@ -5,6 +5,7 @@
 
 #include "../runtime/dispatch.h"
 #include "gemm.h"
+#include "gemm_bf16.h"
 #include "winograd.h"
 #include "../runtime/scratch.h"
 #include "../runtime/thread_pool.h"
@@ -160,10 +161,14 @@ int64_t chunk_rows(const Conv2DShape& s) {
 
 }  // namespace
 
-void conv2d_forward(const Conv2DShape& s, const float* x, const float* w, const Epilogue& e, float* y) {
+void conv2d_forward(const Conv2DShape& s, const float* x, const float* w, const Epilogue& e, float* y,
+                    bool bfloat16) {
   const int64_t m = s.batch * s.out_h * s.out_w;
   const int64_t k = s.filter_h * s.filter_w * s.in_c;
-  if (is_pointwise(s)) {
+  if (bfloat16) {  // every shape as an implicit GEMM (a 1x1's im2col rows are its input rows)
+    const Im2col ctx{&s, x};
+    gemm_bf16_rows(m, s.out_c, k, pack_im2col, &ctx, w, s.out_c, y, s.out_c, e);
+  } else if (is_pointwise(s)) {
     GemmArgs g;
     g.m = m; g.n = s.out_c; g.k = k;
     g.a = x; g.lda = k;

@@ -4,6 +4,8 @@
 #include <cstring>
 #include <vector>
 
+#include "gemm_tile.h"
+
 #include "../runtime/cpu_isa.h"
 #include "../runtime/dispatch.h"
 #include "../runtime/scratch.h"
@@ -11,6 +13,8 @@
 
 namespace retinanet {
 namespace {
+
+using namespace gemm_detail;
 
 // Cache blocking: a C block (MC x NC) and an A block (MC x KC) stay in L2 while the k loop runs
 // inside one task; B (K x NC) is packed once per NC block and shared by every task (L3).
@@ -31,94 +35,10 @@ void pack_plain_rows(const void* ctx, int64_t i0, int64_t rows, int64_t k0, int6
   }
 }
 
-// W = floats per vector register; the tile is MR rows x NR = CV·W columns of C in registers: two
-// vectors wide (CV = 2) in general, one vector wide with twice the rows (CV = 1) for products
-// whose n would leave most of a wide tile empty (a small model's 8 or 16 output channels).
-template <int W, int CV = 2>
-struct Tile {
-  typedef float vec __attribute__((vector_size(W * 4)));
-  static constexpr int NR = CV * W;
-  static constexpr int MR = (W >= 16 ? 8 : 6) * (CV == 2 ? 1 : 2);
-};
-
-template <int W>
-RETINANET_INLINE typename Tile<W>::vec load(const float* p) {
-  typename Tile<W>::vec v;
-  std::memcpy(&v, p, sizeof v);
-  return v;
-}
-
-template <int W>
-RETINANET_INLINE void store(float* p, typename Tile<W>::vec v) {
-  std::memcpy(p, &v, sizeof v);
-}
-
 // A panels come in two layouts. Row-major (rows of kc floats, as im2col and plain A produce
 // them): packing is a copy, and each of the MR broadcasts reads its own sequential stream.
 // K-major (MR floats per kk, for A stored transposed): packing is a copy per kk.
 enum class PanelLayout { kRowMajor, kKMajor };
-
-// The epilogue's activation, for one float or a vector of them (same expressions, lane by lane).
-template <typename vec>
-RETINANET_INLINE vec activate(vec v, const Epilogue& e) {
-  const vec zero = vec{};
-  switch (e.activation) {
-    case Activation::kRelu: return v > zero ? v : zero;
-    case Activation::kRelu6: {
-      const vec six = zero + 6.0f;
-      return v > zero ? (v < six ? v : six) : zero;
-    }
-    case Activation::kLeakyRelu: return v > zero ? v : v * e.leaky_alpha;
-    case Activation::kLinear: break;
-  }
-  return v;
-}
-
-// The last k block's store with the epilogue: (C +) acc, + bias, + residual, activation. Partial
-// tiles go through a buffer with zero padding, so the same vector code serves every tile.
-template <int W, int CV>
-RETINANET_INLINE void finish_tile(const typename Tile<W>::vec (&acc)[Tile<W, CV>::MR][CV], float* c, int64_t ldc,
-                                  int64_t rows, int64_t cols, bool accumulate, const Epilogue& e, int64_t j0,
-                                  int64_t c_offset) {
-  using vec = typename Tile<W>::vec;
-  constexpr int NR = Tile<W, CV>::NR;
-  constexpr int MR = Tile<W, CV>::MR;
-  alignas(64) float bias[NR] = {};
-  if (e.bias) std::memcpy(bias, e.bias + j0, static_cast<size_t>(cols) * sizeof(float));
-  vec b[CV];
-  for (int h = 0; h < CV; ++h) b[h] = load<W>(bias + h * W);
-  const float* res = e.residual ? e.residual + c_offset : nullptr;
-  const bool full = rows == MR && cols == NR;
-  alignas(64) float tile[NR];
-  for (int r = 0; r < rows; ++r) {
-    float* cr = c + r * ldc;
-    const float* rr = res ? res + r * ldc : nullptr;
-    // Loads of C and the residual, padded with zeros past `cols`.
-    auto get = [&](const float* src, int h) {
-      if (full) return load<W>(src + h * W);
-      for (int j = 0; j < W; ++j) tile[j] = h * W + j < cols ? src[h * W + j] : 0.0f;
-      return load<W>(tile);
-    };
-    vec v[CV];
-    for (int h = 0; h < CV; ++h) {
-      v[h] = acc[r][h];
-      if (accumulate || rr) {
-        if (accumulate) v[h] += get(cr, h);
-        v[h] += b[h];
-        if (rr) v[h] += get(rr, h);
-        v[h] = activate(v[h], e);
-      } else {
-        v[h] = activate(v[h] + b[h], e);
-      }
-    }
-    if (full) {
-      for (int h = 0; h < CV; ++h) store<W>(cr + h * W, v[h]);
-    } else {
-      for (int h = 0; h < CV; ++h) store<W>(tile + h * W, v[h]);
-      for (int64_t j = 0; j < cols; ++j) cr[j] = tile[j];
-    }
-  }
-}
 
 // acc = A panel (MR x kc) * B strip (kc x NR); then C (+)= acc for the valid rows/cols.
 template <int W, int CV, PanelLayout L>
@@ -308,16 +228,6 @@ void apply_epilogue_rows(float* c, int64_t m, int64_t n, int64_t ldc, const Epil
   }
 }
 
-// Rows per task: about MC_MAX, a multiple of MR, and the tasks split evenly over the threads
-// (256 rows on 2 threads: 2 x 128, not 144 + 112).
-int64_t rows_per_task(int64_t m, int64_t mr) {
-  const int64_t threads = std::max(1, num_threads());
-  const int64_t rounds = std::max<int64_t>(1, (m + threads * MC_MAX - 1) / (threads * MC_MAX));
-  const int64_t tasks = rounds * threads;
-  const int64_t rows = (m + tasks - 1) / tasks;
-  return std::max<int64_t>(mr, (rows + mr - 1) / mr * mr);
-}
-
 void gemm_driver(int64_t m, int64_t n, int64_t k, PackRowsFn pack_rows, PackPanelFn pack_panel, const void* ctx,
                  const float* b, int64_t ldb, bool trans_b, float* c, int64_t ldc, bool accumulate,
                  const Epilogue& epilogue) {
@@ -335,7 +245,7 @@ void gemm_driver(int64_t m, int64_t n, int64_t k, PackRowsFn pack_rows, PackPane
   const int64_t nc_max = std::max<int64_t>(NR, kGemmPackedBFloats / k / NR * NR);
   const int64_t nc_step = std::min(nc_max, (n + NR - 1) / NR * NR);
   float* const bpack = scratch_floats(ScratchSlot::kPackedB, static_cast<size_t>(k * nc_step));
-  const int64_t mc = rows_per_task(m, isa.mr);
+  const int64_t mc = rows_per_task(m, isa.mr, MC_MAX);
   for (int64_t jc = 0; jc < n; jc += nc_step) {
     const int64_t nc = std::min(nc_step, n - jc);
     const int64_t strips = (nc + NR - 1) / NR;

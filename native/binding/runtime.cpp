@@ -1,3 +1,4 @@
+#include "../accel/gemm_bf16.h"
 #include "../core/cuda.h"
 #include "../runtime/cpu_isa.h"
 #include "../runtime/memory.h"
@@ -47,6 +48,7 @@ Napi::Value cpu_isa_info(const Napi::CallbackInfo& info) {
   Napi::Object o = Napi::Object::New(info.Env());
   o.Set("active", Napi::String::New(info.Env(), cpu_isa_name(cpu_isa())));
   o.Set("supported", Napi::String::New(info.Env(), cpu_isa_name(cpu_isa_supported())));
+  o.Set("bfloat16", Napi::Boolean::New(info.Env(), bf16_gemm_available()));
   return o;
 }
 

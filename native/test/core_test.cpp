@@ -20,6 +20,7 @@
 #include "../accel/conv2d.h"
 #include "../core/focal_loss.h"
 #include "../accel/gemm.h"
+#include "../accel/gemm_bf16.h"
 #include "../accel/group_norm.h"
 #include "../core/match.h"
 #include "../accel/max_pool.h"
@@ -306,6 +307,67 @@ void test_gemm_conv() {
     s.out_w = s.in_w + 2 * s.pad_left - 2;
     if (s.out_h < 2 || s.out_w < 2) continue;
     conv_trial(s, "winograd " + std::to_string(trial));
+  }
+}
+
+// The bfloat16 forward convolution (where the CPU has AVX512-BF16): random shapes, depths across
+// and within the 512-deep blocks, odd depths, partial tiles, with bias, residual and ReLU, against
+// double sums of the inputs rounded by to_bfloat16 (checked first against hand-rounded values).
+void test_bf16_conv() {
+  check(to_bfloat16(1.0f) == 0x3f80 && to_bfloat16(-2.0f) == 0xc000, "to_bfloat16 exact values");
+  check(to_bfloat16(1.00390625f) == 0x3f80 && to_bfloat16(1.01171875f) == 0x3f82, "to_bfloat16 ties to even");
+  check(to_bfloat16(1.0f + 1.0f / 256 + 1.0f / 4096) == 0x3f81, "to_bfloat16 rounds up past the tie");
+  check(to_bfloat16(1e-40f) == 0 && to_bfloat16(-1e-40f) == 0x8000, "to_bfloat16 denormals to signed zero");
+  check(to_bfloat16(std::numeric_limits<float>::quiet_NaN()) != 0x7f80, "to_bfloat16 keeps NaN a NaN");
+  if (!bf16_gemm_available()) {
+    std::printf("  (bfloat16 convolution trials skipped: no AVX512-BF16 here)\n");
+    return;
+  }
+  const auto rounded = [](float f) {
+    const uint32_t u = uint32_t{to_bfloat16(f)} << 16;
+    float r;
+    std::memcpy(&r, &u, sizeof r);
+    return r;
+  };
+  for (int trial = 0; trial < 12; ++trial) {
+    Conv2DShape s{randint(1, 3), randint(1, 10), randint(1, 10), randint(1, 141), randint(1, 4), randint(1, 4), randint(1, 71),
+                  randint(1, 3), randint(1, 3), 0, 0, 0, 0};
+    s.pad_top = randint(0, s.filter_h);
+    s.pad_left = randint(0, s.filter_w);
+    s.out_h = (s.in_h + 2 * s.pad_top - s.filter_h) / s.stride_h + 1;
+    s.out_w = (s.in_w + 2 * s.pad_left - s.filter_w) / s.stride_w + 1;
+    if (s.out_h < 1 || s.out_w < 1) continue;
+    const int64_t xs = s.batch * s.in_h * s.in_w * s.in_c, ws = s.filter_h * s.filter_w * s.in_c * s.out_c;
+    const int64_t ys = s.batch * s.out_h * s.out_w * s.out_c;
+    std::vector<float> x(xs), w(ws), y(ys), bias(s.out_c), res(ys);
+    for (auto& v : x) v = uniform(-2, 2);
+    for (auto& v : w) v = uniform(-1, 1);
+    for (auto& v : bias) v = uniform(-1, 1);
+    for (auto& v : res) v = uniform(-1, 1);
+    Epilogue e;
+    e.bias = bias.data();
+    e.residual = res.data();
+    e.activation = Activation::kRelu;
+    conv2d_forward(s, x.data(), w.data(), e, y.data(), true);
+    double worst = 0;
+    for (int64_t b = 0; b < s.batch; ++b) for (int64_t oy = 0; oy < s.out_h; ++oy) for (int64_t ox = 0; ox < s.out_w; ++ox)
+      for (int64_t co = 0; co < s.out_c; ++co) {
+        double sum = 0, mag = 0;
+        for (int64_t ky = 0; ky < s.filter_h; ++ky) for (int64_t kx = 0; kx < s.filter_w; ++kx) {
+          const int64_t iy = oy * s.stride_h - s.pad_top + ky, ix = ox * s.stride_w - s.pad_left + kx;
+          if (iy < 0 || iy >= s.in_h || ix < 0 || ix >= s.in_w) continue;
+          for (int64_t ci = 0; ci < s.in_c; ++ci) {
+            const double p = double(rounded(x[((b * s.in_h + iy) * s.in_w + ix) * s.in_c + ci])) *
+                             rounded(w[((ky * s.filter_w + kx) * s.in_c + ci) * s.out_c + co]);
+            sum += p;
+            mag += std::fabs(p);
+          }
+        }
+        const int64_t yi = ((b * s.out_h + oy) * s.out_w + ox) * s.out_c + co;
+        const double want = std::max(0.0, sum + bias[co] + res[yi]);
+        worst = std::max(worst, std::fabs(want - y[yi]) / (1e-6 * (mag + std::fabs(want)) + 1e-6));
+      }
+    check(worst <= 1, "bfloat16 conv trial " + std::to_string(trial) + " (worst " + std::to_string(worst) + " of the tolerance)");
   }
 }
 
@@ -658,6 +720,7 @@ int main() {
     test_iou_match_targets();
     test_nms();
     test_gemm_conv();
+    test_bf16_conv();
     test_anchors_postprocess();
     test_group_norm();
     test_max_pool();

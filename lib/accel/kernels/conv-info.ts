@@ -1,6 +1,7 @@
 // tfjs's own convolution geometry (padding modes, rounding) mapped to the native kernels'.
 import * as tf from '@tensorflow/tfjs';
 import { Conv2DGeometry } from '../ops/conv2d';
+import { InferencePrecision, inferencePrecision } from '../../runtime/cpu-isa';
 
 export interface ConvAttrs {
   strides: number | [number, number];
@@ -29,4 +30,12 @@ export function nativeGeometry(xShape: number[], filterShape: number[], a: ConvA
 
 export function outShape(g: Conv2DGeometry): number[] {
   return [g.batch, g.outHeight, g.outWidth, g.outChannels];
+}
+
+/**
+ * The precision of a forward convolution now: float32 while a gradient is being recorded (a
+ * training step's forward, tf.grad), else the inference precision (ops.setInferencePrecision).
+ */
+export function forwardPrecision(): InferencePrecision {
+  return tf.engine().state.gradientDepth > 0 ? 'float32' : inferencePrecision();
 }

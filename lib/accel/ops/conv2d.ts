@@ -43,10 +43,16 @@ function epilogueArg(e: ConvEpilogue): EpilogueArg {
   };
 }
 
-/** y = conv(x, filter) [batch, outHeight, outWidth, outChannels] with the fused epilogue. Filter HWIO. */
-export function conv2d(x: Float32Array, filter: Float32Array, g: Conv2DGeometry, epilogue: ConvEpilogue = {}): Float32Array {
+/**
+ * y = conv(x, filter) [batch, outHeight, outWidth, outChannels] with the fused epilogue. Filter
+ * HWIO. `precision` 'bfloat16': the products from x and filter rounded to bfloat16, summed in
+ * float32 (a RangeError where `cpuIsa().bfloat16` is false).
+ */
+export function conv2d(x: Float32Array, filter: Float32Array, g: Conv2DGeometry, epilogue: ConvEpilogue = {},
+  precision: 'float32' | 'bfloat16' = 'float32'): Float32Array {
   const shape = geometry(g);
-  return native().conv2d(v.float32Array('x', x), v.float32Array('filter', filter), shape, epilogueArg(epilogue));
+  if (precision !== 'float32' && precision !== 'bfloat16') throw new TypeError(`precision: expected 'float32' or 'bfloat16', got ${JSON.stringify(precision)}`);
+  return native().conv2d(v.float32Array('x', x), v.float32Array('filter', filter), shape, { ...epilogueArg(epilogue), bfloat16: precision === 'bfloat16' });
 }
 
 /** d loss / d x of conv2d, from dy. */

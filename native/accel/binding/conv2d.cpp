@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "../gemm.h"
+#include "../gemm_bf16.h"
 #include "../../binding/convert.h"
 
 namespace retinanet {
@@ -38,7 +39,7 @@ Epilogue epilogue_arg(const Napi::CallbackInfo& info, size_t i, int64_t cols, in
   return e;
 }
 
-// (x, w, shape, epilogue) -> y
+// (x, w, shape, epilogue + { bfloat16 }) -> y
 Napi::Value forward(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const View<float> x = f32(info, 0, "x");
@@ -47,8 +48,12 @@ Napi::Value forward(const Napi::CallbackInfo& info) {
   require_length(env, x.length, x_size(s), "x");
   require_length(env, w.length, w_size(s), "filter");
   const Epilogue e = epilogue_arg(info, 3, s.out_c, y_size(s));
+  const bool bf16 = Params(info, 3, "epilogue").boolean("bfloat16");
+  if (bf16 && !bf16_gemm_available()) {
+    throw range_error(env, "bfloat16: this CPU has no AVX512-BF16 in use (cpuIsa().bfloat16 is false)");
+  }
   Napi::Float32Array y = new_f32(env, y_size(s));
-  conv2d_forward(s, x.data, w.data, e, y.Data());
+  conv2d_forward(s, x.data, w.data, e, y.Data(), bf16);
   return y;
 }
 
