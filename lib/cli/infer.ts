@@ -5,6 +5,7 @@ import { anchorsPerLocation, createRetinaNet, PRESETS, RetinaNet } from '../mode
 import { defaultLabels } from '../model/detect-images';
 import { importWeights, readWeightsFile } from '../model/weights';
 import { FlagSpec, Flags } from './args';
+import { InferencePrecision, setInferencePrecision } from '../runtime/cpu-isa';
 
 export const INFERENCE_FLAGS: FlagSpec[] = [
   { name: 'checkpoint', type: 'string', value: 'FILE', default: 'runs/train/checkpoint.safetensors', help: 'checkpoint written by train' },
@@ -13,6 +14,7 @@ export const INFERENCE_FLAGS: FlagSpec[] = [
   { name: 'min-size', type: 'int', min: 8, help: 'shorter image side (default: the training run\'s)' },
   { name: 'max-size', type: 'int', min: 8, help: 'cap on the longer side (default: the training run\'s)' },
   { name: 'batch', type: 'int', min: 1, default: 4, help: 'images per forward pass' },
+  { name: 'precision', type: 'string', choices: ['float32', 'bfloat16'], default: 'float32', help: 'the convolutions\' products: bfloat16 needs a CPU with AVX512-BF16 (faster, slightly less exact: docs/performance.md)' },
 ];
 
 export interface Detector {
@@ -43,6 +45,7 @@ function detectorFromWeights(file: string, preset: string): RetinaNet {
 }
 
 export function openDetector(flags: Flags): Detector {
+  setInferencePrecision(flags.string('precision') as InferencePrecision);  // a RangeError here where the CPU lacks it
   const weights = flags.optionalString('weights');
   if (weights !== undefined) {
     const model = detectorFromWeights(weights, flags.string('preset'));
