@@ -316,3 +316,12 @@ test('--version prints the package version; a bare retinanet is a usage error (h
   t.is(bare.out, '');
   t.regex(bare.err, /Commands:/);
 });
+
+test('--precision bfloat16 where AVX512-BF16 is not in use (RETINANET_CPU_ISA=avx2): exit 1 with the reason; a bad value is a usage error', (t) => {
+  const r = spawnSync(process.execPath, [MAIN, 'detect', '--precision', 'bfloat16', 'missing.png'], { encoding: 'utf8', env: { ...process.env, RETINANET_CPU_ISA: 'avx2' } });
+  t.is(r.status, 1, r.stderr);
+  t.regex(r.stderr, /precision: bfloat16 needs a CPU with AVX512-BF16 and the avx512 path \(this one: avx2\)/);
+  const bad = cli('eval', '--precision', 'half');
+  t.is(bad.code, 2);
+  t.regex(bad.err, /--precision: expected one of float32, bfloat16, got 'half'/);
+});

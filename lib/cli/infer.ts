@@ -14,7 +14,7 @@ export const INFERENCE_FLAGS: FlagSpec[] = [
   { name: 'min-size', type: 'int', min: 8, help: 'shorter image side (default: the training run\'s)' },
   { name: 'max-size', type: 'int', min: 8, help: 'cap on the longer side (default: the training run\'s)' },
   { name: 'batch', type: 'int', min: 1, default: 4, help: 'images per forward pass' },
-  { name: 'precision', type: 'string', choices: ['float32', 'bfloat16'], default: 'float32', help: 'the convolutions\' products: bfloat16 needs a CPU with AVX512-BF16 (faster, slightly less exact: docs/performance.md)' },
+  { name: 'precision', type: 'string', choices: ['float32', 'bfloat16'], default: 'float32', help: 'the convolutions\' products: bfloat16 needs a CPU with AVX512-BF16 (faster, slightly less exact: docs/tfjs.md)' },
 ];
 
 export interface Detector {

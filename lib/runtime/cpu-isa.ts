@@ -38,7 +38,7 @@ function checked(p: unknown, what: string): InferencePrecision {
  * evaluation, detection; a training step's forward stays float32 whatever this says).
  * 'bfloat16' rounds each convolution's input and weights to bfloat16 and sums the products in
  * float32 (AVX512-BF16: twice float32's multiply-adds per instruction); bias, residual and
- * activation stay float32. Its cost in accuracy is measured in docs/performance.md. A RangeError
+ * activation stay float32. Its speed and its cost in AP are in docs/tfjs.md. A RangeError
  * where the CPU lacks AVX512-BF16 (see `cpuIsa().bfloat16`). The environment variable
  * `RETINANET_INFERENCE_PRECISION` sets the starting value.
  */
