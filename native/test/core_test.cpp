@@ -197,6 +197,18 @@ void test_nms() {
   }
 }
 
+// A random convolution: batch 1-2, sides 1 to max_side - 1, channels below max_in / max_out,
+// filters 1-3, strides 1-2, padding below the filter; false when it has no output pixel.
+bool random_conv_shape(Conv2DShape& s, int max_side, int max_in, int max_out) {
+  s = Conv2DShape{randint(1, 3), randint(1, max_side), randint(1, max_side), randint(1, max_in), randint(1, 4), randint(1, 4),
+                  randint(1, max_out), randint(1, 3), randint(1, 3), 0, 0, 0, 0};
+  s.pad_top = randint(0, s.filter_h);
+  s.pad_left = randint(0, s.filter_w);
+  s.out_h = (s.in_h + 2 * s.pad_top - s.filter_h) / s.stride_h + 1;
+  s.out_w = (s.in_w + 2 * s.pad_left - s.filter_w) / s.stride_w + 1;
+  return s.out_h >= 1 && s.out_w >= 1;
+}
+
 void test_gemm_conv() {
   for (auto [m, n, k] : std::vector<std::tuple<int, int, int>>{{1, 1, 1}, {9, 35, 300}, {150, 40, 7}, {0, 3, 3}, {3, 3, 0}}) {
     for (int t = 0; t < 4; ++t) {
@@ -288,14 +300,8 @@ void test_gemm_conv() {
   // Many small shapes: few channels with wide filters and padding reach every im2col path (runs
   // of several taps in one copy, panels of several taps gathered inside or at the border).
   for (int trial = 0; trial < 40; ++trial) {
-    Conv2DShape s{randint(1, 3), randint(1, 12), randint(1, 12), randint(1, 9), randint(1, 4), randint(1, 4), randint(1, 9),
-                  randint(1, 3), randint(1, 3), 0, 0, 0, 0};
-    s.pad_top = randint(0, s.filter_h);
-    s.pad_left = randint(0, s.filter_w);
-    s.out_h = (s.in_h + 2 * s.pad_top - s.filter_h) / s.stride_h + 1;
-    s.out_w = (s.in_w + 2 * s.pad_left - s.filter_w) / s.stride_w + 1;
-    if (s.out_h < 1 || s.out_w < 1) continue;
-    conv_trial(s, std::to_string(trial));
+    Conv2DShape s;
+    if (random_conv_shape(s, 12, 9, 9)) conv_trial(s, std::to_string(trial));
   }
   // 3x3 stride 1 with 64+ channels: the Winograd path (forward and input gradient), odd and even
   // sizes, padding 0-2, tiles cut by the image's edge.
@@ -330,13 +336,8 @@ void test_bf16_conv() {
     return r;
   };
   for (int trial = 0; trial < 12; ++trial) {
-    Conv2DShape s{randint(1, 3), randint(1, 10), randint(1, 10), randint(1, 141), randint(1, 4), randint(1, 4), randint(1, 71),
-                  randint(1, 3), randint(1, 3), 0, 0, 0, 0};
-    s.pad_top = randint(0, s.filter_h);
-    s.pad_left = randint(0, s.filter_w);
-    s.out_h = (s.in_h + 2 * s.pad_top - s.filter_h) / s.stride_h + 1;
-    s.out_w = (s.in_w + 2 * s.pad_left - s.filter_w) / s.stride_w + 1;
-    if (s.out_h < 1 || s.out_w < 1) continue;
+    Conv2DShape s;
+    if (!random_conv_shape(s, 10, 141, 71)) continue;
     const int64_t xs = s.batch * s.in_h * s.in_w * s.in_c, ws = s.filter_h * s.filter_w * s.in_c * s.out_c;
     const int64_t ys = s.batch * s.out_h * s.out_w * s.out_c;
     std::vector<float> x(xs), w(ws), y(ys), bias(s.out_c), res(ys);
