@@ -293,6 +293,8 @@ export async function focalVsCeCommand(flags: Flags): Promise<number> {
     return 0;
   }
   const seeds = flags.int('seeds');
+  const firstSeed = flags.int('first-seed');
+  if (firstSeed > seeds) throw new RangeError(`--first-seed ${firstSeed} is above --seeds ${seeds}: no seed to run`);
   const jobs = flags.int('jobs');
   const ids = parseRows(flags.string('rows'));
   const t0 = Date.now();
@@ -315,8 +317,6 @@ export async function focalVsCeCommand(flags: Flags): Promise<number> {
     `fg:bg = 1:${(f.background / Math.max(1, f.foreground)).toFixed(0)} (${(f.foreground / f.images).toFixed(1)} foreground of ${f.anchorsPerImage} anchors per image); ${out}`);
   save();
 
-  const firstSeed = flags.int('first-seed');
-  if (firstSeed > seeds) throw new RangeError(`--first-seed ${firstSeed} is above --seeds ${seeds}: no seed to run`);
   const todo = queue(seeds, ids, firstSeed).filter((s) => !res.runs[runKey(s)]);
   let failure: unknown;
   if (jobs === 1) {

@@ -28,6 +28,11 @@ test('the queue: seed 1 of every row (the key pair and the no-prior run first), 
   t.true(keys.slice(0, 9).every((k) => k.endsWith('-s1')));
   t.deepEqual(keys.slice(9, 13).sort(), ['ce-g0-a0.75-p0.01-sc3-ar3-s2', 'ce-g0-a0.75-p0.01-sc3-ar3-s3', 'fl-g2-a0.25-p0.01-sc3-ar3-s2', 'fl-g2-a0.25-p0.01-sc3-ar3-s3']);
   t.deepEqual(queue(2, new Set(['fl2'])).map(runKey), ['fl-g2-a0.25-p0.01-sc3-ar3-s1', 'fl-g2-a0.25-p0.01-sc3-ar3-s2']);
+  // --first-seed: the later seeds alone (seed 1 ran elsewhere), the key pair's first, no no-prior run.
+  const later = queue(3, undefined, 2).map(runKey);
+  t.deepEqual(later, keys.filter((k) => !k.endsWith('-s1')));
+  t.deepEqual(later.slice(0, 4), keys.slice(9, 13));
+  t.deepEqual(queue(3, new Set(['ce.75', 'fl2', 'no-prior']), 3).map(runKey), ['ce-g0-a0.75-p0.01-sc3-ar3-s3', 'fl-g2-a0.25-p0.01-sc3-ar3-s3']);
   // The full budget has the paper's kind of imbalance by construction: few small objects in 320 px images.
   const b = curveBudget(false);
   t.is(b.clipGradNorm, 0);
@@ -73,4 +78,7 @@ test.serial('focal-vs-ce --quick runs end to end: curves at each evaluation, tab
   const bad = cli('--quick', '--out', out, '--rows', 'fl9');
   t.is(bad.code, 2);
   t.regex(bad.err, /unknown row 'fl9'/);
+  const over = cli('--quick', '--out', out, '--seeds', '2', '--first-seed', '3');
+  t.not(over.code, 0);
+  t.regex(over.err, /--first-seed 3 is above --seeds 2: no seed to run/);
 });
