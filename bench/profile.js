@@ -11,7 +11,7 @@ const tf = require('@tensorflow/tfjs');
 const R = require('..');
 R.ops.retainFreedMemory();
 tf.env().set('PROD', true);
-const { machine } = require('./harness');
+const { machine, median } = require('./harness');
 
 const args = process.argv.slice(2);
 const opt = (name, fallback) => (args.includes(`--${name}`) ? args[args.indexOf(`--${name}`) + 1] : fallback);
@@ -31,9 +31,12 @@ const conv = (name) => /Conv|FusedConv|MatMul|GroupNorm|MaxPool/.test(name);
 
 async function profile(title, fn) {
   fn();  // warm-up: scratch buffers, packed sizes
-  const t0 = process.hrtime.bigint();
-  fn();
-  const wallMs = Number(process.hrtime.bigint() - t0) / 1e6;
+  // The median of 3 calls: one call's wall time moves by 20 % with GC and page faults.
+  const wallMs = median([0, 1, 2].map(() => {
+    const t0 = process.hrtime.bigint();
+    fn();
+    return Number(process.hrtime.bigint() - t0) / 1e6;
+  }));
   const prof = await tf.profile(fn);
   const byName = new Map();
   const byShape = new Map();
