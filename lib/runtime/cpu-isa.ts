@@ -24,11 +24,15 @@ export type InferencePrecision = 'float32' | 'bfloat16';
 const PRECISIONS: readonly InferencePrecision[] = ['float32', 'bfloat16'];
 let precision: InferencePrecision | undefined;
 
-function checked(p: unknown, what: string): InferencePrecision {
+/**
+ * `p` as a precision: a TypeError for anything but 'float32' / 'bfloat16', a RangeError for
+ * 'bfloat16' where the CPU lacks AVX512-BF16 (the one check of a precision, for every caller).
+ */
+export function checkPrecision(what: string, p: unknown): InferencePrecision {
   if (!(PRECISIONS as readonly unknown[]).includes(p)) throw new TypeError(`${what}: expected 'float32' or 'bfloat16', got ${JSON.stringify(p)}`);
-  if (p === 'bfloat16' && !cpuIsa().bfloat16) {
-    const { active } = cpuIsa();
-    throw new RangeError(`${what}: bfloat16 needs a CPU with AVX512-BF16 and the avx512 path (this one: ${active}${active === 'avx512' ? ' without AVX512-BF16' : ''})`);
+  const isa = cpuIsa();
+  if (p === 'bfloat16' && !isa.bfloat16) {
+    throw new RangeError(`${what}: bfloat16 needs a CPU with AVX512-BF16 and the avx512 path (this one: ${isa.active}${isa.active === 'avx512' ? ' without AVX512-BF16' : ''})`);
   }
   return p as InferencePrecision;
 }
@@ -43,14 +47,14 @@ function checked(p: unknown, what: string): InferencePrecision {
  * `RETINANET_INFERENCE_PRECISION` sets the starting value.
  */
 export function setInferencePrecision(p: InferencePrecision): void {
-  precision = checked(p, 'precision');
+  precision = checkPrecision('precision', p);
 }
 
 /** The precision {@link setInferencePrecision} set (else `RETINANET_INFERENCE_PRECISION`, else 'float32'). */
 export function inferencePrecision(): InferencePrecision {
   if (precision === undefined) {
     const env = process.env.RETINANET_INFERENCE_PRECISION;
-    precision = env === undefined || env === '' ? 'float32' : checked(env, 'RETINANET_INFERENCE_PRECISION');
+    precision = env === undefined || env === '' ? 'float32' : checkPrecision('RETINANET_INFERENCE_PRECISION', env);
   }
   return precision;
 }

@@ -1,6 +1,7 @@
 // NHWC convolution and batched matrix product on typed arrays (the tfjs cpu kernels' engine).
 import { EpilogueArg, native } from '../../runtime/addon';
 import * as v from '../../ops/validate';
+import { checkPrecision, InferencePrecision } from '../../runtime/cpu-isa';
 
 /** Geometry of one NHWC convolution, dilation 1 (tfjs's computeConv2DInfo gives these). */
 export interface Conv2DGeometry {
@@ -49,10 +50,10 @@ function epilogueArg(e: ConvEpilogue): EpilogueArg {
  * float32 (a RangeError where `cpuIsa().bfloat16` is false).
  */
 export function conv2d(x: Float32Array, filter: Float32Array, g: Conv2DGeometry, epilogue: ConvEpilogue = {},
-  precision: 'float32' | 'bfloat16' = 'float32'): Float32Array {
+  precision: InferencePrecision = 'float32'): Float32Array {
   const shape = geometry(g);
-  if (precision !== 'float32' && precision !== 'bfloat16') throw new TypeError(`precision: expected 'float32' or 'bfloat16', got ${JSON.stringify(precision)}`);
-  return native().conv2d(v.float32Array('x', x), v.float32Array('filter', filter), shape, { ...epilogueArg(epilogue), bfloat16: precision === 'bfloat16' });
+  const bfloat16 = checkPrecision('precision', precision) === 'bfloat16';
+  return native().conv2d(v.float32Array('x', x), v.float32Array('filter', filter), shape, { ...epilogueArg(epilogue), bfloat16 });
 }
 
 /** d loss / d x of conv2d, from dy. */
