@@ -165,6 +165,10 @@ tf.dispose([image, batch2]);
     if (cells && cells.length === 14 && cells[0] !== 'machine' && cells[0] !== '---') entry(cells[0]).rows.push(l);
     else if (l.startsWith('- **')) entry(l.slice(4, l.indexOf('**', 4))).note = l;
   }
+  // Rows keyed before the CPU generation was part of the key (the same model name and CPU count)
+  // are this machine kind's too.
+  const legacy = `${machine.cpu.replace(/ \([^()]*family \d+ model \d+\)$/, '')}, ${machine.logicalCpus} logical CPUs`;
+  if (legacy !== machine.key) byMachine.delete(legacy);
   Object.assign(entry(machine.key), { rows: tableRows, note });
   const lines = [
     MARK,
