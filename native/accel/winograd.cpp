@@ -13,46 +13,115 @@
 namespace retinanet {
 namespace {
 
-constexpr int64_t kTile = 16;  // 4x4 transformed values per tile
+// F(4x4, 3x3) (Lavin and Gray, 2016; interpolation points 0, ±1, ±2 and infinity): a 6x6 input
+// tile gives a 4x4 output tile through 36 products per channel pair instead of 144.
+constexpr int64_t kOut = 4;   // output tile side
+constexpr int64_t kXi = 36;   // transformed values per tile (6 x 6)
 
-// The path's default where RETINANET_WINOGRAD does not say (1: on, 0: off).
-constexpr bool kDefaultOn = false;
+// RETINANET_WINOGRAD=1 takes the path for every shape it can compute, 0 for none; otherwise it
+// is taken where it wins (winograd_applies).
+enum class Mode { kAuto, kOn, kOff };
 
-bool enabled() {
-  static const bool on = [] {
+Mode mode() {
+  static const Mode m = [] {
     const char* v = std::getenv("RETINANET_WINOGRAD");
-    if (v != nullptr && std::strcmp(v, "1") == 0) return true;
-    if (v != nullptr && std::strcmp(v, "0") == 0) return false;
-    return kDefaultOn;
+    if (v != nullptr && std::strcmp(v, "1") == 0) return Mode::kOn;
+    if (v != nullptr && std::strcmp(v, "0") == 0) return Mode::kOff;
+    return Mode::kAuto;
   }();
-  return on;
+  return m;
 }
 
-// U[xi][c][k] = (G g G^T)[xi] for each input channel c and output channel k, with
-// G = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1].
+// Below this many tiles per call the filter transform (36 x C x K values, every call) costs more
+// than the products save: measured on a Zen 5 VM, 2 threads (bench/winograd.md): 19x19 at 256
+// channels (25 tiles) 0.64x the direct kernel's speed, 38x38 (100 tiles) 1.6x, 75x75 (361) 2.2x.
+constexpr int64_t kMinTiles = 64;
+
+// 16 channels at a time: the transforms write and read 36 streams each, so every access must be
+// a whole cache line (one float at a time, the streams evict each other).
+typedef float vf __attribute__((vector_size(64)));
+constexpr int64_t kV = 16;
+
+RETINANET_INLINE vf load_v(const float* p) {
+  vf v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+RETINANET_INLINE void store_v(float* p, vf v) { std::memcpy(p, &v, sizeof v); }
+// The first w (< 16) floats, the rest zero; and their store.
+RETINANET_INLINE vf load_part(const float* p, int64_t w) {
+  alignas(64) float t[kV] = {};
+  for (int64_t i = 0; i < w; ++i) t[i] = p[i];
+  return load_v(t);
+}
+RETINANET_INLINE void store_part(float* p, vf v, int64_t w) {
+  alignas(64) float t[kV];
+  store_v(t, v);
+  for (int64_t i = 0; i < w; ++i) p[i] = t[i];
+}
+
+// G = [1/4 0 0; -1/6 -1/6 -1/6; -1/6 1/6 -1/6; 1/24 1/12 1/6; 1/24 -1/12 1/6; 0 0 1] applied to
+// three values (a column or a row of a 3x3 filter).
+RETINANET_INLINE void g_times(vf g0, vf g1, vf g2, vf (&o)[6]) {
+  const vf p = g0 + g2;
+  o[0] = g0 * 0.25f;
+  o[1] = (p + g1) * (-1.0f / 6.0f);
+  o[2] = (p - g1) * (-1.0f / 6.0f);
+  const vf q = g0 * (1.0f / 24.0f) + g2 * (1.0f / 6.0f);
+  o[3] = q + g1 * (1.0f / 12.0f);
+  o[4] = q - g1 * (1.0f / 12.0f);
+  o[5] = g2;
+}
+
+// B^T = [4 0 -5 0 1 0; 0 -4 -4 1 1 0; 0 4 -4 -1 1 0; 0 -2 -1 2 1 0; 0 2 -1 -2 1 0; 0 4 0 -5 0 1]
+// applied to six values.
+RETINANET_INLINE void bt_times(vf d0, vf d1, vf d2, vf d3, vf d4, vf d5, vf (&o)[6]) {
+  const vf a = d4 - 4.0f * d2, b = d3 - 4.0f * d1, c = d4 - d2, e = 2.0f * (d3 - d1);
+  o[0] = 4.0f * d0 - 5.0f * d2 + d4;
+  o[1] = a + b;
+  o[2] = a - b;
+  o[3] = c + e;
+  o[4] = c - e;
+  o[5] = 4.0f * d1 - 5.0f * d3 + d5;
+}
+
+// A^T = [1 1 1 1 1 0; 0 1 -1 2 -2 0; 0 1 1 4 4 0; 0 1 -1 8 -8 1] applied to six values.
+RETINANET_INLINE void at_times(vf m0, vf m1, vf m2, vf m3, vf m4, vf m5, vf (&o)[4]) {
+  const vf p12 = m1 + m2, d12 = m1 - m2, p34 = m3 + m4, d34 = m3 - m4;
+  o[0] = m0 + p12 + p34;
+  o[1] = d12 + 2.0f * d34;
+  o[2] = p12 + 4.0f * p34;
+  o[3] = d12 + 8.0f * d34 + m5;
+}
+
+// U[xi][c][k] = (G g G^T)[xi] for input channels [c0, c1) and every output channel k.
 RETINANET_DISPATCH void filter_rows(const WinogradFilter& f, int64_t c_in, int64_t k_out, int64_t c0, int64_t c1,
                                     float* __restrict u) {
   const int64_t ks = f.out;
   for (int64_t c = c0; c < c1; ++c) {
     const float* g[9];
     for (int t = 0; t < 9; ++t) g[t] = f.w + t * f.tap + c * f.in;
-    float* out[16];
-    for (int xi = 0; xi < 16; ++xi) out[xi] = u + (xi * c_in + c) * k_out;
-    for (int64_t k = 0; k < k_out; ++k) {
-      // Rows of G g (4 x 3), then (G g) G^T (4 x 4).
-      float r[4][3];
-      for (int j = 0; j < 3; ++j) {
-        const float g0 = g[j][k * ks], g1 = g[3 + j][k * ks], g2 = g[6 + j][k * ks];
-        r[0][j] = g0;
-        r[1][j] = 0.5f * (g0 + g1 + g2);
-        r[2][j] = 0.5f * (g0 - g1 + g2);
-        r[3][j] = g2;
+    for (int64_t k0 = 0; k0 < k_out; k0 += kV) {
+      const int64_t w = std::min(kV, k_out - k0);
+      vf tap[9];
+      for (int t = 0; t < 9; ++t) {
+        if (ks == 1 && w == kV) {
+          tap[t] = load_v(g[t] + k0);
+        } else {  // the turned filter of the input gradient reads output channels ks apart
+          alignas(64) float tmp[kV] = {};
+          for (int64_t i = 0; i < w; ++i) tmp[i] = g[t][(k0 + i) * ks];
+          tap[t] = load_v(tmp);
+        }
       }
-      for (int i = 0; i < 4; ++i) {
-        out[i * 4 + 0][k] = r[i][0];
-        out[i * 4 + 1][k] = 0.5f * (r[i][0] + r[i][1] + r[i][2]);
-        out[i * 4 + 2][k] = 0.5f * (r[i][0] - r[i][1] + r[i][2]);
-        out[i * 4 + 3][k] = r[i][2];
+      vf col[3][6];  // G g, column by column (filter column j: taps j, 3 + j, 6 + j)
+      for (int j = 0; j < 3; ++j) g_times(tap[j], tap[3 + j], tap[6 + j], col[j]);
+      for (int i = 0; i < 6; ++i) {
+        vf row[6];  // row i of (G g) G^T
+        g_times(col[0][i], col[1][i], col[2][i], row);
+        for (int l = 0; l < 6; ++l) {
+          float* dst = u + ((i * 6 + l) * c_in + c) * k_out + k0;
+          if (w == kV) store_v(dst, row[l]); else store_part(dst, row[l], w);
+        }
       }
     }
   }
@@ -62,38 +131,38 @@ struct Tiles {
   int64_t h, w;  // tiles per image along y and x
 };
 
-// V[t][xi][c] = (B^T d B)[xi] of tile t's 4x4 input patch d (zeros outside the image), with
-// B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1]; vectorized along the channels.
+// V[xi][t][c] = (B^T d B)[xi] of tile t's 6x6 input patch d (zeros outside the image), for the
+// chunk's tiles [t0, t1) of n.
 RETINANET_DISPATCH void input_tiles(const Conv2DShape& s, const Tiles& tl, const float* __restrict x, int64_t t0,
-                                    int64_t t1, int64_t first, float* __restrict v, const float* __restrict zeros) {
+                                    int64_t t1, int64_t first, int64_t n, float* __restrict v,
+                                    const float* __restrict zeros) {
   const int64_t c_in = s.in_c;
+  const int64_t xi_stride = n * c_in;
   for (int64_t t = t0; t < t1; ++t) {
     const int64_t g = first + t;
     const int64_t tx = g % tl.w, ty = (g / tl.w) % tl.h, b = g / (tl.w * tl.h);
-    const float* d[16];
-    for (int i = 0; i < 4; ++i) {
-      const int64_t iy = ty * 2 - s.pad_top + i;
-      for (int j = 0; j < 4; ++j) {
-        const int64_t ix = tx * 2 - s.pad_left + j;
+    const float* d[36];
+    for (int i = 0; i < 6; ++i) {
+      const int64_t iy = ty * kOut - s.pad_top + i;
+      for (int j = 0; j < 6; ++j) {
+        const int64_t ix = tx * kOut - s.pad_left + j;
         const bool inside = iy >= 0 && iy < s.in_h && ix >= 0 && ix < s.in_w;
-        d[i * 4 + j] = inside ? x + ((b * s.in_h + iy) * s.in_w + ix) * c_in : zeros;
+        d[i * 6 + j] = inside ? x + ((b * s.in_h + iy) * s.in_w + ix) * c_in : zeros;
       }
     }
-    float* out = v + t * kTile * c_in;
-    for (int64_t c = 0; c < c_in; ++c) {
-      float r[4][4];  // B^T d
-      for (int j = 0; j < 4; ++j) {
-        const float d0 = d[j][c], d1 = d[4 + j][c], d2 = d[8 + j][c], d3 = d[12 + j][c];
-        r[0][j] = d0 - d2;
-        r[1][j] = d1 + d2;
-        r[2][j] = d2 - d1;
-        r[3][j] = d1 - d3;
-      }
-      for (int i = 0; i < 4; ++i) {  // (B^T d) B
-        out[(i * 4 + 0) * c_in + c] = r[i][0] - r[i][2];
-        out[(i * 4 + 1) * c_in + c] = r[i][1] + r[i][2];
-        out[(i * 4 + 2) * c_in + c] = r[i][2] - r[i][1];
-        out[(i * 4 + 3) * c_in + c] = r[i][1] - r[i][3];
+    float* out = v + t * c_in;
+    for (int64_t c0 = 0; c0 < c_in; c0 += kV) {
+      const int64_t w = std::min(kV, c_in - c0);
+      const auto at = [&](int p) { return w == kV ? load_v(d[p] + c0) : load_part(d[p] + c0, w); };
+      vf col[6][6];  // B^T d, column by column
+      for (int j = 0; j < 6; ++j) bt_times(at(j), at(6 + j), at(12 + j), at(18 + j), at(24 + j), at(30 + j), col[j]);
+      for (int i = 0; i < 6; ++i) {
+        vf row[6];  // row i of (B^T d) B
+        bt_times(col[0][i], col[1][i], col[2][i], col[3][i], col[4][i], col[5][i], row);
+        for (int l = 0; l < 6; ++l) {
+          float* dst = out + (i * 6 + l) * xi_stride + c0;
+          if (w == kV) store_v(dst, row[l]); else store_part(dst, row[l], w);
+        }
       }
     }
   }
@@ -119,36 +188,39 @@ RETINANET_INLINE void epilogue_row(float* __restrict dst, const float* __restric
   }
 }
 
-// The 2x2 outputs of each tile, A^T m A with A^T = [1 1 1 0; 0 1 -1 -1], into a row of 4 x K
-// (branch-free, vectorized along the channels), then the epilogue into y; outputs past the
-// image's edge (odd sizes) are not written.
+// The 4x4 outputs of each tile, A^T m A, into 16 rows of K, then the epilogue into y; outputs past the image's edge are not written.
 RETINANET_DISPATCH void output_tiles(const Conv2DShape& s, const Tiles& tl, const float* __restrict m, int64_t t0,
-                                     int64_t t1, int64_t first, const Epilogue& e, float* __restrict y,
-                                     float* __restrict quad) {
+                                     int64_t t1, int64_t first, int64_t n, const Epilogue& e, float* __restrict y,
+                                     float* __restrict block) {
   const int64_t k_out = s.out_c;
+  const int64_t xi_stride = n * k_out;
   for (int64_t t = t0; t < t1; ++t) {
     const int64_t g = first + t;
     const int64_t tx = g % tl.w, ty = (g / tl.w) % tl.h, b = g / (tl.w * tl.h);
-    const float* in = m + t * kTile * k_out;
-    for (int64_t k = 0; k < k_out; ++k) {
-      float q[2][4];  // A^T m
-      for (int j = 0; j < 4; ++j) {
-        const float m0 = in[j * k_out + k], m1 = in[(4 + j) * k_out + k], m2 = in[(8 + j) * k_out + k],
-                    m3 = in[(12 + j) * k_out + k];
-        q[0][j] = m0 + m1 + m2;
-        q[1][j] = m1 - m2 - m3;
+    const float* in = m + t * k_out;
+    for (int64_t k0 = 0; k0 < k_out; k0 += kV) {
+      const int64_t w = std::min(kV, k_out - k0);
+      const auto at = [&](int p) {
+        const float* src = in + p * xi_stride + k0;
+        return w == kV ? load_v(src) : load_part(src, w);
+      };
+      vf col[6][4];  // A^T m, column by column
+      for (int j = 0; j < 6; ++j) at_times(at(j), at(6 + j), at(12 + j), at(18 + j), at(24 + j), at(30 + j), col[j]);
+      for (int i = 0; i < 4; ++i) {
+        vf row[4];
+        at_times(col[0][i], col[1][i], col[2][i], col[3][i], col[4][i], col[5][i], row);
+        for (int l = 0; l < 4; ++l) {
+          float* dst = block + (i * 4 + l) * k_out + k0;
+          if (w == kV) store_v(dst, row[l]); else store_part(dst, row[l], w);
+        }
       }
-      quad[k] = q[0][0] + q[0][1] + q[0][2];
-      quad[k_out + k] = q[0][1] - q[0][2] - q[0][3];
-      quad[2 * k_out + k] = q[1][0] + q[1][1] + q[1][2];
-      quad[3 * k_out + k] = q[1][1] - q[1][2] - q[1][3];
     }
-    for (int i = 0; i < 2; ++i) {
-      for (int j = 0; j < 2; ++j) {
-        const int64_t oy = ty * 2 + i, ox = tx * 2 + j;
+    for (int i = 0; i < kOut; ++i) {
+      for (int j = 0; j < kOut; ++j) {
+        const int64_t oy = ty * kOut + i, ox = tx * kOut + j;
         if (oy >= s.out_h || ox >= s.out_w) continue;
         const int64_t px = ((b * s.out_h + oy) * s.out_w + ox) * k_out;
-        epilogue_row(y + px, quad + (i * 2 + j) * k_out, e.bias, e.residual ? e.residual + px : nullptr, k_out, e);
+        epilogue_row(y + px, block + (i * 4 + j) * k_out, e.bias, e.residual ? e.residual + px : nullptr, k_out, e);
       }
     }
   }
@@ -157,37 +229,46 @@ RETINANET_DISPATCH void output_tiles(const Conv2DShape& s, const Tiles& tl, cons
 }  // namespace
 
 bool winograd_applies(const Conv2DShape& s) {
-  return enabled() && s.filter_h == 3 && s.filter_w == 3 && s.stride_h == 1 && s.stride_w == 1 && s.in_c >= 64 &&
-         s.out_c >= 64 && s.out_h >= 2 && s.out_w >= 2;
+  const Mode m = mode();
+  if (m == Mode::kOff || s.filter_h != 3 || s.filter_w != 3 || s.stride_h != 1 || s.stride_w != 1 || s.in_c < 64 ||
+      s.out_c < 64 || s.out_h < 2 || s.out_w < 2) {
+    return false;
+  }
+  const int64_t tiles = s.batch * ((s.out_h + kOut - 1) / kOut) * ((s.out_w + kOut - 1) / kOut);
+  return m == Mode::kOn || tiles >= kMinTiles;
 }
 
 void conv2d_winograd(const Conv2DShape& s, const float* x, const WinogradFilter& f, const Epilogue& e, float* y) {
   const int64_t c_in = s.in_c, k_out = s.out_c;
-  const Tiles tl{(s.out_h + 1) / 2, (s.out_w + 1) / 2};
+  const Tiles tl{(s.out_h + kOut - 1) / kOut, (s.out_w + kOut - 1) / kOut};
   const int64_t tiles = s.batch * tl.h * tl.w;
-  // The transformed filters, [16][C][K]; a call's own (filters change every training step).
-  float* const u = scratch_floats(ScratchSlot::kFilters, static_cast<size_t>(kTile * c_in * k_out));
+  // The transformed filters, [36][C][K]; a call's own (filters change every training step).
+  float* const u = scratch_floats(ScratchSlot::kFilters, static_cast<size_t>(kXi * c_in * k_out));
   parallel_for(c_in, 8, [&](int64_t c0, int64_t c1) { filter_rows(f, c_in, k_out, c0, c1, u); });
   const std::vector<float> zeros(static_cast<size_t>(c_in), 0.0f);
-  // Tiles in chunks whose transformed inputs and products stay within 8 MB each.
-  const int64_t chunk = std::max<int64_t>(64, (int64_t{1} << 21) / (kTile * std::max(c_in, k_out)));
-  float* const v = scratch_floats(ScratchSlot::kColumns, static_cast<size_t>(std::min(chunk, tiles) * kTile * c_in));
-  float* const m = scratch_floats(ScratchSlot::kProducts, static_cast<size_t>(std::min(chunk, tiles) * kTile * k_out));
+  // Tiles in chunks whose transformed inputs and products stay within 32 MB each.
+  const int64_t chunk = std::max<int64_t>(64, (int64_t{1} << 23) / (kXi * std::max(c_in, k_out)));
+  const int64_t most = std::min(chunk, tiles);
+  float* const v = scratch_floats(ScratchSlot::kColumns, static_cast<size_t>(most * kXi * c_in));
+  float* const m = scratch_floats(ScratchSlot::kProducts, static_cast<size_t>(most * kXi * k_out));
   for (int64_t t0 = 0; t0 < tiles; t0 += chunk) {
     const int64_t n = std::min(chunk, tiles - t0);
-    parallel_for(n, 16, [&](int64_t a, int64_t b) { input_tiles(s, tl, x, a, b, t0, v, zeros.data()); });
-    for (int64_t xi = 0; xi < kTile; ++xi) {
-      // M[t][xi][:] = V[t][xi][:] x U[xi]: tile t's rows sit kTile rows apart.
-      GemmArgs g;
-      g.m = n; g.n = k_out; g.k = c_in;
-      g.a = v + xi * c_in; g.lda = kTile * c_in;
-      g.b = u + xi * c_in * k_out; g.ldb = k_out;
-      g.c = m + xi * k_out; g.ldc = kTile * k_out;
-      sgemm(g);
-    }
-    parallel_for(n, 16, [&](int64_t a, int64_t b) {
-      std::vector<float> quad(static_cast<size_t>(4 * k_out));
-      output_tiles(s, tl, m, a, b, t0, e, y, quad.data());
+    parallel_for(n, 8, [&](int64_t a, int64_t b) { input_tiles(s, tl, x, a, b, t0, n, v, zeros.data()); });
+    // M[xi] = V[xi] x U[xi], [n, C] x [C, K]: one whole product per pool task (each runs on one
+    // thread), so that a product's packed U stays in that core's cache.
+    parallel_for(kXi, 1, [&](int64_t x0, int64_t x1) {
+      for (int64_t xi = x0; xi < x1; ++xi) {
+        GemmArgs g;
+        g.m = n; g.n = k_out; g.k = c_in;
+        g.a = v + xi * n * c_in; g.lda = c_in;
+        g.b = u + xi * c_in * k_out; g.ldb = k_out;
+        g.c = m + xi * n * k_out; g.ldc = k_out;
+        sgemm(g);
+      }
+    });
+    parallel_for(n, 4, [&](int64_t a, int64_t b) {
+      float* block = scratch_floats(ScratchSlot::kPackedB, static_cast<size_t>(16 * k_out));
+      output_tiles(s, tl, m, a, b, t0, n, e, y, block);
     });
   }
 }
