@@ -73,6 +73,25 @@ test('batched and fused matrix products equal tfjs, with transposes and broadcas
   close(t, () => tf.grad((v) => tf.matMul(v, rnd([30, 20], 14)).square().sum())(rnd([40, 30], 15)), 'matmul grad', 600);
 });
 
+test('matrix products of any rank from 2 run natively, tf.matMul of two matrices included', (t) => {
+  // Float32 sums in the native order against tfjs's float64 ones: some bits differ wherever the
+  // native kernel ran (the same bits everywhere would mean tfjs's own kernel computed both).
+  const cases = [
+    ['2-D', () => tf.matMul(rnd([64, 700], 9), rnd([700, 33], 10)), 700],
+    ['2-D transposed', () => tf.matMul(rnd([700, 64], 16), rnd([33, 700], 17), true, true), 700],
+    ['4-D', () => tf.matMul(rnd([2, 3, 17, 129], 18), rnd([2, 3, 129, 6], 19)), 129],
+    ['3-D by 2-D, broadcast', () => tf.matMul(rnd([3, 17, 129], 20), rnd([129, 6], 21)), 129],
+    ['fused 2-D', () => tf.fused.matMul({ a: rnd([40, 300], 22), b: rnd([300, 20], 23), bias: rnd([20], 24), activation: 'relu' }), 300],
+  ];
+  for (const [what, f, depth] of cases) {
+    close(t, f, what, depth);
+    const [, , a, b] = both(f);
+    t.false(a.every((v, i) => v === b[i]), `${what}: the same bits as tfjs's own kernel`);
+  }
+  // Outer dimensions broadcast from both sides: left to tfjs, same shape and values.
+  close(t, () => tf.matMul(rnd([2, 1, 5, 7], 25), rnd([1, 2, 7, 3], 26)), 'broadcast from both sides', 7);
+});
+
 test('uncovered cases fall through to tfjs: dilation, NCHW-free dtype, prelu, elu', (t) => {
   const x = rnd([1, 9, 9, 3], 16), w = rnd([3, 3, 3, 4], 17);
   close(t, () => tf.conv2d(x, w, 1, 'same', 'NHWC', 2), 'dilation 2');
