@@ -3,7 +3,7 @@
 // npm run bench:winograd: the 3x3 stride-1 convolutions of RetinaNet at 600 px (ResNet-50-FPN's
 // heads and FPN outputs, ResNet's bottleneck middles, r18-small's layers) with the direct kernel
 // and with Winograd F(4x4, 3x3), each in a fresh process (RETINANET_WINOGRAD=0 / 1), side by side
-// in one run: forward and input gradient, median ms and the speed-up, and which of the two the
+// in one run: forward, input gradient and filter gradient, median ms and the speed-up, and which of the two the
 // default (unset) takes. Prints a table and writes
 // bench/winograd.md and bench/winograd-results.json.
 //   node bench/winograd.js [--quick]
@@ -38,7 +38,10 @@ if (process.env.RETINANET_BENCH_CHILD) {
     const w = Float32Array.from({ length: 9 * c * k }, () => 0.1 * r());
     const dy = Float32Array.from({ length: batch * size * size * k }, r);
     const time = (fn) => medianCallMs(fn, quick ? 300 : 1500);
-    return { title, forwardMs: time(() => ops.conv2d(x, w, g)), inputGradMs: time(() => ops.conv2dBackpropInput(dy, w, g)) };
+    return {
+      title, forwardMs: time(() => ops.conv2d(x, w, g)), inputGradMs: time(() => ops.conv2dBackpropInput(dy, w, g)),
+      filterGradMs: time(() => ops.conv2dBackpropFilter(x, dy, g)),
+    };
   });
   console.log(JSON.stringify({ threads: ops.numThreads(), rows }));
   process.exit(0);
@@ -51,15 +54,16 @@ for (const mode of ['0', '1']) {
 }
 const m = machine();
 const lines = [`Machine: ${m.cpu}, ${m.cores} logical CPUs, Node ${m.node}; ${runs['0'].threads} thread(s).`, '',
-  '| 3×3 stride-1 convolution | tiles | forward direct ms | Winograd ms | speed-up | input gradient direct ms | Winograd ms | speed-up | default |',
-  '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |'];
+  '| 3×3 stride-1 convolution | tiles | forward direct ms | Winograd ms | speed-up | input gradient direct ms | Winograd ms | speed-up | filter gradient direct ms | Winograd ms | speed-up | default |',
+  '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |'];
 // The default's rule (native/accel/winograd.cpp, kMinTiles): Winograd from 64 tiles of 4x4 outputs.
 const tiles = ([, batch, size]) => batch * Math.ceil(size / 4) ** 2;
 runs['0'].rows.forEach((d, i) => {
   const w = runs['1'].rows[i];
   const n = tiles(SHAPES[i]);
   lines.push(`| ${d.title} | ${n} | ${d.forwardMs.toFixed(1)} | ${w.forwardMs.toFixed(1)} | ${(d.forwardMs / w.forwardMs).toFixed(2)}× | ` +
-    `${d.inputGradMs.toFixed(1)} | ${w.inputGradMs.toFixed(1)} | ${(d.inputGradMs / w.inputGradMs).toFixed(2)}× | ${n >= 64 ? 'Winograd' : 'direct'} |`);
+    `${d.inputGradMs.toFixed(1)} | ${w.inputGradMs.toFixed(1)} | ${(d.inputGradMs / w.inputGradMs).toFixed(2)}× | ` +
+    `${d.filterGradMs.toFixed(1)} | ${w.filterGradMs.toFixed(1)} | ${(d.filterGradMs / w.filterGradMs).toFixed(2)}× | ${n >= 64 ? 'Winograd' : 'direct'} |`);
 });
 console.log(lines.join('\n'));
 fs.writeFileSync(path.join(__dirname, 'winograd.md'), `# Winograd F(4x4, 3x3) against the direct kernel\n\n${new Date().toISOString().slice(0, 10)}, ` +

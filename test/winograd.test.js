@@ -1,6 +1,6 @@
 'use strict';
 // Winograd F(4x4, 3x3): the 3x3 stride-1 convolutions with 64+ channels (forward with its fused
-// epilogue, and the input gradient) against float64 sums, for odd and even sizes, 'same' and
+// epilogue, the input gradient and the filter gradient) against float64 sums, for odd and even sizes, 'same' and
 // 'valid' padding and a batch of 2; and the direct kernel (RETINANET_WINOGRAD=0, in a fresh
 // process) gives the same values within F(4x4)'s float32 error: its transforms scale values by up
 // to 8 and back, so it is about ten times the direct kernel's (measured: 0.6-9e-6 of the largest
@@ -15,33 +15,35 @@ const { SHAPES, inputs, reference, maxRelDiff, run } = require('./helpers/winogr
 
 const TOL = 2e-5;
 
-test('forward with its epilogue and the input gradient equal float64 sums', (t) => {
+test('forward with its epilogue, the input gradient and the filter gradient equal float64 sums', (t) => {
   SHAPES.forEach((shape, i) => {
     const input = inputs(shape, 11 + i);
     const got = run(input);
     const want = reference(input);
     t.true(maxRelDiff(got.y, want.y) < TOL, `forward ${shape}: ${maxRelDiff(got.y, want.y)}`);
     t.true(maxRelDiff(got.dx, want.dx) < TOL, `input gradient ${shape}: ${maxRelDiff(got.dx, want.dx)}`);
+    t.true(maxRelDiff(got.dw, want.dw) < TOL, `filter gradient ${shape}: ${maxRelDiff(got.dw, want.dw)}`);
   });
 });
 
 test('the direct kernel (RETINANET_WINOGRAD=0) gives the same values within float32 rounding', (t) => {
   const script = `const c = require('./test/helpers/winograd-cases');
-    console.log(JSON.stringify(c.SHAPES.map((s, i) => { const r = c.run(c.inputs(s, 11 + i)); return { y: Array.from(r.y), dx: Array.from(r.dx) }; })));`;
-  const direct = spawnSync(process.execPath, ['-e', script], { cwd: path.join(__dirname, '..'), encoding: 'utf8', env: { ...process.env, RETINANET_WINOGRAD: '0' } });
+    console.log(JSON.stringify(c.SHAPES.map((s, i) => { const r = c.run(c.inputs(s, 11 + i)); return { y: Array.from(r.y), dx: Array.from(r.dx), dw: Array.from(r.dw) }; })));`;
+  const direct = spawnSync(process.execPath, ['-e', script], { cwd: path.join(__dirname, '..'), encoding: 'utf8', env: { ...process.env, RETINANET_WINOGRAD: '0' }, maxBuffer: 1 << 28 });
   t.is(direct.status, 0, direct.stderr);
   const theirs = JSON.parse(direct.stdout);
-  let identical = true;
+  // Per result (forward, input and filter gradients): the same bits in every shape would mean
+  // that the direct kernel ran twice (two different summations agree only within rounding).
+  const identical = { y: true, dx: true, dw: true };
   SHAPES.forEach((shape, i) => {
     const mine = run(inputs(shape, 11 + i));
     t.true(maxRelDiff(mine.y, theirs[i].y) < TOL, `forward ${shape}`);
     t.true(maxRelDiff(mine.dx, theirs[i].dx) < TOL, `input gradient ${shape}`);
-    identical = identical && mine.y.every((v, j) => v === theirs[i].y[j]) && mine.dx.every((v, j) => v === theirs[i].dx[j]);
+    t.true(maxRelDiff(mine.dw, theirs[i].dw) < TOL, `filter gradient ${shape}`);
+    for (const part of Object.keys(identical)) identical[part] = identical[part] && mine[part].every((v, j) => v === theirs[i][part][j]);
   });
-  // Two different summations: the same bits everywhere would mean one path ran twice.
-  t.false(identical, 'the Winograd and direct results are bit-identical: the Winograd path did not run');
+  for (const [part, same] of Object.entries(identical)) t.false(same, `${part}: bit-identical to the direct kernel's: the Winograd path did not run`);
 });
-
 
 test('by default the path is taken from 64 tiles of 4x4 outputs up, and not below', (t) => {
   // 34x34 'same' outputs: 9 x 9 = 81 tiles; 7x9: 2 x 3 = 6 tiles. Each in a fresh process,

@@ -238,6 +238,10 @@ void conv2d_backprop_filter(const Conv2DShape& s, const float* x, const float* d
   // dW [K, out_c] = im2col(x)^T [K, M] * dy [M, out_c], straight into HWIO: the transposed
   // im2col panels are gathered from x as they are packed (no column matrix), dy packs as plain
   // B strips. Pixels go in chunks so that packed dy stays within the GEMM's B budget.
+  if (winograd_applies(s)) {
+    conv2d_winograd_filter_gradient(s, x, dy, dw);
+    return;
+  }
   const bool pointwise = is_pointwise(s);
   const int64_t chunk = std::max<int64_t>(256, kGemmPackedBFloats / std::max<int64_t>(s.out_c, 1));
   if (m == 0) std::fill(dw, dw + k * s.out_c, 0.0f);  // no output pixel: no product writes dw

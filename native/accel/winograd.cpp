@@ -32,8 +32,8 @@ Mode mode() {
   return m;
 }
 
-// Below this many tiles per call the filter transform (36 x C x K values, every call) costs more
-// than the products save: measured on a Zen 5 VM, 2 threads (bench/winograd.md): 19x19 at 256
+// Below this many tiles per call the filter transform (36 x C x K values, every call; the filter
+// gradient's output transform as many) costs more than the products save: measured on a Zen 5 VM, 2 threads (bench/winograd.md): 19x19 at 256
 // channels (25 tiles) 0.64x the direct kernel's speed, 38x38 (100 tiles) 1.6x, 75x75 (361) 2.2x.
 constexpr int64_t kMinTiles = 64;
 
@@ -92,6 +92,26 @@ RETINANET_INLINE void at_times(vf m0, vf m1, vf m2, vf m3, vf m4, vf m5, vf (&o)
   o[1] = d12 + 2.0f * d34;
   o[2] = p12 + 4.0f * p34;
   o[3] = d12 + 8.0f * d34 + m5;
+}
+
+// A (6x4, the transpose of A^T above) applied to four values: the filter gradient's transform of
+// a 4x4 tile of the output gradient.
+RETINANET_INLINE void a_times(vf y0, vf y1, vf y2, vf y3, vf (&o)[6]) {
+  const vf p02 = y0 + y2, p13 = y1 + y3, q02 = y0 + 4.0f * y2, q13 = 2.0f * y1 + 8.0f * y3;
+  o[0] = y0;
+  o[1] = p02 + p13;
+  o[2] = p02 - p13;
+  o[3] = q02 + q13;
+  o[4] = q02 - q13;
+  o[5] = y3;
+}
+
+// G^T (3x6) applied to six values: the filter gradient's output transform.
+RETINANET_INLINE void gt_times(vf m0, vf m1, vf m2, vf m3, vf m4, vf m5, vf (&o)[3]) {
+  const vf p12 = m1 + m2, d12 = m2 - m1, p34 = m3 + m4, d34 = m3 - m4;
+  o[0] = m0 * 0.25f - p12 * (1.0f / 6.0f) + p34 * (1.0f / 24.0f);
+  o[1] = d12 * (1.0f / 6.0f) + d34 * (1.0f / 12.0f);
+  o[2] = (p34 - p12) * (1.0f / 6.0f) + m5;
 }
 
 // U[xi][c][k] = (G g G^T)[xi] for input channels [c0, c1) and every output channel k.
@@ -226,6 +246,65 @@ RETINANET_DISPATCH void output_tiles(const Conv2DShape& s, const Tiles& tl, cons
   }
 }
 
+// D[xi][t][k] = (A dY A^T)[xi] of tile t's 4x4 output gradient (zeros past the image's edge).
+RETINANET_DISPATCH void gradient_tiles(const Conv2DShape& s, const Tiles& tl, const float* __restrict dy, int64_t t0,
+                                       int64_t t1, int64_t first, int64_t n, float* __restrict d,
+                                       const float* __restrict zeros) {
+  const int64_t k_out = s.out_c;
+  const int64_t xi_stride = n * k_out;
+  for (int64_t t = t0; t < t1; ++t) {
+    const int64_t g = first + t;
+    const int64_t tx = g % tl.w, ty = (g / tl.w) % tl.h, b = g / (tl.w * tl.h);
+    const float* src[16];
+    for (int i = 0; i < 4; ++i) {
+      const int64_t oy = ty * kOut + i;
+      for (int j = 0; j < 4; ++j) {
+        const int64_t ox = tx * kOut + j;
+        src[i * 4 + j] = oy < s.out_h && ox < s.out_w ? dy + ((b * s.out_h + oy) * s.out_w + ox) * k_out : zeros;
+      }
+    }
+    float* out = d + t * k_out;
+    for (int64_t k0 = 0; k0 < k_out; k0 += kV) {
+      const int64_t w = std::min(kV, k_out - k0);
+      const auto at = [&](int p) { return w == kV ? load_v(src[p] + k0) : load_part(src[p] + k0, w); };
+      vf col[4][6];  // A dY, column by column
+      for (int j = 0; j < 4; ++j) a_times(at(j), at(4 + j), at(8 + j), at(12 + j), col[j]);
+      for (int i = 0; i < 6; ++i) {
+        vf row[6];  // row i of (A dY) A^T
+        a_times(col[0][i], col[1][i], col[2][i], col[3][i], row);
+        for (int l = 0; l < 6; ++l) {
+          float* dst = out + (i * 6 + l) * xi_stride + k0;
+          if (w == kV) store_v(dst, row[l]); else store_part(dst, row[l], w);
+        }
+      }
+    }
+  }
+}
+
+// dW[ky][kx][c][k] = (G^T M G)[ky][kx] for input channels [c0, c1), M [36][C][K].
+RETINANET_DISPATCH void filter_gradient_rows(const float* __restrict m, int64_t c_in, int64_t k_out, int64_t c0,
+                                             int64_t c1, float* __restrict dw) {
+  for (int64_t c = c0; c < c1; ++c) {
+    for (int64_t k0 = 0; k0 < k_out; k0 += kV) {
+      const int64_t w = std::min(kV, k_out - k0);
+      const auto at = [&](int xi) {
+        const float* src = m + (xi * c_in + c) * k_out + k0;
+        return w == kV ? load_v(src) : load_part(src, w);
+      };
+      vf col[6][3];  // G^T M, column by column
+      for (int j = 0; j < 6; ++j) gt_times(at(j), at(6 + j), at(12 + j), at(18 + j), at(24 + j), at(30 + j), col[j]);
+      for (int i = 0; i < 3; ++i) {
+        vf row[3];  // row i of (G^T M) G
+        gt_times(col[0][i], col[1][i], col[2][i], col[3][i], col[4][i], col[5][i], row);
+        for (int l = 0; l < 3; ++l) {
+          float* dst = dw + ((i * 3 + l) * c_in + c) * k_out + k0;
+          if (w == kV) store_v(dst, row[l]); else store_part(dst, row[l], w);
+        }
+      }
+    }
+  }
+}
+
 }  // namespace
 
 bool winograd_applies(const Conv2DShape& s) {
@@ -271,6 +350,38 @@ void conv2d_winograd(const Conv2DShape& s, const float* x, const WinogradFilter&
       output_tiles(s, tl, m, a, b, t0, n, e, y, block);
     });
   }
+}
+
+void conv2d_winograd_filter_gradient(const Conv2DShape& s, const float* x, const float* dy, float* dw) {
+  const int64_t c_in = s.in_c, k_out = s.out_c;
+  const Tiles tl{(s.out_h + kOut - 1) / kOut, (s.out_w + kOut - 1) / kOut};
+  const int64_t tiles = s.batch * tl.h * tl.w;
+  // M[xi] = sum over the tiles of V[xi]^T D[xi], [C, K] each, accumulated over the chunks.
+  float* const m = scratch_floats(ScratchSlot::kFilters, static_cast<size_t>(kXi * c_in * k_out));
+  const std::vector<float> zeros(static_cast<size_t>(std::max(c_in, k_out)), 0.0f);
+  const int64_t chunk = std::max<int64_t>(64, (int64_t{1} << 23) / (kXi * std::max(c_in, k_out)));
+  const int64_t most = std::min(chunk, tiles);
+  float* const v = scratch_floats(ScratchSlot::kColumns, static_cast<size_t>(most * kXi * c_in));
+  float* const d = scratch_floats(ScratchSlot::kProducts, static_cast<size_t>(most * kXi * k_out));
+  for (int64_t t0 = 0; t0 < tiles; t0 += chunk) {
+    const int64_t n = std::min(chunk, tiles - t0);
+    parallel_for(n, 8, [&](int64_t a, int64_t b) {
+      input_tiles(s, tl, x, a, b, t0, n, v, zeros.data());
+      gradient_tiles(s, tl, dy, a, b, t0, n, d, zeros.data());
+    });
+    parallel_for(kXi, 1, [&](int64_t x0, int64_t x1) {
+      for (int64_t xi = x0; xi < x1; ++xi) {
+        GemmArgs g;
+        g.m = c_in; g.n = k_out; g.k = n;
+        g.a = v + xi * n * c_in; g.lda = c_in; g.trans_a = true;
+        g.b = d + xi * n * k_out; g.ldb = k_out;
+        g.c = m + xi * c_in * k_out; g.ldc = k_out;
+        g.accumulate = t0 > 0;
+        sgemm(g);
+      }
+    });
+  }
+  parallel_for(c_in, 8, [&](int64_t c0, int64_t c1) { filter_gradient_rows(m, c_in, k_out, c0, c1, dw); });
 }
 
 }  // namespace retinanet

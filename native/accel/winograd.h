@@ -1,8 +1,9 @@
-// Winograd F(2x2, 3x3) for the 3x3 stride-1 convolutions (most of RetinaNet's heads, the FPN's
-// outputs and ResNet's bottleneck middles): each 4x4 input tile and each 3x3 filter are
-// transformed so that a 2x2 output tile costs 16 products instead of 36; the products of all
-// tiles are 16 GEMMs [tiles, C] x [C, K] on the packed GEMM. 2.25x fewer multiply-adds than the
-// direct kernel, equal to it within float32 rounding (the transforms' additions reorder sums).
+// Winograd F(4x4, 3x3) for the 3x3 stride-1 convolutions (most of RetinaNet's heads, the FPN's
+// outputs and ResNet's bottleneck middles): each 6x6 input tile and each 3x3 filter are
+// transformed so that a 4x4 output tile costs 36 products per channel pair instead of 144; the
+// products of all tiles are 36 GEMMs on the packed GEMM. 4x fewer multiply-adds than the direct
+// kernel, for the forward pass and both gradients; float32 error about ten times the direct
+// kernel's (the transforms scale values by up to 8 and back): see docs/building.md.
 #pragma once
 #include <cstdint>
 
@@ -10,11 +11,11 @@
 
 namespace retinanet {
 
-// Whether a convolution of this shape takes the Winograd path (the forward pass, and the input
-// gradient of a stride-1 3x3 convolution, itself such a convolution): 3x3 filter, stride 1, and
-// at least 64 channels in and out, where the GEMMs outweigh the transforms; RETINANET_WINOGRAD=1
-// or 0 in the environment turns the path on or off over its default (winograd.cpp), so both
-// can be measured and tested on one machine.
+// Whether a convolution of this shape takes the Winograd path (its forward pass and filter
+// gradient; its input gradient is itself such a convolution): 3x3 filter, stride 1, at least 64
+// channels in and out, and by default at least 64 tiles of 4x4 outputs, where the products saved
+// outweigh the per-call transforms; RETINANET_WINOGRAD=1 or 0 in the environment takes it for
+// every such shape or for none (winograd.cpp), so both can be measured and tested on one machine.
 bool winograd_applies(const Conv2DShape& s);
 
 // Where a 3x3 filter's weights are: tap t (row-major 3x3), input channel c and output channel k
@@ -30,5 +31,9 @@ inline WinogradFilter hwio_filter(const float* w, int64_t in_c, int64_t out_c) {
 
 // y = conv(x, f) with the epilogue, for a shape winograd_applies() accepts (any padding).
 void conv2d_winograd(const Conv2DShape& s, const float* x, const WinogradFilter& f, const Epilogue& e, float* y);
+
+// dW (HWIO [3, 3, in_c, out_c]) of y = conv(x, w) from dy, for a shape winograd_applies()
+// accepts: the adjoint of the forward transforms, dW = G^T [sum over tiles (A dY A^T) . (B^T d B)] G.
+void conv2d_winograd_filter_gradient(const Conv2DShape& s, const float* x, const float* dy, float* dw);
 
 }  // namespace retinanet

@@ -23,11 +23,12 @@ function inputs([batch, H, W, C, K, pad], seed) {
   return { g, x, w, dy, bias, residual };
 }
 
-/** Forward (with bias, residual, relu) and input gradient as float64 sums. */
+/** Forward (with bias, residual, relu), input gradient and filter gradient as float64 sums. */
 function reference({ g, x, w, dy, bias, residual }) {
   const { batch, inHeight: H, inWidth: W, inChannels: C, outChannels: K, padTop: p, outHeight: OH, outWidth: OW } = g;
   const y = new Float64Array(batch * OH * OW * K);
   const dx = new Float64Array(batch * H * W * C);
+  const dw = new Float64Array(9 * C * K);
   for (let b = 0; b < batch; b++) for (let oy = 0; oy < OH; oy++) for (let ox = 0; ox < OW; ox++) {
     const o = ((b * OH + oy) * OW + ox) * K;
     for (let i = 0; i < 3; i++) for (let j = 0; j < 3; j++) {
@@ -40,13 +41,14 @@ function reference({ g, x, w, dy, bias, residual }) {
         for (let k = 0; k < K; k++) {
           y[o + k] += x[xi + c] * w[wi + k];
           acc += dy[o + k] * w[wi + k];
+          dw[wi + k] += x[xi + c] * dy[o + k];
         }
         dx[xi + c] += acc;
       }
     }
     for (let k = 0; k < K; k++) y[o + k] = Math.max(0, y[o + k] + bias[k] + residual[o + k]);
   }
-  return { y, dx };
+  return { y, dx, dw };
 }
 
 function maxRelDiff(a, b) {
@@ -63,6 +65,7 @@ function run(input) {
   return {
     y: ops.conv2d(x, w, g, { bias, residual, activation: 'relu' }),
     dx: ops.conv2dBackpropInput(dy, w, g),
+    dw: ops.conv2dBackpropFilter(x, dy, g),
   };
 }
 
