@@ -165,7 +165,11 @@ void conv2d_forward(const Conv2DShape& s, const float* x, const float* w, const 
                     bool bfloat16) {
   const int64_t m = s.batch * s.out_h * s.out_w;
   const int64_t k = s.filter_h * s.filter_w * s.in_c;
-  if (bfloat16) {  // every shape as an implicit GEMM (a 1x1's im2col rows are its input rows)
+  // Winograd first, bfloat16 asked or not: at the shapes it takes, its float32 products (4x
+  // fewer) beat the direct bfloat16 kernel (2x the float32 peak) and round less.
+  if (winograd_applies(s)) {
+    conv2d_winograd(s, x, hwio_filter(w, s.in_c, s.out_c), e, y);
+  } else if (bfloat16) {  // every shape as an implicit GEMM (a 1x1's im2col rows are its input rows)
     const Im2col ctx{&s, x};
     gemm_bf16_rows(m, s.out_c, k, pack_im2col, &ctx, w, s.out_c, y, s.out_c, e);
   } else if (is_pointwise(s)) {
@@ -176,8 +180,6 @@ void conv2d_forward(const Conv2DShape& s, const float* x, const float* w, const 
     g.c = y; g.ldc = s.out_c;
     g.epilogue = e;
     sgemm(g);
-  } else if (winograd_applies(s)) {
-    conv2d_winograd(s, x, hwio_filter(w, s.in_c, s.out_c), e, y);
   } else {
     const Im2col ctx{&s, x};
     sgemm_rows(m, s.out_c, k, pack_im2col, &ctx, w, s.out_c, false, y, s.out_c, false, e);
