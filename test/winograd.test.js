@@ -3,8 +3,8 @@
 // epilogue, the input gradient and the filter gradient) against float64 sums, for odd and even sizes, 'same' and
 // 'valid' padding and a batch of 2; and the direct kernel (RETINANET_WINOGRAD=0, in a fresh
 // process) gives the same values within F(4x4)'s float32 error: its transforms scale values by up
-// to 8 and back, so it is about ten times the direct kernel's (measured: 0.6-9e-6 of the largest
-// output against float64, the direct kernel's 1.5-4.4e-7), hence the bound 2e-5.
+// to 8 and back, so it is about ten times the direct kernel's (measured: 0.4-9e-6 of the largest
+// output against float64, the direct kernel's 0.9-4.4e-7), hence the bound 2e-5.
 // This process takes the Winograd path for every such shape, small ones included (RETINANET_WINOGRAD=1,
 // read at the first convolution).
 process.env.RETINANET_WINOGRAD = '1';
