@@ -151,6 +151,26 @@ struct Tiles {
   int64_t h, w;  // tiles per image along y and x
 };
 
+// Tile g's image and place: its first output pixel is (ty, tx) * 4.
+struct TileAt {
+  int64_t b, ty, tx;
+};
+RETINANET_INLINE TileAt tile_at(const Tiles& tl, int64_t g) { return {g / (tl.w * tl.h), (g / tl.w) % tl.h, g % tl.w}; }
+
+// Pointers to the N x N pixels (rows of `ch` floats) of image b whose corner is (y0, x0), of an
+// h x w image; `zeros` (ch floats) where the patch leaves the image.
+template <int N>
+RETINANET_INLINE void patch(const float* img, int64_t h, int64_t w, int64_t ch, int64_t b, int64_t y0, int64_t x0,
+                            const float* zeros, const float* (&p)[N * N]) {
+  for (int i = 0; i < N; ++i) {
+    const int64_t y = y0 + i;
+    for (int j = 0; j < N; ++j) {
+      const int64_t x = x0 + j;
+      p[i * N + j] = y >= 0 && y < h && x >= 0 && x < w ? img + ((b * h + y) * w + x) * ch : zeros;
+    }
+  }
+}
+
 // V[xi][t][c] = (B^T d B)[xi] of tile t's 6x6 input patch d (zeros outside the image), for the
 // chunk's tiles [t0, t1) of n.
 RETINANET_DISPATCH void input_tiles(const Conv2DShape& s, const Tiles& tl, const float* __restrict x, int64_t t0,
@@ -159,17 +179,9 @@ RETINANET_DISPATCH void input_tiles(const Conv2DShape& s, const Tiles& tl, const
   const int64_t c_in = s.in_c;
   const int64_t xi_stride = n * c_in;
   for (int64_t t = t0; t < t1; ++t) {
-    const int64_t g = first + t;
-    const int64_t tx = g % tl.w, ty = (g / tl.w) % tl.h, b = g / (tl.w * tl.h);
+    const TileAt pos = tile_at(tl, first + t);
     const float* d[36];
-    for (int i = 0; i < 6; ++i) {
-      const int64_t iy = ty * kOut - s.pad_top + i;
-      for (int j = 0; j < 6; ++j) {
-        const int64_t ix = tx * kOut - s.pad_left + j;
-        const bool inside = iy >= 0 && iy < s.in_h && ix >= 0 && ix < s.in_w;
-        d[i * 6 + j] = inside ? x + ((b * s.in_h + iy) * s.in_w + ix) * c_in : zeros;
-      }
-    }
+    patch<6>(x, s.in_h, s.in_w, c_in, pos.b, pos.ty * kOut - s.pad_top, pos.tx * kOut - s.pad_left, zeros, d);
     float* out = v + t * c_in;
     for (int64_t c0 = 0; c0 < c_in; c0 += kV) {
       const int64_t w = std::min(kV, c_in - c0);
@@ -215,8 +227,8 @@ RETINANET_DISPATCH void output_tiles(const Conv2DShape& s, const Tiles& tl, cons
   const int64_t k_out = s.out_c;
   const int64_t xi_stride = n * k_out;
   for (int64_t t = t0; t < t1; ++t) {
-    const int64_t g = first + t;
-    const int64_t tx = g % tl.w, ty = (g / tl.w) % tl.h, b = g / (tl.w * tl.h);
+    const TileAt pos = tile_at(tl, first + t);
+    const int64_t b = pos.b, ty = pos.ty, tx = pos.tx;
     const float* in = m + t * k_out;
     for (int64_t k0 = 0; k0 < k_out; k0 += kV) {
       const int64_t w = std::min(kV, k_out - k0);
@@ -253,16 +265,9 @@ RETINANET_DISPATCH void gradient_tiles(const Conv2DShape& s, const Tiles& tl, co
   const int64_t k_out = s.out_c;
   const int64_t xi_stride = n * k_out;
   for (int64_t t = t0; t < t1; ++t) {
-    const int64_t g = first + t;
-    const int64_t tx = g % tl.w, ty = (g / tl.w) % tl.h, b = g / (tl.w * tl.h);
+    const TileAt pos = tile_at(tl, first + t);
     const float* src[16];
-    for (int i = 0; i < 4; ++i) {
-      const int64_t oy = ty * kOut + i;
-      for (int j = 0; j < 4; ++j) {
-        const int64_t ox = tx * kOut + j;
-        src[i * 4 + j] = oy < s.out_h && ox < s.out_w ? dy + ((b * s.out_h + oy) * s.out_w + ox) * k_out : zeros;
-      }
-    }
+    patch<4>(dy, s.out_h, s.out_w, k_out, pos.b, pos.ty * kOut, pos.tx * kOut, zeros, src);
     float* out = d + t * k_out;
     for (int64_t k0 = 0; k0 < k_out; k0 += kV) {
       const int64_t w = std::min(kV, k_out - k0);
