@@ -171,6 +171,30 @@ RETINANET_INLINE void patch(const float* img, int64_t h, int64_t w, int64_t ch, 
   }
 }
 
+// out[xi * xi_stride + c] = (T p T^T)[xi] over the ch channels of an N x N patch p (pixel rows of
+// ch floats), where `t` applies T (6 x N) to N vectors: the input and output-gradient transforms.
+template <int N, typename T>
+RETINANET_INLINE void transform_patch(const float* const (&p)[N * N], int64_t ch, float* out, int64_t xi_stride, T t) {
+  for (int64_t c0 = 0; c0 < ch; c0 += kV) {
+    const int64_t w = std::min(kV, ch - c0);
+    vf col[N][6];  // T p, column by column
+    for (int j = 0; j < N; ++j) {
+      vf in[N];
+      for (int i = 0; i < N; ++i) in[i] = w == kV ? load_v(p[i * N + j] + c0) : load_part(p[i * N + j] + c0, w);
+      t(in, col[j]);
+    }
+    for (int i = 0; i < 6; ++i) {
+      vf in[N], row[6];  // row i of (T p) T^T
+      for (int j = 0; j < N; ++j) in[j] = col[j][i];
+      t(in, row);
+      for (int l = 0; l < 6; ++l) {
+        float* dst = out + (i * 6 + l) * xi_stride + c0;
+        if (w == kV) store_v(dst, row[l]); else store_part(dst, row[l], w);
+      }
+    }
+  }
+}
+
 // V[xi][t][c] = (B^T d B)[xi] of tile t's 6x6 input patch d (zeros outside the image), for the
 // chunk's tiles [t0, t1) of n.
 RETINANET_DISPATCH void input_tiles(const Conv2DShape& s, const Tiles& tl, const float* __restrict x, int64_t t0,
@@ -182,21 +206,9 @@ RETINANET_DISPATCH void input_tiles(const Conv2DShape& s, const Tiles& tl, const
     const TileAt pos = tile_at(tl, first + t);
     const float* d[36];
     patch<6>(x, s.in_h, s.in_w, c_in, pos.b, pos.ty * kOut - s.pad_top, pos.tx * kOut - s.pad_left, zeros, d);
-    float* out = v + t * c_in;
-    for (int64_t c0 = 0; c0 < c_in; c0 += kV) {
-      const int64_t w = std::min(kV, c_in - c0);
-      const auto at = [&](int p) { return w == kV ? load_v(d[p] + c0) : load_part(d[p] + c0, w); };
-      vf col[6][6];  // B^T d, column by column
-      for (int j = 0; j < 6; ++j) bt_times(at(j), at(6 + j), at(12 + j), at(18 + j), at(24 + j), at(30 + j), col[j]);
-      for (int i = 0; i < 6; ++i) {
-        vf row[6];  // row i of (B^T d) B
-        bt_times(col[0][i], col[1][i], col[2][i], col[3][i], col[4][i], col[5][i], row);
-        for (int l = 0; l < 6; ++l) {
-          float* dst = out + (i * 6 + l) * xi_stride + c0;
-          if (w == kV) store_v(dst, row[l]); else store_part(dst, row[l], w);
-        }
-      }
-    }
+    transform_patch<6>(d, c_in, v + t * c_in, xi_stride, [](const vf (&in)[6], vf (&o)[6]) {
+      bt_times(in[0], in[1], in[2], in[3], in[4], in[5], o);
+    });
   }
 }
 
@@ -268,21 +280,9 @@ RETINANET_DISPATCH void gradient_tiles(const Conv2DShape& s, const Tiles& tl, co
     const TileAt pos = tile_at(tl, first + t);
     const float* src[16];
     patch<4>(dy, s.out_h, s.out_w, k_out, pos.b, pos.ty * kOut, pos.tx * kOut, zeros, src);
-    float* out = d + t * k_out;
-    for (int64_t k0 = 0; k0 < k_out; k0 += kV) {
-      const int64_t w = std::min(kV, k_out - k0);
-      const auto at = [&](int p) { return w == kV ? load_v(src[p] + k0) : load_part(src[p] + k0, w); };
-      vf col[4][6];  // A dY, column by column
-      for (int j = 0; j < 4; ++j) a_times(at(j), at(4 + j), at(8 + j), at(12 + j), col[j]);
-      for (int i = 0; i < 6; ++i) {
-        vf row[6];  // row i of (A dY) A^T
-        a_times(col[0][i], col[1][i], col[2][i], col[3][i], row);
-        for (int l = 0; l < 6; ++l) {
-          float* dst = out + (i * 6 + l) * xi_stride + k0;
-          if (w == kV) store_v(dst, row[l]); else store_part(dst, row[l], w);
-        }
-      }
-    }
+    transform_patch<4>(src, k_out, d + t * k_out, xi_stride, [](const vf (&in)[4], vf (&o)[6]) {
+      a_times(in[0], in[1], in[2], in[3], o);
+    });
   }
 }
 
