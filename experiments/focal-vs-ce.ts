@@ -30,6 +30,7 @@ export const FOCAL_VS_CE: CommandSpec = {
     { name: 'eval-every', type: 'int', min: 1, help: 'iterations between evaluations (default 250; --quick 3)' },
     { name: 'class-outputs', type: 'int', min: 1, help: 'class outputs of the model (default: the 3 classes); more adds classes no image has, so that every anchor has that many negative logits: the paper\'s per-logit imbalance (80 outputs)' },
     { name: 'warmup-factor', type: 'number', min: 0, help: 'the warm-up\'s starting fraction of the learning rate (default: the Trainer\'s 0.001; Detectron\'s RetinaNet used 1/3)' },
+    { name: 'normalizer', type: 'string', choices: ['ema', 'batch'], help: 'what the losses are divided by (default: the Trainer\'s ema, a moving average of the foreground count; batch: the batch\'s own count, the paper\'s and Detectron\'s)' },
     { name: 'rows', type: 'string', value: 'LIST', default: 'all', help: 'comma-separated subset of ce.25,ce.5,ce.75,ce.9,fl.5,fl1,fl2,fl5,no-prior (or all)' },
     { name: 'worker', type: 'string', value: 'KEY', help: 'internal: run one setting (used by --jobs > 1)' },
   ],
@@ -41,6 +42,8 @@ export interface CurveBudget extends Budget {
   classOutputs?: number;
   /** The warm-up's starting fraction of the learning rate, when not the Trainer's default. */
   warmupFactor?: number;
+  /** The loss normalizer, when not the Trainer's default ('ema'). */
+  normalizer?: 'ema' | 'batch';
 }
 
 export interface CurvePoint { iteration: number; ap: number; ap50: number; loss: number }
@@ -84,6 +87,7 @@ export function curveBudget(quick: boolean, flags?: Flags): CurveBudget {
     // Only when asked for, so that the usual budget (and the runs it keys) stays as it was.
     ...(flags?.has('class-outputs') && flags.int('class-outputs') > 3 ? { classOutputs: flags.int('class-outputs') } : {}),
     ...(flags?.has('warmup-factor') ? { warmupFactor: flags.number('warmup-factor') } : {}),
+    ...(flags?.has('normalizer') ? { normalizer: flags.string('normalizer') as 'ema' | 'batch' } : {}),
   };
 }
 
@@ -168,7 +172,10 @@ export function trainWithCurve(out: string, b: CurveBudget, data: Data, s: RunSp
   const dir = path.join(out, 'runs', key);
   const done = path.join(dir, 'result.json');
   if (fs.existsSync(done)) return JSON.parse(fs.readFileSync(done, 'utf8')) as CurveResult;
-  const trainerOptions = { ...(NO_RECOVERY(s) ? { maxRecoveries: 0 } : {}), ...(b.warmupFactor !== undefined ? { warmupFactor: b.warmupFactor } : {}) };
+  const trainerOptions = {
+    ...(NO_RECOVERY(s) ? { maxRecoveries: 0 } : {}), ...(b.warmupFactor !== undefined ? { warmupFactor: b.warmupFactor } : {}),
+    ...(b.normalizer !== undefined ? { normalizer: b.normalizer } : {}),
+  };
   initialCheckpoint(dir, b, data, s, trainerOptions);
   const curveFile = path.join(dir, 'curve.json');
   const saved = fs.existsSync(curveFile) ? (JSON.parse(fs.readFileSync(curveFile, 'utf8')) as Omit<CurveResult, 'key' | 'spec' | 'ap' | 'ap50' | 'ap75'>) : undefined;
@@ -275,6 +282,7 @@ function runInChild(out: string, quick: boolean, flags: Flags, s: RunSpec): Prom
   const args = ['--out', out, '--worker', JSON.stringify(s), ...(quick ? ['--quick'] : [])];
   for (const f of ['iterations', 'eval-every', 'class-outputs']) if (flags.has(f)) args.push(`--${f}`, String(flags.int(f)));
   if (flags.has('warmup-factor')) args.push('--warmup-factor', String(flags.number('warmup-factor')));
+  if (flags.has('normalizer')) args.push('--normalizer', flags.string('normalizer'));
   return childRun<CurveResult>(args, path.join(out, 'runs', runKey(s), 'result.json'), runKey(s));
 }
 
@@ -313,7 +321,7 @@ export async function focalVsCeCommand(flags: Flags): Promise<number> {
   const f = res.foreground;
   console.log(`focal-vs-ce: ${b.trainImages} training / ${b.valImages} held-out ${b.size}px images (${b.minObject}-${b.maxObject} px objects, up to ${b.objects} per image), ` +
     `${b.preset}${b.classOutputs ? ` with ${b.classOutputs} class outputs` : ''}, ${b.iterations} iterations × ${b.batch}, lr ${b.lr}` +
-    `${b.warmupFactor !== undefined ? ` (warm-up from ${b.warmupFactor} of it)` : ''}, no clipping, evaluated every ${b.evalEvery}; ${seeds} seed(s), ${jobs} job(s); ` +
+    `${b.warmupFactor !== undefined ? ` (warm-up from ${b.warmupFactor} of it)` : ''}${b.normalizer !== undefined ? `, losses ÷ ${b.normalizer === 'batch' ? 'the batch\'s foreground count' : 'its moving average'}` : ''}, no clipping, evaluated every ${b.evalEvery}; ${seeds} seed(s), ${jobs} job(s); ` +
     `fg:bg = 1:${(f.background / Math.max(1, f.foreground)).toFixed(0)} (${(f.foreground / f.images).toFixed(1)} foreground of ${f.anchorsPerImage} anchors per image); ${out}`);
   save();
 

@@ -82,3 +82,24 @@ test.serial('focal-vs-ce --quick runs end to end: curves at each evaluation, tab
   t.not(over.code, 0);
   t.regex(over.err, /--first-seed 3 is above --seeds 2: no seed to run/);
 });
+
+test.serial('--normalizer batch divides the losses by each batch\'s own foreground count (the default: its moving average)', (t) => {
+  const normalizers = (out) => {
+    const dir = path.join(out, 'runs', 'fl-g2-a0.25-p0.01-sc3-ar3-s1');
+    const [head, ...lines] = fs.readFileSync(path.join(dir, 'loss.csv'), 'utf8').trim().split('\n');
+    const cols = head.split(',');
+    return lines.map((l) => l.split(',')).map((v) => ({ normalizer: Number(v[cols.indexOf('normalizer')]), foreground: Number(v[cols.indexOf('foreground')]) }));
+  };
+  const batch = path.join(root, 'normalizer-batch');
+  const r = cli('--quick', '--out', batch, '--seeds', '1', '--jobs', '2', '--rows', 'fl2', '--normalizer', 'batch');
+  t.is(r.code, 0, r.err + r.out);
+  t.regex(r.out, /losses ÷ the batch's foreground count/);
+  const b = normalizers(batch);
+  t.true(b.length >= 6);
+  for (const x of b) t.is(x.normalizer, Math.max(1, x.foreground));
+  const ema = path.join(root, 'normalizer-ema');
+  t.is(cli('--quick', '--out', ema, '--seeds', '1', '--jobs', '1', '--rows', 'fl2').code, 0);
+  const e = normalizers(ema);
+  t.true(e.some((x) => x.normalizer !== Math.max(1, x.foreground)), 'the default normalizer is the batch count at every step');
+  t.regex(cli('--quick', '--out', ema, '--normalizer', 'sum').err, /normalizer/);
+});
