@@ -1,10 +1,13 @@
 """Times torchvision's retinanet_resnet50_fpn on the CPU (random weights, min_size=600) for
 bench/model.js: inference per image (detections included) and a training step (2 images).
+With a mode (inference or train), for bench/memory.js: that part alone, and the process's peak
+RSS (getrusage) and its RSS before the model was built.
 
-    python3 bench/torchvision_model.py <size> <threads>   -> JSON on stdout
+    python3 bench/torchvision_model.py <size> <threads> [inference|train]   -> JSON on stdout
 """
 import json
 import os
+import resource
 import statistics
 import sys
 import time
@@ -17,6 +20,15 @@ import torchvision
 from torchvision.models.detection import retinanet_resnet50_fpn
 
 size, threads = int(sys.argv[1]), int(sys.argv[2])
+mode = sys.argv[3] if len(sys.argv) > 3 else "both"
+
+
+def rss_mib():  # the current RSS, from /proc (Linux)
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+rss_before = rss_mib()
 torch.set_num_threads(threads)
 torch.manual_seed(0)
 
@@ -33,9 +45,11 @@ def timed(fn, runs):
 
 model = retinanet_resnet50_fpn(weights=None, weights_backbone=None, num_classes=91, min_size=size, max_size=max(size, 1000))
 image = torch.rand(3, size, size)
-model.eval()
-with torch.no_grad():
-    infer = timed(lambda: model([image]), 3)
+infer = None
+if mode != "train":
+    model.eval()
+    with torch.no_grad():
+        infer = timed(lambda: model([image]), 3)
 model.train()
 opt = torch.optim.SGD(model.parameters(), lr=1e-4, momentum=0.9, weight_decay=1e-4)
 s = float(size)
@@ -50,6 +64,7 @@ def step():
     opt.step()
 
 
-train = timed(step, 2)
+train = timed(step, 1 if mode == "train" else 2) if mode != "inference" else None
 print(json.dumps({"torch": torch.__version__, "torchvision": torchvision.__version__, "threads": threads,
-                  "inferenceMs": infer, "trainStepMs": train}))
+                  "inferenceMs": infer, "trainStepMs": train, "rssBeforeMiB": rss_before,
+                  "maxRssMiB": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))

@@ -251,3 +251,24 @@ test('ConvNorm with frozen BN: the folded weights kept between inference calls e
   p.dispose();
   t.is(tf.memory().numTensors, before, 'dispose frees the variables and the kept fold');
 });
+
+test.serial('inference frees what it has used as it goes: peak tensor memory is a fraction of what the forward allocates, nothing leaks', async (t) => {
+  // tf.profile's peakBytes over the bytes live before the call, against the bytes its kernels
+  // allocate in all. Keeping every intermediate until detect's scope ends made this 0.29 (r18-tiny)
+  // and 0.51 (r50) at 256 px; freeing each block's input, each head map and C3-C5 as soon as they
+  // are used, 0.11 for both.
+  for (const [preset, bound] of [['retinanet-r18-tiny', 0.2], ['retinanet-r50-fpn', 0.25]]) {
+    const m = R.createRetinaNet({ preset, numClasses: 3 });
+    const img = tf.randomNormal([1, 256, 256, 3], 0, 1, 'float32', 3);
+    const before = m.detect(img);
+    const tensors = tf.memory().numTensors, bytes = tf.memory().numBytes;
+    let after;
+    const p = await tf.profile(() => { after = m.detect(img); });
+    const allocated = p.kernels.reduce((a, k) => a + k.bytesAdded, 0);
+    t.true((p.peakBytes - bytes) / allocated < bound, `${preset}: peak ${p.peakBytes - bytes} of ${allocated} bytes allocated`);
+    t.is(tf.memory().numTensors, tensors, `${preset}: detect left tensors behind`);
+    t.deepEqual(Array.from(after[0].scores), Array.from(before[0].scores));
+    img.dispose();
+    m.dispose();
+  }
+});

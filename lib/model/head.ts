@@ -3,6 +3,7 @@
 // With GroupNorm (torchvision's retinanet_resnet50_fpn_v2, and the small presets trained from
 // scratch) each hidden conv has no bias and is followed by GroupNorm before the ReLU.
 import * as tf from '@tensorflow/tfjs';
+import { freeAsWeGo } from './free-as-we-go';
 import { Conv, NormLayer, Params } from './params';
 import { reluFast } from '../accel/conv2d-bias-act';
 
@@ -31,11 +32,16 @@ export class Subnet {
 
   /** One level [B, H, W, C] → [B, H·W·A, outPerAnchor] (anchor-major, as the anchors are ordered). */
   apply(x: tf.Tensor4D): tf.Tensor3D {
-    let y = x;
-    this.convs.forEach((conv, i) => {
-      y = this.norms.length > 0 ? tf.tidy(() => reluFast(this.norms[i].apply(conv.apply(y)))) : conv.apply(y, 'relu');
+    // One scope per level: its four 256-channel maps are freed when the level is done.
+    return tf.tidy(() => {
+      let y = x;
+      this.convs.forEach((conv, i) => {
+        const input = y;
+        y = this.norms.length > 0 ? tf.tidy(() => reluFast(this.norms[i].apply(conv.apply(input)))) : conv.apply(input, 'relu');
+        if (input !== x && freeAsWeGo()) input.dispose();  // outside a tape: each map once the next exists
+      });
+      const o = this.out.apply(y);
+      return o.reshape([o.shape[0], -1, this.outPerAnchor]);
     });
-    const o = this.out.apply(y);
-    return o.reshape([o.shape[0], -1, this.outPerAnchor]);
   }
 }

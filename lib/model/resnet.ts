@@ -1,5 +1,6 @@
 // ResNet backbone (torchvision layout and names: conv1/bn1, layer1…layer4), returning C3, C4, C5.
 import * as tf from '@tensorflow/tfjs';
+import { freeAsWeGo } from './free-as-we-go';
 import { ConvNorm, Norm, Params } from './params';
 
 export interface Block {
@@ -108,7 +109,13 @@ export class ResNet {
     let x = this.stem(images);
     const feats: tf.Tensor4D[] = [];
     for (const stage of this.stages) {
-      for (const block of stage) x = block.apply(x);
+      for (const block of stage) {
+        const input = x;
+        x = tf.tidy(() => block.apply(input));
+        // Outside a tape, each block's input is freed once the block has run (C3 and C4 are
+        // returned): the forward's peak is then a few blocks' outputs, not all of them.
+        if (freeAsWeGo() && !feats.slice(1).includes(input)) input.dispose();
+      }
       feats.push(x);
     }
     return [feats[1], feats[2], feats[3]];

@@ -1,6 +1,7 @@
 // RetinaNet (§4): ResNet + FPN P3–P7 + shared class / box subnets, trained with the native
 // targets and focal loss, detecting with the native post-processing.
 import * as tf from '@tensorflow/tfjs';
+import { freeAsWeGo } from './free-as-we-go';
 import * as ops from '../ops';
 import { focalLossStar, sigmoidFocalLoss } from '../tfjs/focal-loss';
 import { postprocess } from '../tfjs/postprocess';
@@ -179,8 +180,15 @@ export class RetinaNet {
 
   /** Raw head outputs per level P3–P7: logits [B, H·W·A, K], deltas [B, H·W·A, 4]. */
   forward(images: tf.Tensor4D): LevelHeads[] {
-    const feats = this.fpn.apply(this.backbone.apply(images));
-    return feats.map((f) => ({ logits: this.classHead.apply(f), deltas: this.boxHead.apply(f) }));
+    const c = this.backbone.apply(images);
+    const feats = this.fpn.apply(c);
+    // Outside a tape, C3-C5 go once the pyramid exists, and each level once its heads have run.
+    if (freeAsWeGo()) tf.dispose(c.filter((t) => !feats.includes(t)));
+    return feats.map((f) => {
+      const heads = { logits: this.classHead.apply(f), deltas: this.boxHead.apply(f) };
+      if (freeAsWeGo()) f.dispose();
+      return heads;
+    });
   }
 
   /** The anchors of an image size (cached). */
