@@ -66,3 +66,24 @@ test('by default the path is taken from 64 tiles of 4x4 outputs up, and not belo
   t.false(auto[0].every((v, j) => v === direct[0][j]), '81 tiles: the direct kernel ran by default');
   t.true(auto[1].every((v, j) => v === direct[1][j]), '6 tiles: the Winograd path ran by default');
 });
+
+test('every vector path computes it: RETINANET_CPU_ISA=avx2 and baseline (the packed filters\' narrower strips)', (t) => {
+  const ops = require('../dist/ops');
+  const rank = { baseline: 0, avx2: 1, avx512: 2 };
+  const script = `const c = require('./test/helpers/winograd-cases');
+    console.log(JSON.stringify(c.SHAPES.map((s, i) => { const r = c.run(c.inputs(s, 11 + i)); return { y: Array.from(r.y), dx: Array.from(r.dx), dw: Array.from(r.dw) }; })));`;
+  for (const isa of ['avx2', 'baseline']) {
+    if (rank[ops.cpuIsa().supported] < rank[isa]) {
+      t.log(`${isa}: not on this CPU`);
+      continue;
+    }
+    const r = spawnSync(process.execPath, ['-e', script], { cwd: path.join(__dirname, '..'), encoding: 'utf8', maxBuffer: 1 << 28,
+      env: { ...process.env, RETINANET_WINOGRAD: '1', RETINANET_CPU_ISA: isa } });
+    t.is(r.status, 0, r.stderr);
+    const got = JSON.parse(r.stdout);
+    SHAPES.forEach((shape, i) => {
+      const want = reference(inputs(shape, 11 + i));
+      for (const part of ['y', 'dx', 'dw']) t.true(maxRelDiff(got[i][part], want[part]) < TOL, `${isa} ${part} ${shape}: ${maxRelDiff(got[i][part], want[part])}`);
+    });
+  }
+});

@@ -228,11 +228,16 @@ void apply_epilogue_rows(float* c, int64_t m, int64_t n, int64_t ldc, const Epil
   }
 }
 
+const Isa& isas() {
+  static const Isa i = pick_isa();
+  return i;
+}
+
+// b_packed: B already in the packed layout for all n columns (one block), else nullptr.
 void gemm_driver(int64_t m, int64_t n, int64_t k, PackRowsFn pack_rows, PackPanelFn pack_panel, const void* ctx,
                  const float* a_direct, int64_t a_lda, const float* b, int64_t ldb, bool trans_b, float* c,
-                 int64_t ldc, bool accumulate, const Epilogue& epilogue) {
-  static const Isa isas = pick_isa();
-  const Tiling& isa = tiling_for(isas, n);
+                 int64_t ldc, bool accumulate, const Epilogue& epilogue, const float* b_packed = nullptr) {
+  const Tiling& isa = tiling_for(isas(), n);
   const int64_t NR = isa.nr;
   if (m == 0 || n == 0) return;
   if (k == 0) {
@@ -242,16 +247,16 @@ void gemm_driver(int64_t m, int64_t n, int64_t k, PackRowsFn pack_rows, PackPane
     if (epilogue.active()) apply_epilogue_rows(c, m, n, ldc, epilogue);
     return;
   }
-  const int64_t nc_max = std::max<int64_t>(NR, kGemmPackedBFloats / k / NR * NR);
+  const int64_t nc_max = b_packed ? n : std::max<int64_t>(NR, kGemmPackedBFloats / k / NR * NR);
   const int64_t nc_step = std::min(nc_max, (n + NR - 1) / NR * NR);
-  float* const bpack = scratch_floats(ScratchSlot::kPackedB, static_cast<size_t>(k * nc_step));
+  float* const bpack = b_packed ? nullptr : scratch_floats(ScratchSlot::kPackedB, static_cast<size_t>(k * nc_step));
   const int64_t mc = rows_per_task(m, isa.mr, MC_MAX);
   for (int64_t jc = 0; jc < n; jc += nc_step) {
     const int64_t nc = std::min(nc_step, n - jc);
     const int64_t strips = (nc + NR - 1) / NR;
     const int64_t kblocks = (k + KC - 1) / KC;
     // Pack B[0 .. k, jc .. jc + nc]: per k block, NR-wide strips of kc rows, zero-padded.
-    parallel_for(kblocks * strips, 4, [&](int64_t t0, int64_t t1) {
+    if (!b_packed) parallel_for(kblocks * strips, 4, [&](int64_t t0, int64_t t1) {
       for (int64_t t = t0; t < t1; ++t) {
         const int64_t pc = (t / strips) * KC;
         const int64_t s = t % strips;
@@ -272,7 +277,8 @@ void gemm_driver(int64_t m, int64_t n, int64_t k, PackRowsFn pack_rows, PackPane
       }
     });
     parallel_for(m, mc, [&](int64_t i0, int64_t i1) {
-      isa.block({i0, i1, k, jc, nc, pack_rows, pack_panel, ctx, a_direct, a_lda, bpack, c, ldc, accumulate,
+      isa.block({i0, i1, k, jc, nc, pack_rows, pack_panel, ctx, a_direct, a_lda, b_packed ? b_packed : bpack, c, ldc,
+                 accumulate,
                  epilogue.active() ? &epilogue : nullptr});
     });
   }
@@ -288,6 +294,14 @@ void sgemm_rows(int64_t m, int64_t n, int64_t k, PackRowsFn pack_rows, const voi
 void sgemm_panels(int64_t m, int64_t n, int64_t k, PackPanelFn pack_panel, const void* ctx, const float* b,
                   int64_t ldb, bool trans_b, float* c, int64_t ldc, bool accumulate) {
   gemm_driver(m, n, k, nullptr, pack_panel, ctx, nullptr, 0, b, ldb, trans_b, c, ldc, accumulate, Epilogue{});
+}
+
+PackedBLayout packed_b_layout(int64_t n, int64_t k) { return {n, k, tiling_for(isas(), n).nr, KC}; }
+
+void sgemm_packed_b(const GemmArgs& g, const float* packed) {
+  const PlainA ctx{g.a, g.lda, g.trans_a};
+  gemm_driver(g.m, g.n, g.k, nullptr, g.trans_a ? pack_plain_panel_transposed : nullptr, &ctx, g.trans_a ? nullptr : g.a,
+              g.lda, nullptr, 0, false, g.c, g.ldc, g.accumulate, g.epilogue, packed);
 }
 
 void sgemm(const GemmArgs& g) {

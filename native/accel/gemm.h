@@ -41,6 +41,25 @@ struct GemmArgs {
 // Runs on the pool (parallel over blocks of C); from inside a pool task it runs inline.
 void sgemm(const GemmArgs& g);
 
+// B as the micro-kernels read it, for a B [k, n] whose maker can write it in this layout directly
+// (Winograd's transformed filters): no packing pass per product. Depth blocks of `block` rows,
+// each cut into strips of nr columns (16 or 32), each strip row-major; every column past n up to
+// floats() / k is read and must hold zeros. Row r, columns [j, j + 16) for a multiple j of 16 are
+// 16 consecutive floats at offset(r, j).
+struct PackedBLayout {
+  int64_t n, k, nr, block;
+  int64_t strips() const { return (n + nr - 1) / nr; }
+  int64_t floats() const { return k * strips() * nr; }
+  int64_t offset(int64_t r, int64_t j) const {
+    const int64_t pc = r / block * block, kc = k - pc < block ? k - pc : block;
+    return pc * strips() * nr + (j / nr) * kc * nr + (r - pc) * nr + j % nr;
+  }
+};
+PackedBLayout packed_b_layout(int64_t n, int64_t k);
+
+// sgemm with B given packed (g.b, g.ldb, g.trans_b unused).
+void sgemm_packed_b(const GemmArgs& g, const float* packed);
+
 // Fills the A panel for rows [i0, i0 + rows) and depth [k0, k0 + depth): dst[r * depth + kk].
 // Lets convolutions gather im2col rows straight into the packing buffer (implicit GEMM).
 using PackRowsFn = void (*)(const void* ctx, int64_t i0, int64_t rows, int64_t k0, int64_t depth, float* dst);

@@ -114,9 +114,23 @@ RETINANET_INLINE void gt_times(vf m0, vf m1, vf m2, vf m3, vf m4, vf m5, vf (&o)
   o[2] = (p34 - p12) * (1.0f / 6.0f) + m5;
 }
 
-// U[xi][c][k] = (G g G^T)[xi] for input channels [c0, c1) and every output channel k.
+// Columns [k0, k0 + 16) of row r of a packed B: one store where the strips are 16 or 32 wide
+// (AVX-512), a copy per strip where they are narrower (AVX2's 8, the baseline's 4 or 8).
+RETINANET_INLINE void store_packed(float* b, const PackedBLayout& lay, int64_t r, int64_t k0, vf v) {
+  if (lay.nr % kV == 0) {
+    store_v(b + lay.offset(r, k0), v);
+    return;
+  }
+  alignas(64) float t[kV];
+  store_v(t, v);
+  const int64_t width = lay.strips() * lay.nr;
+  for (int64_t q = 0; q < kV && k0 + q < width; q += lay.nr) std::memcpy(b + lay.offset(r, k0 + q), t + q, lay.nr * sizeof(float));
+}
+
+// U[xi][c][k] = (G g G^T)[xi] for input channels [c0, c1) and every output channel k, each U[xi]
+// written as the GEMM's packed B (lay).
 RETINANET_DISPATCH void filter_rows(const WinogradFilter& f, int64_t c_in, int64_t k_out, int64_t c0, int64_t c1,
-                                    float* __restrict u) {
+                                    const PackedBLayout& lay, float* __restrict u) {
   const int64_t ks = f.out;
   for (int64_t c = c0; c < c1; ++c) {
     const float* g[9];
@@ -138,10 +152,8 @@ RETINANET_DISPATCH void filter_rows(const WinogradFilter& f, int64_t c_in, int64
       for (int i = 0; i < 6; ++i) {
         vf row[6];  // row i of (G g) G^T
         g_times(col[0][i], col[1][i], col[2][i], row);
-        for (int l = 0; l < 6; ++l) {
-          float* dst = u + ((i * 6 + l) * c_in + c) * k_out + k0;
-          if (w == kV) store_v(dst, row[l]); else store_part(dst, row[l], w);
-        }
+        // Straight into U[xi]'s packed layout; lanes past k_out hold zeros (zero taps in, zeros out).
+        for (int l = 0; l < 6; ++l) store_packed(u + (i * 6 + l) * lay.floats(), lay, c, k0, row[l]);
       }
     }
   }
@@ -326,9 +338,12 @@ void conv2d_winograd(const Conv2DShape& s, const float* x, const WinogradFilter&
   const int64_t c_in = s.in_c, k_out = s.out_c;
   const Tiles tl{(s.out_h + kOut - 1) / kOut, (s.out_w + kOut - 1) / kOut};
   const int64_t tiles = s.batch * tl.h * tl.w;
-  // The transformed filters, [36][C][K]; a call's own (filters change every training step).
-  float* const u = scratch_floats(ScratchSlot::kFilters, static_cast<size_t>(kXi * c_in * k_out));
-  parallel_for(c_in, 8, [&](int64_t c0, int64_t c1) { filter_rows(f, c_in, k_out, c0, c1, u); });
+  // The transformed filters, 36 packed [C, K]; a call's own (filters change every training step).
+  const PackedBLayout lay = packed_b_layout(k_out, c_in);
+  float* const u = scratch_floats(ScratchSlot::kFilters, static_cast<size_t>(kXi * lay.floats()));
+  // Columns past the last 16 that the transform writes (a 32-wide strip half full) stay zero.
+  if (lay.strips() * lay.nr > (k_out + kV - 1) / kV * kV) std::fill(u, u + kXi * lay.floats(), 0.0f);
+  parallel_for(c_in, 8, [&](int64_t c0, int64_t c1) { filter_rows(f, c_in, k_out, c0, c1, lay, u); });
   const std::vector<float> zeros(static_cast<size_t>(c_in), 0.0f);
   // Tiles in chunks whose transformed inputs and products stay within 32 MB each.
   const int64_t chunk = std::max<int64_t>(64, (int64_t{1} << 23) / (kXi * std::max(c_in, k_out)));
@@ -345,9 +360,8 @@ void conv2d_winograd(const Conv2DShape& s, const float* x, const WinogradFilter&
         GemmArgs g;
         g.m = n; g.n = k_out; g.k = c_in;
         g.a = v + xi * n * c_in; g.lda = c_in;
-        g.b = u + xi * c_in * k_out; g.ldb = k_out;
         g.c = m + xi * n * k_out; g.ldc = k_out;
-        sgemm(g);
+        sgemm_packed_b(g, u + xi * lay.floats());
       }
     });
     parallel_for(n, 4, [&](int64_t a, int64_t b) {
