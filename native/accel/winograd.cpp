@@ -324,14 +324,17 @@ RETINANET_DISPATCH void filter_gradient_rows(const float* __restrict m, int64_t 
 
 }  // namespace
 
-bool winograd_applies(const Conv2DShape& s) {
+bool winograd_applies(const Conv2DShape& s, bool training) {
   const Mode m = mode();
   if (m == Mode::kOff || s.filter_h != 3 || s.filter_w != 3 || s.stride_h != 1 || s.stride_w != 1 || s.in_c < 64 ||
       s.out_c < 64 || s.out_h < 2 || s.out_w < 2) {
     return false;
   }
   const int64_t tiles = s.batch * ((s.out_h + kOut - 1) / kOut) * ((s.out_w + kOut - 1) / kOut);
-  return m == Mode::kOn || tiles >= kMinTiles;
+  // Training takes it only when asked for (RETINANET_WINOGRAD=1): its float32 error (10x the
+  // direct kernel's) changes a training run's trajectory, and one user-data check run ended
+  // below its bar with it (docs/building.md).
+  return m == Mode::kOn || (!training && tiles >= kMinTiles);
 }
 
 void conv2d_winograd(const Conv2DShape& s, const float* x, const WinogradFilter& f, const Epilogue& e, float* y) {
