@@ -129,7 +129,7 @@ RETINANET_INLINE void block_impl(const BlockArgs& a) {
   const int64_t panels = (mc + MR - 1) / MR;
   const int64_t strips = (a.nc + NR - 1) / NR;
   thread_local std::vector<float> apack;
-  apack.resize(static_cast<size_t>(panels * MR * std::min(KC, a.k)));
+  if (a.a_direct == nullptr) apack.resize(static_cast<size_t>(panels * MR * std::min(KC, a.k)));
   for (int64_t pc = 0; pc < a.k; pc += KC) {
     const int64_t kc = std::min(KC, a.k - pc);
     const float* bblock = a.bpack + pc * strips * NR;
@@ -300,17 +300,12 @@ PackedBLayout packed_b_layout(int64_t n, int64_t k) { return {n, k, tiling_for(i
 
 void sgemm_packed_b(const GemmArgs& g, const float* packed) {
   const PlainA ctx{g.a, g.lda, g.trans_a};
-  gemm_driver(g.m, g.n, g.k, nullptr, g.trans_a ? pack_plain_panel_transposed : nullptr, &ctx, g.trans_a ? nullptr : g.a,
-              g.lda, nullptr, 0, false, g.c, g.ldc, g.accumulate, g.epilogue, packed);
-}
-
-void sgemm(const GemmArgs& g) {
-  const PlainA ctx{g.a, g.lda, g.trans_a};
   // Row-major A is read where it is: packing it would only copy its rows (measured on Zen 5, 2
   // threads: 1x1 convolutions 4-23 % faster, Winograd's products 15 %, a 1024^3 matmul 18 %).
-  gemm_driver(g.m, g.n, g.k, nullptr, g.trans_a ? pack_plain_panel_transposed : nullptr,
-              &ctx, g.trans_a ? nullptr : g.a, g.lda, g.b, g.ldb, g.trans_b, g.c, g.ldc, g.accumulate,
-              g.epilogue);
+  gemm_driver(g.m, g.n, g.k, nullptr, g.trans_a ? pack_plain_panel_transposed : nullptr, &ctx, g.trans_a ? nullptr : g.a,
+              g.lda, g.b, g.ldb, g.trans_b, g.c, g.ldc, g.accumulate, g.epilogue, packed);
 }
+
+void sgemm(const GemmArgs& g) { sgemm_packed_b(g, nullptr); }
 
 }  // namespace retinanet

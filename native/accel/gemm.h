@@ -57,7 +57,7 @@ struct PackedBLayout {
 };
 PackedBLayout packed_b_layout(int64_t n, int64_t k);
 
-// sgemm with B given packed (g.b, g.ldb, g.trans_b unused).
+// sgemm with B given packed (g.b, g.ldb, g.trans_b unused); nullptr: sgemm itself.
 void sgemm_packed_b(const GemmArgs& g, const float* packed);
 
 // Fills the A panel for rows [i0, i0 + rows) and depth [k0, k0 + depth): dst[r * depth + kk].

@@ -33,8 +33,9 @@ Mode mode() {
 }
 
 // Below this many tiles per call the filter transform (36 x C x K values, every call; the filter
-// gradient's output transform as many) costs more than the products save: measured on a Zen 5 VM, 2 threads (bench/winograd.md): 19x19 at 256
-// channels (25 tiles) 0.64x the direct kernel's speed, 38x38 (100 tiles) 1.6x, 75x75 (361) 2.2x.
+// gradient's output transform as many) costs more than the products save. Forward at 256
+// channels on a Zen 5 VM, 2 threads (bench/winograd.md): 19x19 (25 tiles) 0.73x the direct
+// kernel's speed, 38x38 (100 tiles) 1.42x, 75x75 (361) 2.19x.
 constexpr int64_t kMinTiles = 64;
 
 // 16 channels at a time: the transforms write and read 36 streams each, so every access must be
@@ -244,7 +245,8 @@ RETINANET_INLINE void epilogue_row(float* __restrict dst, const float* __restric
   }
 }
 
-// The 4x4 outputs of each tile, A^T m A, into 16 rows of K, then the epilogue into y; outputs past the image's edge are not written.
+// The 4x4 outputs of each tile, A^T m A, into 16 rows of K, then the epilogue into y; outputs
+// past the image's edge are not written.
 RETINANET_DISPATCH void output_tiles(const Conv2DShape& s, const Tiles& tl, const float* __restrict m, int64_t t0,
                                      int64_t t1, int64_t first, int64_t n, const Epilogue& e, float* __restrict y,
                                      float* __restrict block) {
@@ -322,6 +324,19 @@ RETINANET_DISPATCH void filter_gradient_rows(const float* __restrict m, int64_t 
   }
 }
 
+// A call's tiles, and how many go in a chunk: the chunk's transformed inputs and products (36
+// values per tile and channel) stay within 32 MB each.
+struct Chunking {
+  Tiles tl;
+  int64_t tiles, chunk, most;  // most: the largest chunk
+};
+Chunking chunking(const Conv2DShape& s) {
+  const Tiles tl{(s.out_h + kOut - 1) / kOut, (s.out_w + kOut - 1) / kOut};
+  const int64_t tiles = s.batch * tl.h * tl.w;
+  const int64_t chunk = std::max<int64_t>(64, (int64_t{1} << 23) / (kXi * std::max(s.in_c, s.out_c)));
+  return {tl, tiles, chunk, std::min(chunk, tiles)};
+}
+
 }  // namespace
 
 bool winograd_applies(const Conv2DShape& s, bool training) {
@@ -330,7 +345,7 @@ bool winograd_applies(const Conv2DShape& s, bool training) {
       s.out_c < 64 || s.out_h < 2 || s.out_w < 2) {
     return false;
   }
-  const int64_t tiles = s.batch * ((s.out_h + kOut - 1) / kOut) * ((s.out_w + kOut - 1) / kOut);
+  const int64_t tiles = chunking(s).tiles;
   // Training takes it only when asked for (RETINANET_WINOGRAD=1): its float32 error (10x the
   // direct kernel's) changes a training run's trajectory, and one user-data check run ended
   // below its bar with it (docs/building.md).
@@ -339,8 +354,9 @@ bool winograd_applies(const Conv2DShape& s, bool training) {
 
 void conv2d_winograd(const Conv2DShape& s, const float* x, const WinogradFilter& f, const Epilogue& e, float* y) {
   const int64_t c_in = s.in_c, k_out = s.out_c;
-  const Tiles tl{(s.out_h + kOut - 1) / kOut, (s.out_w + kOut - 1) / kOut};
-  const int64_t tiles = s.batch * tl.h * tl.w;
+  const Chunking ch = chunking(s);
+  const Tiles& tl = ch.tl;
+  const int64_t tiles = ch.tiles, chunk = ch.chunk, most = ch.most;
   // The transformed filters, 36 packed [C, K]; a call's own (filters change every training step).
   const PackedBLayout lay = packed_b_layout(k_out, c_in);
   float* const u = scratch_floats(ScratchSlot::kFilters, static_cast<size_t>(kXi * lay.floats()));
@@ -348,9 +364,6 @@ void conv2d_winograd(const Conv2DShape& s, const float* x, const WinogradFilter&
   if (lay.strips() * lay.nr > (k_out + kV - 1) / kV * kV) std::fill(u, u + kXi * lay.floats(), 0.0f);
   parallel_for(c_in, 8, [&](int64_t c0, int64_t c1) { filter_rows(f, c_in, k_out, c0, c1, lay, u); });
   const std::vector<float> zeros(static_cast<size_t>(c_in), 0.0f);
-  // Tiles in chunks whose transformed inputs and products stay within 32 MB each.
-  const int64_t chunk = std::max<int64_t>(64, (int64_t{1} << 23) / (kXi * std::max(c_in, k_out)));
-  const int64_t most = std::min(chunk, tiles);
   float* const v = scratch_floats(ScratchSlot::kColumns, static_cast<size_t>(most * kXi * c_in));
   float* const m = scratch_floats(ScratchSlot::kProducts, static_cast<size_t>(most * kXi * k_out));
   for (int64_t t0 = 0; t0 < tiles; t0 += chunk) {
@@ -376,13 +389,12 @@ void conv2d_winograd(const Conv2DShape& s, const float* x, const WinogradFilter&
 
 void conv2d_winograd_filter_gradient(const Conv2DShape& s, const float* x, const float* dy, float* dw) {
   const int64_t c_in = s.in_c, k_out = s.out_c;
-  const Tiles tl{(s.out_h + kOut - 1) / kOut, (s.out_w + kOut - 1) / kOut};
-  const int64_t tiles = s.batch * tl.h * tl.w;
+  const Chunking ch = chunking(s);
+  const Tiles& tl = ch.tl;
+  const int64_t tiles = ch.tiles, chunk = ch.chunk, most = ch.most;
   // M[xi] = sum over the tiles of V[xi]^T D[xi], [C, K] each, accumulated over the chunks.
   float* const m = scratch_floats(ScratchSlot::kFilters, static_cast<size_t>(kXi * c_in * k_out));
   const std::vector<float> zeros(static_cast<size_t>(std::max(c_in, k_out)), 0.0f);
-  const int64_t chunk = std::max<int64_t>(64, (int64_t{1} << 23) / (kXi * std::max(c_in, k_out)));
-  const int64_t most = std::min(chunk, tiles);
   float* const v = scratch_floats(ScratchSlot::kColumns, static_cast<size_t>(most * kXi * c_in));
   float* const d = scratch_floats(ScratchSlot::kProducts, static_cast<size_t>(most * kXi * k_out));
   for (int64_t t0 = 0; t0 < tiles; t0 += chunk) {
