@@ -45,7 +45,7 @@ async function child(mode) {
     const boxes = [0, 1].map(() => new Float32Array([0.1 * s, 0.1 * s, 0.4 * s, 0.5 * s, 0.5 * s, 0.3 * s, 0.9 * s, 0.8 * s]));
     const labels = [0, 1].map(() => new Int32Array([0, 1]));
     const trainer = new R.Trainer(m, { iterations: 1e6, learningRate: 1e-5 });
-    for (let i = 0; i < 2; i++) trainer.step(batch2, boxes, labels);  // warm-up + bench:model's 1 run
+    for (let i = 0; i < 4; i++) trainer.step(batch2, boxes, labels);  // warm-up + bench:model's 3 runs
   }
   return { beforeMiB: before, peakMiB: rssMiB() };
 }

@@ -78,7 +78,8 @@ for (const preset of presets) {
   tf.dispose([...feats, ...pyramid, ...heads.flatMap((h) => [h.logits, h.deltas])]);
 
   const trainer = new R.Trainer(m, { iterations: 1e6, learningRate: 1e-5 });
-  row.trainStepMs = time(() => trainer.step(batch2, gtBoxes, gtLabels), big ? 1 : 3);
+  // Median of 3 steps after a warm-up, as bench/torchvision_model.py times torchvision's.
+  row.trainStepMs = time(() => trainer.step(batch2, gtBoxes, gtLabels), 3);
   row.targetsMs = time(() => R.ops.retinanetTargetsBatch(anchors, gtBoxes, gtLabels, { numClasses: 80 }), 5);
   // The focal loss (forward + gradient, one native pass) over the step's 2 × anchors × 80 logits.
   const n = anchors.length / 4;

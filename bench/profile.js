@@ -3,7 +3,7 @@
 // npm run bench:profile: where the time of an inference and of a training step goes, kernel by
 // kernel (tf.profile), for a preset at a size: each kernel name's share, the convolutions by
 // shape, and the time outside any kernel (JavaScript between kernels: tape bookkeeping,
-// allocation, GC). Prints the tables and writes bench/profile.md with the machine.
+// allocation, GC), page faults and system time. Prints the tables and writes bench/profile.md with the machine.
 //   node bench/profile.js [--preset retinanet-r50-fpn] [--size 600] [--batch 2]
 const fs = require('fs');
 const path = require('path');
@@ -31,12 +31,18 @@ const conv = (name) => /Conv|FusedConv|MatMul|GroupNorm|MaxPool/.test(name);
 
 async function profile(title, fn) {
   fn();  // warm-up: scratch buffers, packed sizes
-  // The median of 3 calls: one call's wall time moves by 20 % with GC and page faults.
+  // The median of 3 calls: one call's wall time moves by 20 % with GC and page faults. Their page
+  // faults and kernel (system) CPU time: fresh memory faulting in.
+  const u0 = process.resourceUsage();
   const wallMs = median([0, 1, 2].map(() => {
     const t0 = process.hrtime.bigint();
     fn();
     return Number(process.hrtime.bigint() - t0) / 1e6;
   }));
+  const u1 = process.resourceUsage();
+  const faults = (u1.minorPageFault - u0.minorPageFault) / 3;
+  const sysMs = (u1.systemCPUTime - u0.systemCPUTime) / 3e3;
+  const userMs = (u1.userCPUTime - u0.userCPUTime) / 3e3;
   const prof = await tf.profile(fn);
   const byName = new Map();
   const byShape = new Map();
@@ -60,7 +66,8 @@ async function profile(title, fn) {
   }
   const lines = [`### ${title}`, '', `Wall ${wallMs.toFixed(0)} ms without the profiler; under it the kernels sum to ${kernelMs.toFixed(0)} ms ` +
     `(${prof.kernels.filter((k) => k.name !== 'unnamed scope').length} kernel calls); outside any kernel (JavaScript between them) about ${Math.max(0, wallMs - kernelMs).toFixed(0)} ms ` +
-    `(${(100 * Math.max(0, wallMs - kernelMs) / wallMs).toFixed(0)} %).`, '',
+    `(${(100 * Math.max(0, wallMs - kernelMs) / wallMs).toFixed(0)} %). Per call: ${faults.toFixed(0)} minor page faults, ` +
+    `CPU time ${userMs.toFixed(0)} ms user + ${sysMs.toFixed(0)} ms system (the kernel's share: page faults, thread wake-ups).`, '',
   '| kernel | ms | calls | share of the kernels |', '| --- | ---: | ---: | ---: |'];
   for (const [name, e] of [...byName].sort((a, b) => b[1].ms - a[1].ms).slice(0, 25)) {
     lines.push(`| ${name} | ${e.ms.toFixed(1)} | ${e.n} | ${(100 * e.ms / kernelMs).toFixed(1)} % |`);

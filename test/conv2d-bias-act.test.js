@@ -76,6 +76,35 @@ for (const native of [true, false]) {
   }
 }
 
+for (const native of [true, false]) {
+  test.serial(`${native ? 'native' : "tfjs's own"} kernels: inputGradient false gives the filter's and bias's gradients of tf.fused.conv2d and runs no input-gradient convolution`, async (t) => {
+    R.useNativeCpuKernels(native);
+    try {
+      for (const [xs, ws, strides, pad] of CASES) {
+        const x = rand(xs, 1), w = rand(ws, 2, 0.5), b = rand([ws[3]], 3);
+        const probe = rand([xs[0], ...tf.conv2d(x, w, strides, pad).shape.slice(1)], 4);
+        const loss = (f) => (ww, bb) => f({ x, filter: ww, bias: bb, strides, pad, activation: 'relu' }).mul(probe).sum();
+        const ours = tf.grads(loss((a) => conv2dBiasAct({ ...a, inputGradient: false })))([w, b]);
+        const ref = tf.grads(loss(tf.fused.conv2d))([w, b]);
+        ours.forEach((g, i) => {
+          const { d, m } = maxDiff(g, ref[i]);
+          t.true(d <= 1e-5 * Math.max(1, m), `[${xs}] [${ws}] ${['dfilter', 'dbias'][i]}: max diff ${d}`);
+        });
+        const prof = await tf.profile(() => tf.grads(loss((a) => conv2dBiasAct({ ...a, inputGradient: false })))([w, b]));
+        const names = prof.kernels.map((k) => k.name);
+        t.true(names.includes('Conv2DBackpropFilter'), `[${xs}] [${ws}]: ${names}`);
+        t.false(names.includes('Conv2DBackpropInput'), `[${xs}] [${ws}]: ${names}`);
+        // x is not among the op's inputs: its gradient cannot be asked for.
+        t.throws(() => tf.grad((xx) => conv2dBiasAct({ x: xx, filter: w, bias: b, strides, pad, inputGradient: false }).sum())(x), { message: /Cannot compute gradient/ });
+        tf.dispose([x, w, b, probe, ...ours, ...ref]);
+      }
+      t.throws(() => conv2dBiasAct({ x: rand([1, 4, 4, 2], 1), filter: rand([1, 1, 2, 2], 2), pad: 'valid', inputGradient: 'no' }), { instanceOf: TypeError, message: /^inputGradient:/ });
+    } finally {
+      R.useNativeCpuKernels(true);
+    }
+  });
+}
+
 test('the ReLU-gradient kernel gives the bits of tf.mul(dy, tf.step(y)), special values included', (t) => {
   const special = [NaN, Infinity, -Infinity, -0, 0, 1, -1, 1e-45, -3.5, 2.5e38];
   const dyv = [], yv = [];

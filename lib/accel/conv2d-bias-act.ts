@@ -74,6 +74,12 @@ export interface Conv2dBiasActArgs {
   /** 'valid', 'same' or tfjs's explicit [[0, 0], [top, bottom], [left, right], [0, 0]]. */
   pad: ConvPadding;
   activation?: 'linear' | 'relu';
+  /**
+   * false: no gradient flows to x (a network's input image), so the backward pass skips the
+   * input-gradient convolution; asking a tape for x's gradient then fails as for any tensor the
+   * result does not depend on. Default true.
+   */
+  inputGradient?: boolean;
 }
 
 /**
@@ -82,7 +88,7 @@ export interface Conv2dBiasActArgs {
  * tf.relu for a residual) — but one fused kernel in training as well, and ReLU's gradient in one
  * pass.
  */
-export function conv2dBiasAct({ x, filter, bias, residual, strides = 1, pad, activation = 'linear' }: Conv2dBiasActArgs): tf.Tensor4D {
+export function conv2dBiasAct({ x, filter, bias, residual, strides = 1, pad, activation = 'linear', inputGradient = true }: Conv2dBiasActArgs): tf.Tensor4D {
   tensorArg('x', x, 'float32', 4);
   tensorArg('filter', filter, 'float32', 4);
   if (filter.shape[2] !== x.shape[3]) throw new RangeError(`filter: expected ${x.shape[3]} input channels (x's), got shape [${filter.shape}]`);
@@ -91,6 +97,7 @@ export function conv2dBiasAct({ x, filter, bias, residual, strides = 1, pad, act
     if (bias.shape[0] !== filter.shape[3]) throw new RangeError(`bias: expected shape [${filter.shape[3]}], got [${bias.shape}]`);
   }
   if (activation !== 'linear' && activation !== 'relu') throw new RangeError(`activation: expected 'linear' or 'relu', got ${String(activation)}`);
+  if (typeof inputGradient !== 'boolean') throw new TypeError(`inputGradient: expected a boolean, got ${String(inputGradient)}`);
   const convAttrs = { strides, pad, dataFormat: 'NHWC', dimRoundingMode: undefined } as unknown as tf.NamedAttrMap;
   if (residual !== undefined) {
     tensorArg('residual', residual, 'float32', 4);
@@ -109,24 +116,24 @@ export function conv2dBiasAct({ x, filter, bias, residual, strides = 1, pad, act
     const sum = tf.add(runKernel<tf.Tensor>('FusedConv2D', withBias, fused('linear')), ri);
     return activation === 'relu' ? tf.relu(sum) : sum;
   };
-  // The inputs customGrad sees, and where bias and residual sit among them.
-  const inputs: tf.Tensor[] = [x, filter];
+  // The inputs customGrad sees (x only when it gets a gradient), and where each sits among them.
+  const inputs: tf.Tensor[] = inputGradient ? [x, filter] : [filter];
+  const wIndex = inputGradient ? 1 : 0;
   const bIndex = bias === undefined ? -1 : inputs.push(bias) - 1;
   const rIndex = residual === undefined ? -1 : inputs.push(residual) - 1;
   // customGrad's function gets the inputs, then `save`; its gradient returns one per input.
   const op = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
     const save = args[inputs.length] as tf.GradSaveFunc;
     const t = args as tf.Tensor[];
-    const y = forward(t[0], t[1], bIndex < 0 ? undefined : t[bIndex], rIndex < 0 ? undefined : t[rIndex]);
-    save([t[0], t[1], y]);
+    const xi = inputGradient ? t[0] : x;
+    const y = forward(xi, t[wIndex], bIndex < 0 ? undefined : t[bIndex], rIndex < 0 ? undefined : t[rIndex]);
+    save([xi, t[wIndex], y]);
     return {
       value: y as tf.Tensor4D,
       gradFunc: (dy: tf.Tensor4D, [xs, w, yy]: tf.Tensor[]) => {
         const d = activation === 'relu' ? reluGrad(dy, yy) : dy;
-        const grads = [
-          runKernel<tf.Tensor>('Conv2DBackpropInput', { dy: d, filter: w }, { ...convAttrs, inputShape: xs.shape }),
-          runKernel<tf.Tensor>('Conv2DBackpropFilter', { x: xs, dy: d }, { ...convAttrs, filterShape: w.shape }),
-        ];
+        const grads = [runKernel<tf.Tensor>('Conv2DBackpropFilter', { x: xs, dy: d }, { ...convAttrs, filterShape: w.shape })];
+        if (inputGradient) grads.unshift(runKernel<tf.Tensor>('Conv2DBackpropInput', { dy: d, filter: w }, { ...convAttrs, inputShape: xs.shape }));
         if (bIndex >= 0) grads.push(tf.sum(d, [0, 1, 2]));
         // The residual's gradient is d itself; a copy, as the tape disposes gradients separately.
         if (rIndex >= 0) grads.push(d === dy ? tf.clone(d) : d);

@@ -112,9 +112,8 @@ export class Conv {
   /**
    * activation(conv(x, filter) + bias + residual), this layer's stride and padding with the
    * weights given (its own, or folded with a norm). `onImage`: x is the input image while
-   * training. Then the convolution goes through tfjs's own ops, whose gradient tape skips the
-   * image's gradient (the fused kernel's gradient always computes it: for the stem's 7x7 on 3
-   * channels, the most expensive convolution of a small model's step).
+   * training, whose gradient nobody needs: the backward pass skips that convolution (for the
+   * stem's 7x7 on 3 channels, the most expensive convolution of a small model's step).
    */
   run(x: tf.Tensor4D, filter: tf.Tensor4D, bias: tf.Tensor1D | undefined, activation: 'linear' | 'relu' = 'linear',
     residual?: tf.Tensor4D, onImage = false): tf.Tensor4D {
@@ -122,13 +121,9 @@ export class Conv {
     const pad = Math.floor(this.k / 2);
     const padding: [[number, number], [number, number], [number, number], [number, number]] | 'valid' =
       pad === 0 ? 'valid' : [[0, 0], [pad, pad], [pad, pad], [0, 0]];
-    if (onImage && residual === undefined) {
-      let y = tf.conv2d(x, filter, this.stride, padding);
-      if (bias) y = tf.add(y, bias);
-      return activation === 'relu' ? tf.relu(y) : y;
-    }
     // Not tf.fused.conv2d: that unfuses into Conv2D + Add + Relu whenever a gradient is recorded.
-    return conv2dBiasAct({ x, filter, strides: this.stride, pad: padding, bias, residual, activation });
+    // On the image, no input gradient: the backward pass skips that convolution.
+    return conv2dBiasAct({ x, filter, strides: this.stride, pad: padding, bias, residual, activation, inputGradient: !onImage });
   }
 }
 

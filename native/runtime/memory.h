@@ -6,8 +6,8 @@
 
 namespace retinanet {
 
-// glibc: buffers up to 32 MB come from the heap and freed memory stays in the process (up to
-// 256 MB at the top of the heap before it is returned). Returns false (and changes nothing)
+// glibc: every buffer comes from the heap (none is mmapped) and freed memory stays in the
+// process (up to 256 MB at the top of the heap before it is returned). Returns false (and changes nothing)
 // where the C library has no such setting.
 bool retain_freed_memory();
 
