@@ -53,7 +53,7 @@ Napi::Value forward(const Napi::CallbackInfo& info) {
   if (bf16 && !bf16_gemm_available()) {
     throw range_error(env, "bfloat16: this CPU has no AVX512-BF16 in use (cpuIsa().bfloat16 is false)");
   }
-  Napi::Float32Array y = new_f32(env, y_size(s));
+  Napi::Float32Array y = new_f32_unfilled(env, y_size(s));
   conv2d_forward(s, x.data, w.data, e, y.Data(), bf16, training);
   return y;
 }
@@ -66,7 +66,7 @@ Napi::Value backprop_input(const Napi::CallbackInfo& info) {
   const Conv2DShape s = shape_arg(info, 2);
   require_length(env, dy.length, y_size(s), "dy");
   require_length(env, w.length, w_size(s), "filter");
-  Napi::Float32Array dx = new_f32(env, x_size(s));
+  Napi::Float32Array dx = new_f32_unfilled(env, x_size(s));
   conv2d_backprop_input(s, dy.data, w.data, dx.Data());
   return dx;
 }
@@ -79,7 +79,7 @@ Napi::Value backprop_filter(const Napi::CallbackInfo& info) {
   const Conv2DShape s = shape_arg(info, 2);
   require_length(env, x.length, x_size(s), "x");
   require_length(env, dy.length, y_size(s), "dy");
-  Napi::Float32Array dw = new_f32(env, w_size(s));
+  Napi::Float32Array dw = new_f32_unfilled(env, w_size(s));
   conv2d_backprop_filter(s, x.data, dy.data, dw.Data());
   return dw;
 }
@@ -100,7 +100,7 @@ Napi::Value batch_matmul(const Napi::CallbackInfo& info) {
   require_length(env, b.length, bb * k * n, "b");
   const int64_t batch = std::max(ba, bb);
   const Epilogue e = epilogue_arg(info, 3, n, batch * m * n);
-  Napi::Float32Array c = new_f32(env, batch * m * n);
+  Napi::Float32Array c = new_f32_unfilled(env, batch * m * n);
   for (int64_t i = 0; i < batch; ++i) {
     GemmArgs g;
     g.m = m; g.n = n; g.k = k;

@@ -36,7 +36,7 @@ Napi::Value binary(const Napi::CallbackInfo& info) {
   double size = 1;
   for (int64_t d : shape) size *= static_cast<double>(d);
   if (!(size <= 2147483647.0)) throw range_error(env, "out: too many elements");
-  Napi::Float32Array out = new_f32(env, static_cast<int64_t>(size));
+  Napi::Float32Array out = new_f32_unfilled(env, static_cast<int64_t>(size));
   throw_if_error(env, binary_op(static_cast<BinaryOp>(op), a_shape, a.data, b_shape, b.data, out.Data()));
   return out;
 }
@@ -48,7 +48,7 @@ Napi::Value unary(const Napi::CallbackInfo& info) {
   if (op > static_cast<int64_t>(UnaryOp::kStep)) throw range_error(env, "op: unknown");
   const View<float> x = f32(info, 1, "x");
   const double alpha = number(info, 2, "alpha");
-  Napi::Float32Array y = new_f32(env, x.length);
+  Napi::Float32Array y = new_f32_unfilled(env, x.length);
   unary_op(static_cast<UnaryOp>(op), x.length, x.data, static_cast<float>(alpha), y.Data());
   return y;
 }

@@ -35,7 +35,7 @@ Napi::Value forward(const Napi::CallbackInfo& info) {
   require_length(env, x.length, x_size(s), "x");
   require_length(env, gamma.length, s.channels, "gamma");
   require_length(env, beta.length, s.channels, "beta");
-  Napi::Float32Array y = new_f32(env, x.length);
+  Napi::Float32Array y = new_f32_unfilled(env, x.length);
   Napi::Float32Array mean = new_f32(env, s.batch * s.groups);
   Napi::Float32Array rstd = new_f32(env, s.batch * s.groups);
   group_norm_forward(s, x.data, gamma.data, beta.data, eps, y.Data(), mean.Data(), rstd.Data());
@@ -56,7 +56,7 @@ Napi::Value backward(const Napi::CallbackInfo& info) {
   require_length(env, mean.length, s.batch * s.groups, "mean");
   require_length(env, rstd.length, s.batch * s.groups, "rstd");
   require_length(env, gamma.length, s.channels, "gamma");
-  Napi::Float32Array dx = new_f32(env, x.length);
+  Napi::Float32Array dx = new_f32_unfilled(env, x.length);
   Napi::Float32Array dgamma = new_f32(env, s.channels);
   Napi::Float32Array dbeta = new_f32(env, s.channels);
   group_norm_backward(s, dy.data, x.data, mean.data, rstd.data, gamma.data, dx.Data(), dgamma.Data(), dbeta.Data());

@@ -34,7 +34,7 @@ Napi::Value forward(const Napi::CallbackInfo& info) {
   const Pool2DShape s = shape_arg(info, 1);
   require(env, x.length, x_size(s), "x");
   if (!(y_size(s) <= 2147483647.0)) throw range_error(env, "y: too many elements");
-  Napi::Float32Array y = new_f32(env, static_cast<int64_t>(y_size(s)));
+  Napi::Float32Array y = new_f32_unfilled(env, static_cast<int64_t>(y_size(s)));
   max_pool_forward(s, x.data, y.Data());
   return y;
 }
@@ -47,7 +47,7 @@ Napi::Value backward(const Napi::CallbackInfo& info) {
   const Pool2DShape s = shape_arg(info, 2);
   require(env, x.length, x_size(s), "x");
   require(env, dy.length, y_size(s), "dy");
-  Napi::Float32Array dx = new_f32(env, x.length);
+  Napi::Float32Array dx = new_f32_unfilled(env, x.length);
   max_pool_backward(s, x.data, dy.data, dx.Data());
   return dx;
 }

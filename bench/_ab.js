@@ -1,0 +1,17 @@
+const tf = require('@tensorflow/tfjs');
+const R = require('..');
+R.ops.retainFreedMemory();
+tf.env().set('PROD', true);
+const size = 600;
+const model = R.createRetinaNet({ preset: 'retinanet-r50-fpn', numClasses: 80 });
+const trainer = new R.Trainer(model, { iterations: 1e6, learningRate: 1e-5 });
+const image = tf.randomNormal([1, size, size, 3], 0, 1, 'float32', 1);
+const batch2 = tf.concat([image, image]);
+const s = size;
+const boxes = [0, 1].map(() => new Float32Array([0.1 * s, 0.1 * s, 0.4 * s, 0.5 * s, 0.5 * s, 0.3 * s, 0.9 * s, 0.8 * s]));
+const labels = [0, 1].map(() => new Int32Array([0, 1]));
+const t = (fn) => { const t0 = process.hrtime.bigint(); fn(); return Number(process.hrtime.bigint() - t0) / 1e6; };
+const med = (a) => [...a].sort((x, y) => x - y)[a.length >> 1];
+const inf = []; for (let i = 0; i < 8; i++) inf.push(t(() => model.detect(image)));
+const tr = []; for (let i = 0; i < 5; i++) tr.push(t(() => trainer.step(batch2, boxes, labels)));
+console.log(process.env.TAG, 'infer med(3..8)', med(inf.slice(2)).toFixed(0), '| train med(3..5)', med(tr.slice(2)).toFixed(0), '|', inf.map((x) => x.toFixed(0)).join(' '), '|', tr.map((x) => x.toFixed(0)).join(' '));
