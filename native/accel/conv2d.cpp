@@ -94,6 +94,18 @@ RETINANET_DISPATCH void col2im_row(const Conv2DShape& s, const float* cols, int6
   }
 }
 
+// `n` floats: fixed-size copies for a full panel's 8 or 16 rows, which compile to vector moves (a
+// libc memcpy call per output pixel was 15 % of a 3x3 filter gradient's time).
+inline void copy_floats(float* out, const float* src, int64_t n) {
+  if (n == 8) {
+    std::memcpy(out, src, 8 * sizeof(float));
+  } else if (n == 16) {
+    std::memcpy(out, src, 16 * sizeof(float));
+  } else {
+    std::memcpy(out, src, static_cast<size_t>(n) * sizeof(float));
+  }
+}
+
 // A k-major panel of the transposed im2col matrix: rows = filter taps [i0, i0 + rows) as
 // (ky, kx, c), depth = output pixels [p0, p0 + depth). Taps of one panel usually share (ky, kx)
 // with consecutive channels: then each pixel is one bounds check and a copy of `rows` floats.
@@ -129,7 +141,7 @@ void pack_im2col_transposed(const void* ctx, int64_t i0, int64_t rows, int64_t p
     if (one_tap) {
       const int64_t iy = y0 + tap_y[0], ix = x0 + tap_x[0];
       if (iy >= 0 && iy < s.in_h && ix >= 0 && ix < s.in_w) {
-        std::memcpy(out, img + (iy * s.in_w + ix) * s.in_c + tap_c[0], static_cast<size_t>(rows) * sizeof(float));
+        copy_floats(out, img + (iy * s.in_w + ix) * s.in_c + tap_c[0], rows);
       } else {
         std::fill(out, out + rows, 0.0f);
       }
