@@ -20,7 +20,7 @@ if (!R.ops.cpuIsa().bfloat16) {
 }
 const m = machine();
 const peak = Math.max(...Array.from({ length: 5 }, () => R.ops.fmaPeakGflops()));
-console.error(`bench:bf16 on ${m.cpu}, ${m.cores} logical CPUs, ${R.ops.numThreads()} thread(s), float32 FMA peak ${peak.toFixed(0)} GFLOP/s`);
+console.error(`bench:bf16 on ${m.cpu}, ${m.cores} logical CPUs (${m.topology}), ${R.ops.numThreads()} thread(s), float32 FMA peak ${peak.toFixed(0)} GFLOP/s`);
 
 const both = (fn) => {
   const out = {};
@@ -67,7 +67,7 @@ for (let i = 0; i < logits.float32.length; i++) {
 console.error(`  retinanet-r50-fpn inference: float32 ${modelMs.float32.toFixed(0)} ms, bfloat16 ${modelMs.bfloat16.toFixed(0)} ms; logits differ by up to ${worst.toPrecision(3)} (largest |logit| ${scale.toFixed(2)})`);
 
 const lines = [
-  `${new Date().toISOString().slice(0, 10)}, \`npm run bench:bf16\` (median ms, both precisions in one process). Machine: ${m.cpu}, ${m.cores} logical CPUs, Node ${m.node}; ${R.ops.numThreads()} thread(s); float32 FMA peak ${peak.toFixed(0)} GFLOP/s (${R.ops.cpuIsa().active}).`,
+  `${new Date().toISOString().slice(0, 10)}, \`npm run bench:bf16\` (median ms, both precisions in one process). Machine: ${m.cpu}, ${m.cores} logical CPUs (${m.topology}), Node ${m.node}; ${R.ops.numThreads()} thread(s); float32 FMA peak ${peak.toFixed(0)} GFLOP/s (${R.ops.cpuIsa().active}).`,
   '',
   '| forward | float32 ms | GFLOP/s (% of peak) | bfloat16 ms | GFLOP/s (% of float32 peak) | speed-up |',
   '| --- | ---: | ---: | ---: | ---: | ---: |',

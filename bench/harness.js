@@ -105,11 +105,33 @@ function cpuGeneration() {
   return ` (${zen}family ${family} model ${model})`;
 }
 
+// How the logical CPUs sit on physical cores (Linux sysfs): "2 cores, no SMT" or "1 core, 2 SMT
+// siblings" — two siblings share one core's FMA units, so the same CPU model gives other figures.
+function topology() {
+  const cores = new Set();
+  let logical = 0;
+  try {
+    for (const d of fs.readdirSync('/sys/devices/system/cpu')) {
+      if (!/^cpu\d+$/.test(d)) continue;
+      const t = `/sys/devices/system/cpu/${d}/topology`;
+      if (!fs.existsSync(`${t}/core_id`)) continue;
+      cores.add(`${fs.readFileSync(`${t}/physical_package_id`, 'utf8').trim()}:${fs.readFileSync(`${t}/core_id`, 'utf8').trim()}`);
+      logical++;
+    }
+  } catch {
+    return 'topology unknown';
+  }
+  if (logical === 0) return 'topology unknown';
+  const n = cores.size;
+  return logical === n ? `${n} core${n === 1 ? '' : 's'}, no SMT` : `${n} core${n === 1 ? '' : 's'}, ${logical / n} SMT threads each`;
+}
+
 function machine() {
   const cpus = os.cpus();
   return {
     cpu: cpus[0] ? cpus[0].model.trim() + cpuGeneration() : 'unknown',
     cores: cpus.length,
+    topology: topology(),
     memoryGiB: Math.round(os.totalmem() / 2 ** 30),
     node: process.version,
     platform: `${os.platform()} ${os.arch()}`,

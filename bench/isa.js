@@ -58,7 +58,7 @@ for (const isa of ['avx512', 'avx2', 'baseline']) {
   results.push(r);
 }
 const m = machine();
-const head = `Machine: ${m.cpu}, ${m.cores} logical CPUs, ${m.platform}, Node ${m.node}; ${results[0].threads} thread(s).`;
+const head = `Machine: ${m.cpu}, ${m.cores} logical CPUs (${m.topology}), ${m.platform}, Node ${m.node}; ${results[0].threads} thread(s).`;
 const lines = [head, '', `| shape | pass | ${results.map((r) => `${r.isa.active} GFLOP/s (% of its peak ${r.peak.toFixed(0)})`).join(' | ')} |`,
   `| --- | --- | ${results.map(() => '---:').join(' | ')} |`];
 for (let i = 0; i < results[0].rows.length; i++) {

@@ -98,7 +98,7 @@ for (const [name, run] of cases) {
 }
 const f = (v) => v.toFixed(0);
 const lines = [
-  `${new Date().toISOString().slice(0, 10)}, \`npm run bench:memory\`, ${m.cpu}, ${m.cores} logical CPUs, Node ${m.node}: retinanet-r50-fpn at ${size}×${size}, 80 classes (torchvision: its retinanet_resnet50_fpn, 91), random weights; each case a fresh process.`,
+  `${new Date().toISOString().slice(0, 10)}, \`npm run bench:memory\`, ${m.cpu}, ${m.cores} logical CPUs (${m.topology}), Node ${m.node}: retinanet-r50-fpn at ${size}×${size}, 80 classes (torchvision: its retinanet_resnet50_fpn, 91), random weights; each case a fresh process.`,
   '',
   '| case | peak RSS MiB | RSS before the model MiB | peak − before MiB | |',
   '| --- | ---: | ---: | ---: | --- |',

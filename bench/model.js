@@ -38,16 +38,17 @@ function time(fn, runs) {
 }
 
 // The machine, keyed (in RESULTS.md's rows) by CPU model + logical CPUs.
-const { cpu, cores } = require('./harness').machine();
+const { cpu, cores, topology } = require('./harness').machine();
 const machine = {
   cpu,
   logicalCpus: cores,
+  topology,
   fmaPeakGflops: Math.max(...Array.from({ length: 5 }, () => R.ops.fmaPeakGflops())),
   isa: R.ops.cpuIsa().active,
   threads: R.ops.numThreads(),
 };
 machine.key = `${machine.cpu}, ${machine.logicalCpus} logical CPUs`;
-log(`machine: ${machine.key}, FMA peak ${machine.fmaPeakGflops.toFixed(0)} GFLOP/s (${machine.isa}), addon threads ${machine.threads}`);
+log(`machine: ${machine.key} (${machine.topology}), FMA peak ${machine.fmaPeakGflops.toFixed(0)} GFLOP/s (${machine.isa}), addon threads ${machine.threads}`);
 
 const rows = [];
 const image = tf.randomNormal([1, size, size, 3], 0, 1, 'float32', 1);
@@ -140,7 +141,7 @@ tf.dispose([image, batch2]);
     + `${r === r50 && tv ? f(tv.inferenceMs) : '—'} | ${r === r50 ? ortCell.replace(/\|/g, '/') : '—'} |`);
   // torchvision's retinanet_resnet50_fpn goes in the retinanet-r50-fpn row; with no such row, its own.
   if (!r50 && (tv || onnx.measured)) tableRows.push(`| ${machine.key} | torchvision retinanet_resnet50_fpn | — | — | — | — | — | — | — | — | — | — | ${tv ? f(tv.inferenceMs) : '—'} | ${ortCell.replace(/\|/g, '/')} |`);
-  let note = `- **${machine.key}** (${new Date().toISOString().slice(0, 10)}): FMA peak ${machine.fmaPeakGflops.toFixed(0)} GFLOP/s (${machine.isa}), addon threads ${machine.threads}, ${size}×${size} images.`;
+  let note = `- **${machine.key}** (${new Date().toISOString().slice(0, 10)}): ${machine.topology}, FMA peak ${machine.fmaPeakGflops.toFixed(0)} GFLOP/s (${machine.isa}), addon threads ${machine.threads}, ${size}×${size} images.`;
   if (tv) {
     note += ` torchvision ${tv.torchvision} / torch ${tv.torch} (${tv.threads} threads), \`retinanet_resnet50_fpn(min_size=${size})\`, same machine, same run: inference ${f(tv.inferenceMs)} ms per image, training step (2 images) ${f(tv.trainStepMs)} ms.`
       + (r50 ? ` Ours / torchvision: inference ${(r50.inferenceMs / tv.inferenceMs).toFixed(2)}×, training step ${(r50.trainStepMs / tv.trainStepMs).toFixed(2)}×.` : '');

@@ -83,7 +83,7 @@ async function profile(title, fn) {
 
 (async () => {
   const m = machine();
-  const head = `# Profile: ${preset} at ${size} px\n\n${new Date().toISOString().slice(0, 10)}, ${m.cpu}, ${m.cores} logical CPUs, ` +
+  const head = `# Profile: ${preset} at ${size} px\n\n${new Date().toISOString().slice(0, 10)}, ${m.cpu}, ${m.cores} logical CPUs (${m.topology}), ` +
     `${R.ops.numThreads()} thread(s), FMA peak ${R.ops.fmaPeakGflops().toFixed(0)} GFLOP/s (${R.ops.cpuIsa().active}), Node ${m.node}. ` +
     'Written by `npm run bench:profile`; kernel times from tf.profile (each kernel forced to finish).';
   console.log(head);

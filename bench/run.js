@@ -498,7 +498,7 @@ Latest \`npm run bench${tv ? ':torchvision' : ''}\` (${new Date().toISOString().
 run with benchmark.js (median of the samples; "× vs first" divides by the group's first row)${tv ? `, torchvision ${tv.torchvision} / torch ${tv.torch} timed by bench/torchvision.py on the same inputs with the same thread count` : ''}.
 Raw numbers: [results.json](results.json).
 
-Machine: ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, ${m.platform}, Node ${m.node}, addon threads: ${ops.numThreads()}.
+Machine: ${m.cpu}, ${m.cores} logical CPUs (${m.topology}), ${m.memoryGiB} GiB, ${m.platform}, Node ${m.node}, addon threads: ${ops.numThreads()}.
 
 ${table(rows)}
 

@@ -53,7 +53,7 @@ for (const mode of ['0', '1']) {
   runs[mode] = runFresh(__filename, { RETINANET_WINOGRAD: mode, RETINANET_BENCH_CHILD: '1' }, `bench:winograd: the RETINANET_WINOGRAD=${mode} run`);
 }
 const m = machine();
-const lines = [`Machine: ${m.cpu}, ${m.cores} logical CPUs, Node ${m.node}; ${runs['0'].threads} thread(s).`, '',
+const lines = [`Machine: ${m.cpu}, ${m.cores} logical CPUs (${m.topology}), Node ${m.node}; ${runs['0'].threads} thread(s).`, '',
   '| 3×3 stride-1 convolution | tiles | forward direct ms | Winograd ms | speed-up | input gradient direct ms | Winograd ms | speed-up | filter gradient direct ms | Winograd ms | speed-up | default (inference) |',
   '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |'];
 // The default's rule (native/accel/winograd.cpp, kMinTiles): Winograd from 64 tiles of 4x4 outputs.
