@@ -44,7 +44,9 @@ const conv = (h, c, k, f, stride, pad, batch = 1) => {
     strideHeight: stride, strideWidth: stride, padTop: pad, padLeft: pad, outHeight: o, outWidth: o };
 };
 const CONVS = {
-  '3x3 stride 1 (Winograd at inference)': conv(40, 16, 24, 3, 1, 1),
+  // 64 channels in and out, 100 tiles of 4x4: Winograd at inference (the gradients: the direct kernels).
+  '3x3 stride 1 (Winograd at inference)': conv(40, 64, 64, 3, 1, 1),
+  '3x3 stride 1, few channels (direct)': conv(40, 16, 24, 3, 1, 1),
   '3x3 stride 2': conv(21, 8, 16, 3, 2, 1, 2),
   '1x1': conv(17, 32, 48, 1, 1, 0, 2),
   '7x7 stride 2': conv(30, 3, 16, 7, 2, 3),

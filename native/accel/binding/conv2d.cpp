@@ -48,8 +48,9 @@ Napi::Value forward(const Napi::CallbackInfo& info) {
   require_length(env, x.length, x_size(s), "x");
   require_length(env, w.length, w_size(s), "filter");
   const Epilogue e = epilogue_arg(info, 3, s.out_c, y_size(s));
-  const bool bf16 = Params(info, 3, "epilogue").boolean("bfloat16");
-  const bool training = Params(info, 3, "epilogue").boolean("training");
+  const Params p(info, 3, "epilogue");
+  const bool bf16 = p.boolean("bfloat16");
+  const bool training = p.boolean("training");
   if (bf16 && !bf16_gemm_available()) {
     throw range_error(env, "bfloat16: this CPU has no AVX512-BF16 in use (cpuIsa().bfloat16 is false)");
   }
