@@ -54,7 +54,7 @@ for (const mode of ['0', '1']) {
 }
 const m = machine();
 const lines = [`Machine: ${m.cpu}, ${m.cores} logical CPUs (${m.topology}), Node ${m.node}; ${runs['0'].threads} thread(s).`, '',
-  '| 3×3 stride-1 convolution | tiles | forward direct ms | Winograd ms | speed-up | input gradient direct ms | Winograd ms | speed-up | filter gradient direct ms | Winograd ms | speed-up | default (inference and training) |',
+  '| 3×3 stride-1 convolution | tiles | forward direct ms | Winograd ms | speed-up | input gradient direct ms | Winograd ms | speed-up | filter gradient direct ms | Winograd ms | speed-up | default (inference) |',
   '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |'];
 // The default's rule (native/accel/winograd.cpp, kMinTiles): Winograd from 64 tiles of 4x4 outputs.
 const tiles = ([, batch, size]) => batch * Math.ceil(size / 4) ** 2;

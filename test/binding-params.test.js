@@ -98,7 +98,7 @@ test("the convolution's fused epilogue by name: bias, activation, its alpha, the
   const x = Float32Array.of(1, -2);
   const w = Float32Array.of(1, 2, 3, 4);
   const shape = Float64Array.of(1, 1, 1, 2, 1, 1, 2, 1, 1, 0, 0, 1, 1);
-  const none = { bias: null, activation: 0, leakyreluAlpha: 0.2, residual: null, bfloat16: false };
+  const none = { bias: null, activation: 0, leakyreluAlpha: 0.2, residual: null, bfloat16: false, training: false };
   t.deepEqual(Array.from(addon.conv2d(x, w, shape, none)), [-5, -6]);
   // 1 + 2^-10 is no bfloat16 (it rounds to 1): the flag shows in the product.
   const fine = Float32Array.of(1 + 2 ** -10, 0);
@@ -106,6 +106,7 @@ test("the convolution's fused epilogue by name: bias, activation, its alpha, the
   if (addon.cpuIsa().bfloat16) t.deepEqual(Array.from(addon.conv2d(fine, w, shape, { ...none, bfloat16: true })), [1, 2]);
   else t.throws(() => addon.conv2d(fine, w, shape, { ...none, bfloat16: true }), { instanceOf: RangeError, message: /^bfloat16: this CPU has no AVX512-BF16/ });
   t.throws(() => addon.conv2d(x, w, shape, { ...none, bfloat16: undefined }), { instanceOf: TypeError, message: /^bfloat16: expected a boolean/ });
+  t.throws(() => addon.conv2d(x, w, shape, { ...none, training: undefined }), { instanceOf: TypeError, message: /^training: expected a boolean/ });
   t.deepEqual(Array.from(addon.conv2d(x, w, shape, { ...none, bias: Float32Array.of(10, 1) })), [5, -5]);
   t.deepEqual(Array.from(addon.conv2d(x, w, shape, { ...none, activation: 1 })), [0, 0]);
   t.deepEqual(Array.from(addon.conv2d(x, w, shape, { ...none, activation: 3, leakyreluAlpha: 0.5 })), [-2.5, -3]);

@@ -45,16 +45,16 @@ test('the direct kernel (RETINANET_WINOGRAD=0) gives the same values within floa
   for (const [part, same] of Object.entries(identical)) t.false(same, `${part}: bit-identical to the direct kernel's: the Winograd path did not run`);
 });
 
-test('by default the forward pass and both gradients take the path from 64 tiles of 4x4 outputs up, not below', (t) => {
+test('by default inference takes the path from 64 tiles of 4x4 outputs up, not below, and training keeps the direct kernels', (t) => {
   // 34x34 'same' outputs: 9 x 9 = 81 tiles; 7x9: 2 x 3 = 6 tiles. Each in a fresh process,
   // RETINANET_WINOGRAD unset and 0: the large shape's bits differ (Winograd ran by default), the
-  // small one's are the same (the direct kernel ran both times). Training takes it as inference
-  // does: the forward pass (the same kernel under a tape), the input gradient (a 3x3 stride-1
-  // convolution of dy) and the filter gradient (docs/building.md).
+  // small one's are the same (the direct kernel ran both times).
   const shapes = [[1, 34, 34, 64, 64, 1], [1, 7, 9, 64, 72, 1]];
-  const script = `const c = require('./test/helpers/winograd-cases');
-    console.log(JSON.stringify(${JSON.stringify(shapes)}.map((s, i) => { const r = c.run(c.inputs(s, 5 + i));
-      return { y: Array.from(r.y), dx: Array.from(r.dx), dw: Array.from(r.dw) }; })));`;
+  // Per shape: the inference forward, a training step's forward (ops.conv2d's training flag, as
+  // the tfjs kernels set it under a tape) and the filter gradient.
+  const script = `const c = require('./test/helpers/winograd-cases'); const ops = require('./dist/ops');
+    console.log(JSON.stringify(${JSON.stringify(shapes)}.map((s, i) => { const inp = c.inputs(s, 5 + i); const r = c.run(inp);
+      return { y: Array.from(r.y), train: Array.from(ops.conv2d(inp.x, inp.w, inp.g, {}, 'float32', true)), dw: Array.from(r.dw) }; })));`;
   const env = { ...process.env };
   delete env.RETINANET_WINOGRAD;
   const fresh = (e) => {
@@ -64,13 +64,14 @@ test('by default the forward pass and both gradients take the path from 64 tiles
   };
   const auto = fresh(env);
   const direct = fresh({ ...env, RETINANET_WINOGRAD: '0' });
-  const want = reference(inputs(shapes[0], 5));
+  const want = reference(inputs(shapes[0], 5)).y;
   const same = (a, b) => a.every((v, j) => v === b[j]);
-  for (const part of ['y', 'dx', 'dw']) {
-    t.true(maxRelDiff(auto[0][part], want[part]) < TOL, `the default path's ${part}: ${maxRelDiff(auto[0][part], want[part])}`);
-    t.false(same(auto[0][part], direct[0][part]), `81 tiles, ${part}: the direct kernel ran by default`);
-    t.true(same(auto[1][part], direct[1][part]), `6 tiles, ${part}: the Winograd path ran by default`);
-  }
+  t.true(maxRelDiff(auto[0].y, want) < TOL, `the default path's forward: ${maxRelDiff(auto[0].y, want)}`);
+  t.false(same(auto[0].y, direct[0].y), '81 tiles: the direct kernel ran by default');
+  t.true(same(auto[1].y, direct[1].y), '6 tiles: the Winograd path ran by default');
+  // Training keeps the direct kernels by default (RETINANET_WINOGRAD=1 opts in): same bits.
+  t.true(same(auto[0].train, direct[0].train), 'a training forward took Winograd by default');
+  t.true(same(auto[0].dw, direct[0].dw), 'the filter gradient took Winograd by default');
 });
 
 test('every vector path computes it: RETINANET_CPU_ISA=avx2 and baseline (the packed filters\' narrower strips)', (t) => {

@@ -8,7 +8,7 @@
 import * as tf from '@tensorflow/tfjs';
 import * as ops from './ops';
 import { nativeKernelOnActiveBackend, registerRetinanetKernel, runKernel, tensorArg } from '../tfjs/kernel';
-import { ConvAttrs, forwardPrecision, nativeGeometry, outShape } from './kernels/conv-info';
+import { ConvAttrs, forwardPrecision, inTraining, nativeGeometry, outShape } from './kernels/conv-info';
 import { nativeCpuKernels } from './override';
 
 export const RELU_GRAD = 'RetinanetReluGrad';
@@ -52,7 +52,7 @@ registerRetinanetKernel(CONV2D_RESIDUAL, (ctx) => {
   if (!g) throw new RangeError('conv2dBiasAct: only NHWC, dilation 1 is covered');
   const f32 = (name: string): Float32Array => ctx.input(name, 'float32') as Float32Array;
   const bias = ctx.has('bias') ? f32('bias') : undefined;
-  return ctx.output(outShape(g), 'float32', ops.conv2d(f32('x'), f32('filter'), g, { bias, residual: f32('residual'), activation: a.activation }, forwardPrecision()));
+  return ctx.output(outShape(g), 'float32', ops.conv2d(f32('x'), f32('filter'), g, { bias, residual: f32('residual'), activation: a.activation }, forwardPrecision(), inTraining()));
 });
 
 /** Whether this backend runs CONV2D_RESIDUAL natively (on 'cpu': while the native kernels are on). */

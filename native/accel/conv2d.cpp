@@ -174,12 +174,12 @@ int64_t chunk_rows(const Conv2DShape& s) {
 }  // namespace
 
 void conv2d_forward(const Conv2DShape& s, const float* x, const float* w, const Epilogue& e, float* y,
-                    bool bfloat16) {
+                    bool bfloat16, bool training) {
   const int64_t m = s.batch * s.out_h * s.out_w;
   const int64_t k = s.filter_h * s.filter_w * s.in_c;
   // Winograd first, bfloat16 asked or not: at the shapes it takes, its float32 products (4x
   // fewer) beat the direct bfloat16 kernel (2x the float32 peak) and round less.
-  if (winograd_applies(s)) {
+  if (winograd_applies(s, training)) {
     conv2d_winograd(s, x, hwio_filter(w, s.in_c, s.out_c), e, y);
   } else if (bfloat16) {  // every shape as an implicit GEMM (a 1x1's im2col rows are its input rows)
     const Im2col ctx{&s, x};
@@ -215,7 +215,7 @@ void conv2d_backprop_input(const Conv2DShape& s, const float* dy, const float* w
     // swapped, padded by 2 - pad (dy is zero outside its own extent). The turned filter is the
     // same weights read by strides: tap t is tap 8 - t, input channel k, output channel c.
     const Conv2DShape t{s.batch, s.out_h, s.out_w, s.out_c, 3, 3, s.in_c, 1, 1, 2 - s.pad_top, 2 - s.pad_left, s.in_h, s.in_w};
-    if (winograd_applies(t)) {
+    if (winograd_applies(t, true)) {
       const WinogradFilter turned{w + 8 * s.in_c * s.out_c, -s.in_c * s.out_c, 1, s.out_c};
       conv2d_winograd(t, dy, turned, Epilogue{}, dx);
       return;
@@ -252,7 +252,7 @@ void conv2d_backprop_filter(const Conv2DShape& s, const float* x, const float* d
   // dW [K, out_c] = im2col(x)^T [K, M] * dy [M, out_c], straight into HWIO: the transposed
   // im2col panels are gathered from x as they are packed (no column matrix), dy packs as plain
   // B strips. Pixels go in chunks so that packed dy stays within the GEMM's B budget.
-  if (winograd_applies(s)) {
+  if (winograd_applies(s, true)) {
     conv2d_winograd_filter_gradient(s, x, dy, dw);
     return;
   }

@@ -19,8 +19,10 @@ struct Conv2DShape {
 
 // bfloat16: the products from inputs and weights rounded to bfloat16 (gemm_bf16.h; inference
 // only, where bf16_gemm_available()).
+// training: the forward pass of a training step (under a gradient tape): by default it keeps the
+// direct kernels (winograd.h).
 void conv2d_forward(const Conv2DShape& s, const float* x, const float* w, const Epilogue& e, float* y,
-                    bool bfloat16 = false);
+                    bool bfloat16 = false, bool training = false);
 void conv2d_backprop_input(const Conv2DShape& s, const float* dy, const float* w, float* dx);
 void conv2d_backprop_filter(const Conv2DShape& s, const float* x, const float* dy, float* dw);
 

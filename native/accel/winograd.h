@@ -16,7 +16,9 @@ namespace retinanet {
 // channels in and out, and by default at least 64 tiles of 4x4 outputs, where the products saved
 // outweigh the per-call transforms; RETINANET_WINOGRAD=1 or 0 in the environment takes it for
 // every such shape or for none (winograd.cpp), so both can be measured and tested on one machine.
-bool winograd_applies(const Conv2DShape& s);
+// `training`: the call is part of a training step (a forward pass under a gradient tape, or a
+// gradient); by default only inference takes the path (see docs/building.md).
+bool winograd_applies(const Conv2DShape& s, bool training);
 
 // Where a 3x3 filter's weights are: tap t (row-major 3x3), input channel c and output channel k
 // at w[t * tap + c * in + k * out]. HWIO is {w, in_c * out_c, out_c, 1}; the input gradient reads

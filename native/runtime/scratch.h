@@ -2,7 +2,7 @@
 // kernels (packed B, column matrices, Winograd's transforms): a fresh allocation per call costs
 // page faults and a memset comparable to the arithmetic. Each slot is one buffer per calling
 // thread; the memory stays with the thread (bounded by the kernels' own chunking: 8 MB per slot,
-// Winograd's transformed tiles 16 MB, its filters 36 x in x out channels: 26 MB at 256 -> 720).
+// Winograd's transformed tiles 32 MB, its filters 36 x in x out channels: 26 MB at 256 -> 720).
 #pragma once
 #include <cstddef>
 #include <cstdint>

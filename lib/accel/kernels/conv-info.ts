@@ -37,5 +37,10 @@ export function outShape(g: Conv2DGeometry): number[] {
  * training step's forward, tf.grad), else the inference precision (ops.setInferencePrecision).
  */
 export function forwardPrecision(): InferencePrecision {
-  return tf.engine().state.gradientDepth > 0 ? 'float32' : inferencePrecision();
+  return inTraining() ? 'float32' : inferencePrecision();
+}
+
+/** Whether a forward convolution runs for a training step (under a gradient tape). */
+export function inTraining(): boolean {
+  return tf.engine().state.gradientDepth > 0;
 }

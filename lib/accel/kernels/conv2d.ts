@@ -1,7 +1,7 @@
 // Conv2D and FusedConv2D (bias + relu / relu6 / leakyrelu) on the native implicit-GEMM convolution.
 import * as tf from '@tensorflow/tfjs';
 import * as ops from '../ops';
-import { ConvAttrs, forwardPrecision, nativeGeometry, outShape } from './conv-info';
+import { ConvAttrs, forwardPrecision, inTraining, nativeGeometry, outShape } from './conv-info';
 import { defineNativeCpuKernel, output, values } from '../override';
 
 defineNativeCpuKernel('Conv2D', ({ inputs, backend, attrs }) => {
@@ -9,7 +9,7 @@ defineNativeCpuKernel('Conv2D', ({ inputs, backend, attrs }) => {
   const w = values(backend, inputs.filter);
   const g = x && w && inputs.x && inputs.filter && nativeGeometry(inputs.x.shape, inputs.filter.shape, attrs as unknown as ConvAttrs);
   if (!g || !x || !w) return undefined;
-  return output(backend, outShape(g), ops.conv2d(x, w, g, {}, forwardPrecision()));
+  return output(backend, outShape(g), ops.conv2d(x, w, g, {}, forwardPrecision(), inTraining()));
 });
 
 const FUSED_ACTIVATIONS = new Set(['linear', 'relu', 'relu6', 'leakyrelu']);
@@ -30,5 +30,5 @@ defineNativeCpuKernel('FusedConv2D', ({ inputs, backend, attrs }) => {
   }
   return output(backend, outShape(g), ops.conv2d(x, w, g, {
     bias, activation: activation as ops.ActivationName, leakyreluAlpha: a.leakyreluAlpha,
-  }, forwardPrecision()));
+  }, forwardPrecision(), inTraining()));
 });

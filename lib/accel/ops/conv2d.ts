@@ -47,14 +47,15 @@ function epilogueArg(e: ConvEpilogue): EpilogueArg {
 /**
  * y = conv(x, filter) [batch, outHeight, outWidth, outChannels] with the fused epilogue. Filter
  * HWIO. `precision` 'bfloat16': the products from x and filter rounded to bfloat16, summed in
- * float32 (a RangeError where `cpuIsa().bfloat16` is false).
+ * float32 (a RangeError where `cpuIsa().bfloat16` is false). `training`: the forward pass of a
+ * training step, which keeps the direct kernels unless RETINANET_WINOGRAD=1 (docs/building.md).
  */
 export function conv2d(x: Float32Array, filter: Float32Array, g: Conv2DGeometry, epilogue: ConvEpilogue = {},
-  precision: InferencePrecision = 'float32'): Float32Array {
+  precision: InferencePrecision = 'float32', training = false): Float32Array {
   const shape = geometry(g);
   const bfloat16 = checkPrecision('precision', precision) === 'bfloat16';
   return native().conv2d(v.float32Array('x', x), v.float32Array('filter', filter), shape,
-    { ...epilogueArg(epilogue), bfloat16 });
+    { ...epilogueArg(epilogue), bfloat16, training: v.boolean('training', training) });
 }
 
 /** d loss / d x of conv2d, from dy. */

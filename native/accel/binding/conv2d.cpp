@@ -39,7 +39,7 @@ Epilogue epilogue_arg(const Napi::CallbackInfo& info, size_t i, int64_t cols, in
   return e;
 }
 
-// (x, w, shape, epilogue + { bfloat16 }) -> y
+// (x, w, shape, epilogue + { bfloat16, training }) -> y
 Napi::Value forward(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const View<float> x = f32(info, 0, "x");
@@ -50,11 +50,12 @@ Napi::Value forward(const Napi::CallbackInfo& info) {
   const Epilogue e = epilogue_arg(info, 3, s.out_c, y_size(s));
   const Params p(info, 3, "epilogue");
   const bool bf16 = p.boolean("bfloat16");
+  const bool training = p.boolean("training");
   if (bf16 && !bf16_gemm_available()) {
     throw range_error(env, "bfloat16: this CPU has no AVX512-BF16 in use (cpuIsa().bfloat16 is false)");
   }
   Napi::Float32Array y = new_f32_unfilled(env, y_size(s));
-  conv2d_forward(s, x.data, w.data, e, y.Data(), bf16);
+  conv2d_forward(s, x.data, w.data, e, y.Data(), bf16, training);
   return y;
 }
 
