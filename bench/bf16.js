@@ -13,6 +13,8 @@ const R = require('..');
 const { machine, median, medianCallMs, CONV_SHAPES } = require('./harness');
 
 R.ops.retainFreedMemory();
+R.ops.relaxGarbageCollection();  // as the `retinanet` command does: docs/tfjs.md, "Garbage collection"
+
 const quick = process.argv.includes('--quick');
 if (!R.ops.cpuIsa().bfloat16) {
   console.error(`bench:bf16: this CPU has no AVX512-BF16 in use (cpuIsa: ${JSON.stringify(R.ops.cpuIsa())}); nothing to measure`);

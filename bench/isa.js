@@ -16,6 +16,7 @@ if (process.env.RETINANET_BENCH_ISA_CHILD) {
   require('..');
   const ops = require('../dist/ops');
   ops.retainFreedMemory();
+  ops.relaxGarbageCollection();  // likewise: docs/tfjs.md, "Garbage collection"
   const { medianCallMs, CONV_SHAPES } = require('./harness');
   const { prng } = require('../dist/util/prng');
   const rows = [];

@@ -7,8 +7,9 @@
 // export (bench/onnx-model.js). Every case runs in a fresh process of its own: a warm-up call and
 // the measured calls of bench:model, then the process's peak RSS and its RSS before the model
 // existed (the runtime itself: Node + tfjs, or Python + torch). Ours twice: as the library runs
-// by default, and with ops.retainFreedMemory() as the `retinanet` command runs (freed tensors'
-// memory stays in the process; docs/tfjs.md, "Memory").
+// by default, and with ops.retainFreedMemory() and ops.relaxGarbageCollection() as the `retinanet`
+// command runs (freed tensors' memory stays in the process, V8 collects less often; docs/tfjs.md,
+// "Memory" and "Garbage collection").
 // Prints a table and writes RESULTS.md's memory section and bench/memory-results.json.
 //   node bench/memory.js [--size 600] [--no-torchvision] [--no-onnx]
 const fs = require('fs');
@@ -26,7 +27,10 @@ const rssMiB = () => process.resourceUsage().maxRSS / 1024;  // maxRSS is in KiB
 async function child(mode) {
   const R = require('..');
   const tf = require('@tensorflow/tfjs');
-  if (process.env.RETINANET_BENCH_RETAIN === '1') R.ops.retainFreedMemory();
+  if (process.env.RETINANET_BENCH_RETAIN === '1') {
+    R.ops.retainFreedMemory();
+    R.ops.relaxGarbageCollection();
+  }
   const before = process.memoryUsage().rss / 2 ** 20;
   if (mode === 'onnx') {
     const { onnxRuntimeInference } = require('./onnx-model');
@@ -82,11 +86,11 @@ const { machine } = require('./harness');
 const m = machine();
 const cases = [
   ['this project, inference (library default)', () => fresh('inference')],
-  ['this project, inference (retainFreedMemory, as the `retinanet` command)', () => fresh('inference', { RETINANET_BENCH_RETAIN: '1' })],
+  ['this project, inference (retainFreedMemory and relaxGarbageCollection, as the `retinanet` command)', () => fresh('inference', { RETINANET_BENCH_RETAIN: '1' })],
   ['torchvision, inference', () => (args.includes('--no-torchvision') ? { skipped: '--no-torchvision' } : torchvision('inference'))],
   ['ONNX Runtime, inference', () => (args.includes('--no-onnx') ? { skipped: '--no-onnx' } : fresh('onnx'))],
   ['this project, training step (library default)', () => fresh('train')],
-  ['this project, training step (retainFreedMemory, as the `retinanet` command)', () => fresh('train', { RETINANET_BENCH_RETAIN: '1' })],
+  ['this project, training step (retainFreedMemory and relaxGarbageCollection, as the `retinanet` command)', () => fresh('train', { RETINANET_BENCH_RETAIN: '1' })],
   ['torchvision, training step', () => (args.includes('--no-torchvision') ? { skipped: '--no-torchvision' } : torchvision('train'))],
 ];
 const rows = [];

@@ -16,6 +16,7 @@ const { spawnSync } = require('child_process');
 const tf = require('@tensorflow/tfjs');
 const R = require('..');
 R.ops.retainFreedMemory();  // as the `retinanet` command does: see docs/tfjs.md, "Memory"
+R.ops.relaxGarbageCollection();  // likewise: docs/tfjs.md, "Garbage collection"
 const { medianMs } = require('../dist/cli/bench');
 const { onnxRuntimeInference } = require('./onnx-model');
 

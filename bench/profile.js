@@ -10,6 +10,7 @@ const path = require('path');
 const tf = require('@tensorflow/tfjs');
 const R = require('..');
 R.ops.retainFreedMemory();
+R.ops.relaxGarbageCollection();  // likewise: docs/tfjs.md, "Garbage collection"
 tf.env().set('PROD', true);
 const { machine, median } = require('./harness');
 

@@ -28,6 +28,7 @@ const SHAPES = [
 if (process.env.RETINANET_BENCH_CHILD) {
   const ops = require('../dist/ops');
   ops.retainFreedMemory();
+  ops.relaxGarbageCollection();  // likewise: docs/tfjs.md, "Garbage collection"
   const { medianCallMs } = require('./harness');
   const rand = require('../dist/util/prng').prng(7);
   const r = () => rand() - 0.5;

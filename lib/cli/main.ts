@@ -14,7 +14,7 @@ import { EVAL, evalCommand } from './eval';
 import { MAKE_DATASET, makeDatasetCommand } from './make-dataset';
 import { OPS_TOUR, opsTourCommand } from './ops-tour';
 import { TRAIN, trainCommand } from './train';
-import { retainFreedMemory } from '../ops';
+import { relaxGarbageCollection, retainFreedMemory } from '../ops';
 
 const COMMANDS: [CommandSpec, (flags: Flags) => number | Promise<number>][] = [
   [DEMO, demoCommand],
@@ -40,8 +40,10 @@ function help(): string {
 // PROD only silences tfjs's warnings, here its banner advising tfjs-node (which cannot install
 // where TensorFlow's servers are unreachable; the native kernels stand in for it).
 tf.env().set('PROD', true);
-// A process of our own: freed tensor memory stays in it (see ops.retainFreedMemory).
+// A process of our own: freed tensor memory stays in it, and V8 collects less often (see
+// ops.retainFreedMemory, ops.relaxGarbageCollection).
 retainFreedMemory();
+relaxGarbageCollection();
 
 /** The installed package's version (package.json two folders up from dist/cli). */
 function packageVersion(): string {

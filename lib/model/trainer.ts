@@ -7,6 +7,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { RetinaNet } from './retinanet';
 import { sgdMomentumUpdate, sumOfSquares } from '../accel/ops/sgd';
+import { withDeferredExternalMemory } from '../runtime';
 
 /** The batch the reference learning rates are for; the default rate scales linearly from it. */
 export const REFERENCE_BATCH = 16;
@@ -203,6 +204,12 @@ export class Trainer {
    * it, and the result carries `recovered`; with none left it throws a RangeError.
    */
   step(images: tf.Tensor4D, gtBoxes: Float32Array[], gtLabels: Int32Array[]): StepResult {
+    // Most of a step's buffers are the activations its backward pass needs: V8 collecting at every
+    // 64 MB of them frees nothing (see withDeferredExternalMemory).
+    return withDeferredExternalMemory(() => this.stepOnce(images, gtBoxes, gtLabels));
+  }
+
+  private stepOnce(images: tf.Tensor4D, gtBoxes: Float32Array[], gtLabels: Int32Array[]): StepResult {
     const it = this.iter;
     if (this.snapshots.length === 0 || it - this.snapshots[this.snapshots.length - 1].iteration >= SNAPSHOT_EVERY) this.takeSnapshot();
     const lr = this.learningRateAt(it, images.shape[0]);

@@ -14,7 +14,7 @@ export { nms, batchedNms, nmsAsync, batchedNmsAsync } from './nms';
 export type { NmsOptions } from './nms';
 export { postprocess, postprocessAsync } from './postprocess';
 export type { LevelOutput, PostprocessOptions, Detections } from './postprocess';
-export { numThreads, setNumThreads, devices, cudaInfo, fmaPeakGflops, cpuIsa, CPU_ISAS, retainFreedMemory, setInferencePrecision, inferencePrecision } from '../runtime';
+export { numThreads, setNumThreads, devices, cudaInfo, fmaPeakGflops, cpuIsa, CPU_ISAS, retainFreedMemory, relaxGarbageCollection, setInferencePrecision, inferencePrecision } from '../runtime';
 export type { CudaInfo, CpuIsa, InferencePrecision } from '../runtime';
 // The tfjs accelerator's own calls (lib/accel/ops), kept here for code that imported them from
 // this path (deprecated in docs/ops.md; a tag on `export *` would not reach the names): they are

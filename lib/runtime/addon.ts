@@ -33,6 +33,7 @@ export interface NativeAddon {
   cudaInfo(): { built: boolean; devices: number; error: string };
   fmaPeakGflops(): number;
   retainFreedMemory(): boolean;
+  deferExternalMemory(open: boolean): [number, number];
   cpuIsa(): { active: string; supported: string; bfloat16: boolean };
   focalLoss(
     logits: Float32Array, labels: Int32Array,

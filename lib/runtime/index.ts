@@ -5,4 +5,4 @@ export type { CudaInfo } from './devices';
 export { fmaPeakGflops } from './peak';
 export { cpuIsa, CPU_ISAS, setInferencePrecision, inferencePrecision } from './cpu-isa';
 export type { CpuIsa, InferencePrecision } from './cpu-isa';
-export { retainFreedMemory } from './memory';
+export { retainFreedMemory, relaxGarbageCollection, withDeferredExternalMemory } from './memory';

@@ -1,4 +1,5 @@
-// The C library's handling of freed memory, for processes of our own.
+// The C library's handling of freed memory, for processes of our own, and V8's collections.
+import * as v8 from 'v8';
 import { native } from './addon';
 
 /**
@@ -11,4 +12,34 @@ import { native } from './addon';
  */
 export function retainFreedMemory(): boolean {
   return native().retainFreedMemory();
+}
+
+/**
+ * Lets V8's old generation grow to 5× its live size before a full collection
+ * (`--heap-growing-percent=400`; V8's own factor for a small heap is ~1.4). A training step keeps
+ * only ~22 MB of JavaScript objects alive but makes 3.9 GB of tensor buffers; with V8's factor the
+ * old generation's slack stays under the young generation's size, so every collection the buffers
+ * trigger became a full one: ~60 per ResNet-50 step at 600 px, ~0.5 s of pauses plus marking on
+ * V8's helper threads, which share the 2 cores with the kernels. Process-wide and changing how
+ * every script in it is collected, so off unless called; the `retinanet` command and the
+ * benchmarks call it. The JavaScript heap this can hold is small beside a model's tensors.
+ */
+export function relaxGarbageCollection(): void {
+  v8.setFlagsFromString('--heap-growing-percent=400');
+}
+
+/**
+ * Runs `fn` with the external memory of native outputs counted late (native/binding/convert.h):
+ * V8 then collects every 256 MB of new tensor buffers instead of every 64 MB. For a training step,
+ * whose growth is the activations the backward pass needs; the count is exact again when the
+ * outermost call returns or throws.
+ */
+export function withDeferredExternalMemory<T>(fn: () => T): T {
+  const addon = native();
+  addon.deferExternalMemory(true);
+  try {
+    return fn();
+  } finally {
+    addon.deferExternalMemory(false);
+  }
 }

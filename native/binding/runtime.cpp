@@ -56,6 +56,24 @@ Napi::Value retain_memory(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(info.Env(), retain_freed_memory());
 }
 
+// deferExternalMemory(true) opens a deferral (see convert.h), false closes one. Returns
+// [depth, V8's count of external bytes] after the call (the count is V8's own: what its collection
+// heuristics see, not the ArrayBuffer bytes that process.memoryUsage() reports).
+Napi::Value defer_external_memory(const Napi::CallbackInfo& info) {
+  ExternalMemoryDeferral& d = external_memory_deferral();
+  if (info.Length() < 1 || !info[0].IsBoolean()) throw type_error(info.Env(), "deferExternalMemory: open must be a boolean");
+  int64_t change = 0;
+  if (info[0].As<Napi::Boolean>().Value()) {
+    ++d.depth;
+  } else if (d.depth > 0 && --d.depth == 0) {
+    change = d.deferred;
+    d.deferred = 0;
+  }
+  int64_t total = 0;
+  napi_adjust_external_memory(info.Env(), change, &total);
+  return tuple(info.Env(), {Napi::Number::New(info.Env(), d.depth), Napi::Number::New(info.Env(), static_cast<double>(total))});
+}
+
 }  // namespace
 
 void init_threads(Napi::Env env, Napi::Object exports) {
@@ -65,6 +83,7 @@ void init_threads(Napi::Env env, Napi::Object exports) {
   exports.Set("cudaInfo", Napi::Function::New(env, cuda_info));
   exports.Set("fmaPeakGflops", Napi::Function::New(env, fma_peak));
   exports.Set("retainFreedMemory", Napi::Function::New(env, retain_memory));
+  exports.Set("deferExternalMemory", Napi::Function::New(env, defer_external_memory));
   exports.Set("cpuIsa", Napi::Function::New(env, cpu_isa_info));
 }
 
