@@ -93,15 +93,19 @@ RETINANET_INLINE void micro_kernel(int64_t kc, const float* ap, int64_t a_stride
   }
 }
 
-// Transposed A is stored [k, m]: a panel's MR values for one kk are contiguous.
+// Transposed A is stored [k, m]: the rows of every panel for one kk are one contiguous run.
 void pack_plain_panel_transposed(const void* ctx, int64_t i0, int64_t rows, int64_t k0, int64_t depth, int64_t mr,
                                  float* dst) {
   const PlainA& p = *static_cast<const PlainA*>(ctx);
+  const int64_t panels = (rows + mr - 1) / mr;
   for (int64_t kk = 0; kk < depth; ++kk) {
     const float* src = p.a + (k0 + kk) * p.lda + i0;
-    float* d = dst + kk * mr;
-    for (int64_t r = 0; r < rows; ++r) d[r] = src[r];
-    for (int64_t r = rows; r < mr; ++r) d[r] = 0.0f;
+    for (int64_t q = 0; q < panels; ++q) {
+      const int64_t n = std::min(mr, rows - q * mr);
+      float* d = dst + q * mr * depth + kk * mr;
+      for (int64_t r = 0; r < n; ++r) d[r] = src[q * mr + r];
+      for (int64_t r = n; r < mr; ++r) d[r] = 0.0f;
+    }
   }
 }
 
@@ -133,16 +137,13 @@ RETINANET_INLINE void block_impl(const BlockArgs& a) {
   for (int64_t pc = 0; pc < a.k; pc += KC) {
     const int64_t kc = std::min(KC, a.k - pc);
     const float* bblock = a.bpack + pc * strips * NR;
-    for (int64_t p = 0; p < panels && a.a_direct == nullptr; ++p) {
+    if (a.pack_panel && a.a_direct == nullptr) a.pack_panel(a.ctx, a.i0, mc, pc, kc, MR, apack.data());
+    for (int64_t p = 0; p < panels && a.a_direct == nullptr && !a.pack_panel; ++p) {
       const int64_t r0 = a.i0 + p * MR;
       const int64_t rows = std::min<int64_t>(MR, a.i1 - r0);
       float* dst = apack.data() + p * MR * kc;
-      if (a.pack_panel) {
-        a.pack_panel(a.ctx, r0, rows, pc, kc, MR, dst);
-      } else {
-        a.pack_rows(a.ctx, r0, rows, pc, kc, dst);
-        if (rows < MR) std::fill(dst + rows * kc, dst + MR * kc, 0.0f);
-      }
+      a.pack_rows(a.ctx, r0, rows, pc, kc, dst);
+      if (rows < MR) std::fill(dst + rows * kc, dst + MR * kc, 0.0f);
     }
     const bool acc = a.accumulate || pc > 0;
     const Epilogue* e = pc + kc == a.k ? a.epilogue : nullptr;
@@ -233,6 +234,34 @@ const Isa& isas() {
   return i;
 }
 
+// Packs B[0 .. k, jc .. jc + nc] (stored [k, n], or [n, k] when trans_b) as the micro-kernels read
+// it: per k block, NR-wide strips of kc rows, zero-padded; on the pool.
+void pack_b_strips(const float* b, int64_t ldb, bool trans_b, int64_t k, int64_t jc, int64_t nc, int64_t NR,
+                   float* bpack) {
+  const int64_t strips = (nc + NR - 1) / NR;
+  const int64_t kblocks = (k + KC - 1) / KC;
+  parallel_for(kblocks * strips, 4, [&](int64_t t0, int64_t t1) {
+    for (int64_t t = t0; t < t1; ++t) {
+      const int64_t pc = (t / strips) * KC;
+      const int64_t s = t % strips;
+      const int64_t kc = std::min(KC, k - pc);
+      float* dst = bpack + pc * strips * NR + s * kc * NR;
+      const int64_t j0 = jc + s * NR;
+      const int64_t w = std::min<int64_t>(NR, jc + nc - j0);
+      for (int64_t kk = 0; kk < kc; ++kk) {
+        float* d = dst + kk * NR;
+        if (!trans_b) {
+          const float* src = b + (pc + kk) * ldb + j0;
+          for (int64_t j = 0; j < w; ++j) d[j] = src[j];
+        } else {
+          for (int64_t j = 0; j < w; ++j) d[j] = b[(j0 + j) * ldb + pc + kk];
+        }
+        for (int64_t j = w; j < NR; ++j) d[j] = 0.0f;
+      }
+    }
+  });
+}
+
 // b_packed: B already in the packed layout for all n columns (one block), else nullptr.
 void gemm_driver(int64_t m, int64_t n, int64_t k, PackRowsFn pack_rows, PackPanelFn pack_panel, const void* ctx,
                  const float* a_direct, int64_t a_lda, const float* b, int64_t ldb, bool trans_b, float* c,
@@ -253,29 +282,7 @@ void gemm_driver(int64_t m, int64_t n, int64_t k, PackRowsFn pack_rows, PackPane
   const int64_t mc = rows_per_task(m, isa.mr, MC_MAX);
   for (int64_t jc = 0; jc < n; jc += nc_step) {
     const int64_t nc = std::min(nc_step, n - jc);
-    const int64_t strips = (nc + NR - 1) / NR;
-    const int64_t kblocks = (k + KC - 1) / KC;
-    // Pack B[0 .. k, jc .. jc + nc]: per k block, NR-wide strips of kc rows, zero-padded.
-    if (!b_packed) parallel_for(kblocks * strips, 4, [&](int64_t t0, int64_t t1) {
-      for (int64_t t = t0; t < t1; ++t) {
-        const int64_t pc = (t / strips) * KC;
-        const int64_t s = t % strips;
-        const int64_t kc = std::min(KC, k - pc);
-        float* dst = bpack + pc * strips * NR + s * kc * NR;
-        const int64_t j0 = jc + s * NR;
-        const int64_t w = std::min<int64_t>(NR, jc + nc - j0);
-        for (int64_t kk = 0; kk < kc; ++kk) {
-          float* d = dst + kk * NR;
-          if (!trans_b) {
-            const float* src = b + (pc + kk) * ldb + j0;
-            for (int64_t j = 0; j < w; ++j) d[j] = src[j];
-          } else {
-            for (int64_t j = 0; j < w; ++j) d[j] = b[(j0 + j) * ldb + pc + kk];
-          }
-          for (int64_t j = w; j < NR; ++j) d[j] = 0.0f;
-        }
-      }
-    });
+    if (!b_packed) pack_b_strips(b, ldb, trans_b, k, jc, nc, NR, bpack);
     parallel_for(m, mc, [&](int64_t i0, int64_t i1) {
       isa.block({i0, i1, k, jc, nc, pack_rows, pack_panel, ctx, a_direct, a_lda, b_packed ? b_packed : bpack, c, ldc,
                  accumulate,
@@ -305,6 +312,8 @@ void sgemm_packed_b(const GemmArgs& g, const float* packed) {
   gemm_driver(g.m, g.n, g.k, nullptr, g.trans_a ? pack_plain_panel_transposed : nullptr, &ctx, g.trans_a ? nullptr : g.a,
               g.lda, g.b, g.ldb, g.trans_b, g.c, g.ldc, g.accumulate, g.epilogue, packed);
 }
+
+void pack_b(const GemmArgs& g, float* dst) { pack_b_strips(g.b, g.ldb, g.trans_b, g.k, 0, g.n, tiling_for(isas(), g.n).nr, dst); }
 
 void sgemm(const GemmArgs& g) { sgemm_packed_b(g, nullptr); }
 

@@ -60,6 +60,10 @@ PackedBLayout packed_b_layout(int64_t n, int64_t k);
 // sgemm with B given packed (g.b, g.ldb, g.trans_b unused); nullptr: sgemm itself.
 void sgemm_packed_b(const GemmArgs& g, const float* packed);
 
+// Packs g's B (g.b, g.ldb, g.trans_b, g.k x g.n) into packed_b_layout(g.n, g.k).floats() floats at
+// dst: for a B that several products share (packed once, not once per product).
+void pack_b(const GemmArgs& g, float* dst);
+
 // Fills the A panel for rows [i0, i0 + rows) and depth [k0, k0 + depth): dst[r * depth + kk].
 // Lets convolutions gather im2col rows straight into the packing buffer (implicit GEMM).
 using PackRowsFn = void (*)(const void* ctx, int64_t i0, int64_t rows, int64_t k0, int64_t depth, float* dst);
@@ -68,9 +72,11 @@ using PackRowsFn = void (*)(const void* ctx, int64_t i0, int64_t rows, int64_t k
 void sgemm_rows(int64_t m, int64_t n, int64_t k, PackRowsFn pack_rows, const void* ctx, const float* b,
                 int64_t ldb, bool trans_b, float* c, int64_t ldc, bool accumulate, const Epilogue& epilogue = {});
 
-// Fills a k-major A panel for rows [i0, i0 + rows) and depth [k0, k0 + depth):
-// dst[kk * mr + r], zeros for r >= rows. For A whose natural order runs along m (a transposed
-// im2col matrix: its rows are filter taps, its depth the pixels).
+// Fills the k-major A panels of rows [i0, i0 + rows) and depth [k0, k0 + depth): panel q (rows
+// i0 + q·mr ..) at dst + q·mr·depth, its row r of depth kk at [kk * mr + r], zeros past `rows`.
+// All of a task's panels in one call, so that the maker can read its source in order (a
+// transposed im2col matrix: its rows are filter taps, its depth the pixels; one pixel's channels
+// feed every panel). For A whose natural order runs along m.
 using PackPanelFn = void (*)(const void* ctx, int64_t i0, int64_t rows, int64_t k0, int64_t depth, int64_t mr,
                              float* dst);
 
