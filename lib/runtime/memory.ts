@@ -29,10 +29,10 @@ export function relaxGarbageCollection(): void {
 }
 
 /**
- * Runs `fn` with the external memory of native outputs counted late (native/binding/convert.h):
- * V8 then collects every 256 MB of new tensor buffers instead of every 64 MB. For a training step,
- * whose growth is the activations the backward pass needs; the count is exact again when the
- * outermost call returns or throws.
+ * Runs `fn` with half the external memory of native outputs counted late
+ * (native/binding/convert.h): V8 then collects every 128 MB of new tensor buffers instead of every
+ * 64 MB. For a training step, whose buffers are mostly live (the activations the backward pass
+ * needs, then the gradients); the count is exact again when the outermost call returns or throws.
  */
 export function withDeferredExternalMemory<T>(fn: () => T): T {
   const addon = native();

@@ -131,11 +131,12 @@ class Params {
 
 // V8 counts every ArrayBuffer's bytes as external memory and starts a garbage collection each time
 // that count has grown 64 MB since the last one: ~60 full collections in a ResNet-50 training step
-// (3.9 GB of outputs), nearly all while the forward pass is growing activations no collection can
-// free. While a deferral is open (the Trainer's step, an inference), each native output is counted
-// a quarter of its size, and the rest is counted when the last deferral closes, so the count is
-// exact again between steps. A quarter: fewer made the step's peak RSS grow (an eighth: +300 MB),
-// measured on ResNet-50 at 600 px. Per thread: each worker thread has its own isolate.
+// (3.9 GB of outputs), most of them while the step's live buffers (activations, then gradients)
+// grow and a collection frees little. While a deferral is open (the Trainer's step), each native
+// output is counted at half its size, and the other half when the last deferral closes, so the
+// count is exact again between steps. Half: counting a quarter saved ~0.5 s of a 600-px step
+// instead of ~0.25 s but put its peak RSS 30-60 MB higher, at torchvision's. Per thread: each
+// worker thread has its own isolate.
 struct ExternalMemoryDeferral {
   int depth = 0;
   int64_t deferred = 0;  // bytes not yet counted
@@ -147,7 +148,7 @@ inline ExternalMemoryDeferral& external_memory_deferral() {
 inline void count_output(Napi::Env env, int64_t bytes) {
   ExternalMemoryDeferral& d = external_memory_deferral();
   if (d.depth == 0 || bytes <= 0) return;
-  const int64_t later = bytes - bytes / 4;
+  const int64_t later = bytes / 2;
   int64_t total = 0;
   if (napi_adjust_external_memory(env, -later, &total) == napi_ok) d.deferred += later;
 }
