@@ -1,7 +1,7 @@
 'use strict';
 // The Trainer's step counts native outputs' external memory late (native/binding/convert.h,
-// lib/runtime/memory.ts): V8 sees half of each output while the step runs and the rest when it
-// ends, so that it runs fewer full collections while the step's live buffers grow.
+// lib/runtime/memory.ts): V8 sees three quarters of each output while the step runs and the rest
+// when it ends, so that it runs fewer full collections while the step's live buffers grow.
 const test = require('ava');
 const { spawnSync } = require('child_process');
 const path = require('path');
@@ -22,7 +22,7 @@ const v8Count = () => {
   return native().deferExternalMemory(false)[1];
 };
 
-test.serial('inside a deferral a native output counts half its bytes, and all of them once the outermost one closes', (t) => {
+test.serial('inside a deferral a native output counts three quarters of its bytes, and all of them once the outermost one closes', (t) => {
   const before = v8Count();
   let inner = NaN;
   let nested = NaN;
@@ -36,8 +36,8 @@ test.serial('inside a deferral a native output counts half its bytes, and all of
   });
   t.is(r, 'value');
   t.is(kept[0][0], 3);
-  t.true(Math.abs(inner - 8 * MB) < 0.25 * MB, `inside: +${(inner / MB).toFixed(2)} MiB for a 16 MiB output (half: 8)`);
-  t.true(Math.abs(nested - 16 * MB) < 0.25 * MB, `after a nested one closed: +${(nested / MB).toFixed(2)} MiB (still deferred: 16)`);
+  t.true(Math.abs(inner - 12 * MB) < 0.25 * MB, `inside: +${(inner / MB).toFixed(2)} MiB for a 16 MiB output (three quarters: 12)`);
+  t.true(Math.abs(nested - 24 * MB) < 0.25 * MB, `after a nested one closed: +${(nested / MB).toFixed(2)} MiB (still deferred: 24)`);
   const after = v8Count() - before;
   t.true(Math.abs(after - 32 * MB) < 0.25 * MB, `after the outermost closed: +${(after / MB).toFixed(2)} MiB for two 16 MiB outputs`);
   t.is(native().deferExternalMemory(false)[0], 0, 'a close with none open stays at depth 0');
@@ -70,7 +70,7 @@ test.serial('a training step leaves no deferral open, also when it throws', (t) 
   model.dispose();
 });
 
-test('outputs that grow the way a forward pass grows make fewer full collections under a deferral (about half as many)', (t) => {
+test('outputs that grow the way a forward pass grows make fewer full collections under a deferral', (t) => {
   // In fresh processes, so that nothing else of the test runner allocates meanwhile.
   const script = `
     const { PerformanceObserver } = require('perf_hooks');
@@ -78,9 +78,9 @@ test('outputs that grow the way a forward pass grows make fewer full collections
     const { withDeferredExternalMemory } = require(${JSON.stringify(path.join(__dirname, '..', 'dist', 'runtime'))});
     let full = 0;
     new PerformanceObserver((l) => { for (const e of l.getEntries()) if (e.detail.kind === 4) full++; }).observe({ entryTypes: ['gc'] });
-    const n = 1 << 19, a = new Float32Array(n), b = new Float32Array(n);
-    const pass = () => { const kept = []; for (let i = 0; i < 300; i++) kept.push(R.ops.binaryOp('add', a, [n], b, [n])); };
-    for (let s = 0; s < 3; s++) process.argv[1] === 'defer' ? withDeferredExternalMemory(pass) : pass();
+    const n = 1 << 20, a = new Float32Array(n), b = new Float32Array(n);
+    const pass = () => { const kept = []; for (let i = 0; i < 250; i++) kept.push(R.ops.binaryOp('add', a, [n], b, [n])); };
+    for (let s = 0; s < 4; s++) process.argv[1] === 'defer' ? withDeferredExternalMemory(pass) : pass();
     setTimeout(() => console.log(full), 20);`;
   const count = (mode) => {
     const p = spawnSync(process.execPath, ['-e', script, mode], { encoding: 'utf8' });
@@ -89,6 +89,7 @@ test('outputs that grow the way a forward pass grows make fewer full collections
   };
   const plain = count('plain');
   const deferred = count('defer');
-  t.true(plain >= 10, `${plain} full collections for 3 × 600 MB of outputs counted in full`);
-  t.true(deferred <= 0.7 * plain, `${deferred} full collections deferred against ${plain}`);
+  t.true(plain >= 20, `${plain} full collections for 4 × 1 GB of outputs counted in full`);
+  // A quarter counted late: ~0.78 as many measured (48 against 59-63).
+  t.true(deferred <= 0.85 * plain, `${deferred} full collections deferred against ${plain}`);
 });

@@ -29,8 +29,8 @@ export function relaxGarbageCollection(): void {
 }
 
 /**
- * Runs `fn` with half the external memory of native outputs counted late
- * (native/binding/convert.h): V8 then collects every 128 MB of new tensor buffers instead of every
+ * Runs `fn` with a quarter of the external memory of native outputs counted late
+ * (native/binding/convert.h): V8 then collects every ~85 MB of new tensor buffers instead of every
  * 64 MB. For a training step, whose buffers are mostly live (the activations the backward pass
  * needs, then the gradients); the count is exact again when the outermost call returns or throws.
  */
