@@ -204,8 +204,9 @@ export class Trainer {
    * it, and the result carries `recovered`; with none left it throws a RangeError.
    */
   step(images: tf.Tensor4D, gtBoxes: Float32Array[], gtLabels: Int32Array[]): StepResult {
-    // Most of a step's buffers are the activations its backward pass needs: V8 collecting at every
-    // 64 MB of them frees nothing (see withDeferredExternalMemory).
+    // Most of a step's buffers stay live while it runs (the activations its backward pass needs,
+    // then the gradients): V8 collecting at every 64 MB of them frees little (see
+    // withDeferredExternalMemory).
     return withDeferredExternalMemory(() => this.stepOnce(images, gtBoxes, gtLabels));
   }
 

@@ -23,12 +23,26 @@ struct Im2col {
   const float* x;
 };
 
+// Output pixel p as (b, oy, ox); next() steps to pixel p + 1 (the transposed packers walk the
+// pixels in order).
+struct OutputPixel {
+  int64_t b, oy, ox;
+  OutputPixel(const Conv2DShape& s, int64_t p)
+      : b(p / (s.out_w * s.out_h)), oy((p / s.out_w) % s.out_h), ox(p % s.out_w) {}
+  void next(const Conv2DShape& s) {
+    if (++ox < s.out_w) return;
+    ox = 0;
+    if (++oy < s.out_h) return;
+    oy = 0;
+    ++b;
+  }
+};
+
 // Row m of the im2col matrix (output pixel b, oy, ox), columns [k0, k0 + depth) of
 // (ky, kx, c): runs of channels copied from the input, zeros where the window leaves it.
 void im2col_row(const Conv2DShape& s, const float* x, int64_t m, int64_t k0, int64_t depth, float* dst) {
-  const int64_t ox = m % s.out_w;
-  const int64_t oy = (m / s.out_w) % s.out_h;
-  const int64_t b = m / (s.out_w * s.out_h);
+  const OutputPixel px(s, m);
+  const int64_t ox = px.ox, oy = px.oy, b = px.b;
   int64_t c = k0 % s.in_c;
   int64_t kx = (k0 / s.in_c) % s.filter_w;
   int64_t ky = k0 / (s.in_c * s.filter_w);
@@ -112,7 +126,7 @@ inline void copy_floats(float* out, const float* src, int64_t n) {
 void pack_im2col_transposed_panel(const Conv2DShape& s, const float* x, int64_t i0, int64_t rows, int64_t p0,
                                   int64_t depth, int64_t mr, float* dst) {
   constexpr int64_t kMaxMr = 16;  // the widest micro-kernel tile has 8 rows (16 for the narrow one)
-  int64_t tap_y[kMaxMr], tap_x[kMaxMr], tap_c[kMaxMr];
+  int64_t tap_y[kMaxMr] = {}, tap_x[kMaxMr] = {}, tap_c[kMaxMr] = {};  // rows >= 1 fill them
   for (int64_t r = 0; r < rows; ++r) {
     const int64_t t = i0 + r;
     tap_c[r] = t % s.in_c;
@@ -128,13 +142,11 @@ void pack_im2col_transposed_panel(const Conv2DShape& s, const float* x, int64_t 
     ty_lo = std::min(ty_lo, tap_y[r]); ty_hi = std::max(ty_hi, tap_y[r]);
     tx_lo = std::min(tx_lo, tap_x[r]); tx_hi = std::max(tx_hi, tap_x[r]);
   }
-  int64_t ox = p0 % s.out_w;
-  int64_t oy = (p0 / s.out_w) % s.out_h;
-  int64_t b = p0 / (s.out_w * s.out_h);
+  OutputPixel px(s, p0);
   for (int64_t d = 0; d < depth; ++d) {
     float* out = dst + d * mr;
-    const int64_t y0 = oy * s.stride_h - s.pad_top, x0 = ox * s.stride_w - s.pad_left;
-    const float* img = x + b * s.in_h * s.in_w * s.in_c;
+    const int64_t y0 = px.oy * s.stride_h - s.pad_top, x0 = px.ox * s.stride_w - s.pad_left;
+    const float* img = x + px.b * s.in_h * s.in_w * s.in_c;
     if (y0 + ty_lo >= 0 && y0 + ty_hi < s.in_h && x0 + tx_lo >= 0 && x0 + tx_hi < s.in_w) {
       const int64_t corner = (y0 * s.in_w + x0) * s.in_c;  // may be negative; corner + tap_off is not
       for (int64_t r = 0; r < rows; ++r) out[r] = img[corner + tap_off[r]];
@@ -145,13 +157,7 @@ void pack_im2col_transposed_panel(const Conv2DShape& s, const float* x, int64_t 
       }
     }
     for (int64_t r = rows; r < mr; ++r) out[r] = 0.0f;
-    if (++ox == s.out_w) {
-      ox = 0;
-      if (++oy == s.out_h) {
-        oy = 0;
-        ++b;
-      }
-    }
+    px.next(s);
   }
 }
 
@@ -185,12 +191,10 @@ void pack_im2col_transposed(const void* ctx, int64_t i0, int64_t rows, int64_t p
     ++one_tap;
   }
   if (one_tap == 0) return;
-  int64_t ox = p0 % s.out_w;
-  int64_t oy = (p0 / s.out_w) % s.out_h;
-  int64_t b = p0 / (s.out_w * s.out_h);
+  OutputPixel px(s, p0);
   for (int64_t d = 0; d < depth; ++d) {
-    const int64_t y0 = oy * s.stride_h - s.pad_top, x0 = ox * s.stride_w - s.pad_left;
-    const float* img = p.x + b * s.in_h * s.in_w * s.in_c;
+    const int64_t y0 = px.oy * s.stride_h - s.pad_top, x0 = px.ox * s.stride_w - s.pad_left;
+    const float* img = p.x + px.b * s.in_h * s.in_w * s.in_c;
     for (int64_t j = 0; j < one_tap; ++j) {
       float* out = dst + q_of[j] + d * mr;
       const int64_t iy = y0 + q_y[j], ix = x0 + q_x[j];
@@ -203,13 +207,7 @@ void pack_im2col_transposed(const void* ctx, int64_t i0, int64_t rows, int64_t p
       }
       for (int64_t r = q_n[j]; r < mr; ++r) out[r] = 0.0f;
     }
-    if (++ox == s.out_w) {
-      ox = 0;
-      if (++oy == s.out_h) {
-        oy = 0;
-        ++b;
-      }
-    }
+    px.next(s);
   }
 }
 
