@@ -7,51 +7,69 @@ const { spawnSync } = require('child_process');
 const path = require('path');
 const tf = require('@tensorflow/tfjs');
 const R = require('..');
-const { withDeferredExternalMemory } = require('../dist/runtime');
 const { native } = require('../dist/runtime/addon');
 
 const MB = 2 ** 20;
-const FLOATS = 4 * MB;  // 16 MiB of float32
-const a = new Float32Array(FLOATS).fill(1);
-const b = new Float32Array(FLOATS).fill(2);
-const output = () => R.ops.binaryOp('add', a, [FLOATS], b, [FLOATS]);  // a native output of 16 MiB
-// V8's own count of external bytes (what its heuristics see), read by opening and closing an
-// empty deferral; at depth 0 that changes nothing.
-const v8Count = () => {
-  native().deferExternalMemory(true);
-  return native().deferExternalMemory(false)[1];
-};
 
-test.serial('inside a deferral a native output counts three quarters of its bytes, and all of them once the outermost one closes', (t) => {
-  const before = v8Count();
-  let inner = NaN;
-  let nested = NaN;
-  let kept;
-  const r = withDeferredExternalMemory(() => {
-    kept = [output()];
-    inner = native().deferExternalMemory(true)[1] - before;
-    withDeferredExternalMemory(() => kept.push(output()));
-    nested = native().deferExternalMemory(false)[1] - before;  // closes the extra level only
-    return 'value';
-  });
-  t.is(r, 'value');
-  t.is(kept[0][0], 3);
-  t.true(Math.abs(inner - 12 * MB) < 0.25 * MB, `inside: +${(inner / MB).toFixed(2)} MiB for a 16 MiB output (three quarters: 12)`);
-  t.true(Math.abs(nested - 24 * MB) < 0.25 * MB, `after a nested one closed: +${(nested / MB).toFixed(2)} MiB (still deferred: 24)`);
-  const after = v8Count() - before;
-  t.true(Math.abs(after - 32 * MB) < 0.25 * MB, `after the outermost closed: +${(after / MB).toFixed(2)} MiB for two 16 MiB outputs`);
-  t.is(native().deferExternalMemory(false)[0], 0, 'a close with none open stays at depth 0');
+// Runs `body` in a fresh Node process and returns what it prints as JSON. The counts are read
+// there: in the test runner's process a collection inside a measured window can free an earlier
+// test's buffers (V8 may finish sweeping them at any allocation) and move the count (seen in CI).
+// `body` has: output() (a new 16 MiB native output), v8Count() (V8's own count of external bytes,
+// what its heuristics see, read by opening and closing an empty deferral: at depth 0 that changes
+// nothing), native(), withDeferredExternalMemory, R and print(() => value).
+function inFreshProcess(t, body) {
+  const root = JSON.stringify(path.join(__dirname, '..'));
+  const script = `
+    const R = require(${root});
+    const { withDeferredExternalMemory } = require(require('path').join(${root}, 'dist', 'runtime'));
+    const { native } = require(require('path').join(${root}, 'dist', 'runtime', 'addon'));
+    const FLOATS = 4 * ${MB};
+    const a = new Float32Array(FLOATS).fill(1), b = new Float32Array(FLOATS).fill(2);
+    const output = () => R.ops.binaryOp('add', a, [FLOATS], b, [FLOATS]);
+    const v8Count = () => { native().deferExternalMemory(true); return native().deferExternalMemory(false)[1]; };
+    const print = (f) => setTimeout(() => console.log(JSON.stringify(f())), 20);  // f() read then: gc entries arrive late
+    ${body}`;
+  const p = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8' });
+  t.is(p.status, 0, p.stderr);
+  return JSON.parse(p.stdout.trim().split('\n').pop());
+}
+
+test('inside a deferral a native output counts three quarters of its bytes, and all of them once the outermost one closes', (t) => {
+  const r = inFreshProcess(t, `
+    const before = v8Count();
+    let inner = NaN, nested = NaN, kept;
+    const value = withDeferredExternalMemory(() => {
+      kept = [output()];
+      inner = native().deferExternalMemory(true)[1] - before;
+      withDeferredExternalMemory(() => kept.push(output()));
+      nested = native().deferExternalMemory(false)[1] - before;  // closes the extra level only
+      return 'value';
+    });
+    const after = v8Count() - before;
+    print(() => ({ value, first: kept[0][0], inner, nested, after, extraClose: native().deferExternalMemory(false)[0] }));`);
+  t.is(r.value, 'value');
+  t.is(r.first, 3);
+  t.true(Math.abs(r.inner - 12 * MB) < 0.25 * MB, `inside: +${(r.inner / MB).toFixed(2)} MiB for a 16 MiB output (three quarters: 12)`);
+  t.true(Math.abs(r.nested - 24 * MB) < 0.25 * MB, `after a nested one closed: +${(r.nested / MB).toFixed(2)} MiB (still deferred: 24)`);
+  t.true(Math.abs(r.after - 32 * MB) < 0.25 * MB, `after the outermost closed: +${(r.after / MB).toFixed(2)} MiB for two 16 MiB outputs`);
+  t.is(r.extraClose, 0, 'a close with none open stays at depth 0');
 });
 
-test.serial('an exception closes the deferral, and the count is exact again', (t) => {
-  const before = v8Count();
-  let kept;
-  t.throws(() => withDeferredExternalMemory(() => {
-    kept = output();
-    throw new RangeError('boom');
-  }), { instanceOf: RangeError, message: 'boom' });
-  t.is(kept.length, FLOATS);
-  t.true(Math.abs(v8Count() - before - 16 * MB) < 0.25 * MB);
+test('an exception closes the deferral, and the count is exact again', (t) => {
+  const r = inFreshProcess(t, `
+    const before = v8Count();
+    let kept, message = '';
+    try {
+      withDeferredExternalMemory(() => { kept = output(); throw new RangeError('boom'); });
+    } catch (e) {
+      message = e instanceof RangeError ? e.message : String(e);
+    }
+    const r = { message, length: kept.length, after: v8Count() - before, depth: native().deferExternalMemory(true)[0] };
+    print(() => r);`);
+  t.is(r.message, 'boom');
+  t.is(r.length, 4 * MB);
+  t.true(Math.abs(r.after - 16 * MB) < 0.25 * MB, `after: +${(r.after / MB).toFixed(2)} MiB for a 16 MiB output`);
+  t.is(r.depth, 1, 'depth 0 after the exception (1 with the probe)');
   t.throws(() => native().deferExternalMemory(1), { instanceOf: TypeError, message: /open must be a boolean/ });
 });
 
@@ -71,22 +89,13 @@ test.serial('a training step leaves no deferral open, also when it throws', (t) 
 });
 
 test('outputs that grow the way a forward pass grows make fewer full collections under a deferral', (t) => {
-  // In fresh processes, so that nothing else of the test runner allocates meanwhile.
-  const script = `
-    const { PerformanceObserver } = require('perf_hooks');
-    const R = require(${JSON.stringify(path.join(__dirname, '..'))});
-    const { withDeferredExternalMemory } = require(${JSON.stringify(path.join(__dirname, '..', 'dist', 'runtime'))});
+  const count = (mode) => inFreshProcess(t, `
     let full = 0;
-    new PerformanceObserver((l) => { for (const e of l.getEntries()) if (e.detail.kind === 4) full++; }).observe({ entryTypes: ['gc'] });
-    const n = 1 << 20, a = new Float32Array(n), b = new Float32Array(n);
-    const pass = () => { const kept = []; for (let i = 0; i < 250; i++) kept.push(R.ops.binaryOp('add', a, [n], b, [n])); };
-    for (let s = 0; s < 4; s++) process.argv[1] === 'defer' ? withDeferredExternalMemory(pass) : pass();
-    setTimeout(() => console.log(full), 20);`;
-  const count = (mode) => {
-    const p = spawnSync(process.execPath, ['-e', script, mode], { encoding: 'utf8' });
-    t.is(p.status, 0, p.stderr);
-    return Number(p.stdout.trim());
-  };
+    new (require('perf_hooks').PerformanceObserver)((l) => { for (const e of l.getEntries()) if (e.detail.kind === 4) full++; }).observe({ entryTypes: ['gc'] });
+    const n = 1 << 20, x = new Float32Array(n), y = new Float32Array(n);
+    const pass = () => { const kept = []; for (let i = 0; i < 250; i++) kept.push(R.ops.binaryOp('add', x, [n], y, [n])); };
+    for (let s = 0; s < 4; s++) ${mode === 'defer' ? 'withDeferredExternalMemory(pass)' : 'pass()'};
+    print(() => full);`);
   const plain = count('plain');
   const deferred = count('defer');
   t.true(plain >= 20, `${plain} full collections for 4 × 1 GB of outputs counted in full`);
