@@ -17,7 +17,7 @@ export const RELU_GRAD = 'RetinanetReluGrad';
 registerRetinanetKernel(RELU_GRAD, (ctx) => {
   const shape = ctx.shape('dy');
   return ctx.output(shape, 'float32', ops.binaryOp('reluGrad', ctx.input('dy', 'float32') as Float32Array, shape,
-    ctx.input('y', 'float32') as Float32Array, ctx.shape('y')));
+    ctx.input('y', 'float32') as Float32Array, ctx.shape('y')), true);
 });
 
 /** ReLU's gradient from its output: the native kernel where it is registered, tfjs ops elsewhere. */
@@ -52,7 +52,7 @@ registerRetinanetKernel(CONV2D_RESIDUAL, (ctx) => {
   if (!g) throw new RangeError('conv2dBiasAct: only NHWC, dilation 1 is covered');
   const f32 = (name: string): Float32Array => ctx.input(name, 'float32') as Float32Array;
   const bias = ctx.has('bias') ? f32('bias') : undefined;
-  return ctx.output(outShape(g), 'float32', ops.conv2d(f32('x'), f32('filter'), g, { bias, residual: f32('residual'), activation: a.activation }, forwardPrecision(), inTraining()));
+  return ctx.output(outShape(g), 'float32', ops.conv2d(f32('x'), f32('filter'), g, { bias, residual: f32('residual'), activation: a.activation }, forwardPrecision(), inTraining()), true);
 });
 
 /** Whether this backend runs CONV2D_RESIDUAL natively (on 'cpu': while the native kernels are on). */

@@ -17,9 +17,9 @@ registerRetinanetKernel(GROUP_NORM, (ctx) => {
     { eps: ctx.attrs.eps as number });
   const stats = [shape[0], groups];
   return [
-    ctx.output([...shape], 'float32', r.y),
-    ctx.output(stats, 'float32', r.mean),
-    ctx.output(stats, 'float32', r.rstd),
+    ctx.output([...shape], 'float32', r.y, true),
+    ctx.output(stats, 'float32', r.mean, true),
+    ctx.output(stats, 'float32', r.rstd, true),
   ];
 });
 
@@ -29,9 +29,9 @@ registerRetinanetKernel(GROUP_NORM_GRAD, (ctx) => {
   const f32 = (name: string) => ctx.input(name, 'float32') as Float32Array;
   const g = ops.groupNormBackward(f32('dy'), f32('x'), shape, ctx.attrs.groups as number, f32('mean'), f32('rstd'), f32('gamma'));
   return [
-    ctx.output([...shape], 'float32', g.dx),
-    ctx.output([shape[3]], 'float32', g.dgamma),
-    ctx.output([shape[3]], 'float32', g.dbeta),
+    ctx.output([...shape], 'float32', g.dx, true),
+    ctx.output([shape[3]], 'float32', g.dgamma, true),
+    ctx.output([shape[3]], 'float32', g.dbeta, true),
   ];
 });
 

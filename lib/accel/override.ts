@@ -24,8 +24,9 @@ export function values(backend: unknown, t: tf.TensorInfo | undefined): Float32A
   return v instanceof Float32Array ? v : undefined;
 }
 
+/** A tensor of the cpu backend holding `data`, a native kernel's new output. */
 export function output(backend: unknown, shape: number[], data: Float32Array): tf.TensorInfo {
-  return backendTensor(backend, 'cpu', shape, 'float32', data);
+  return backendTensor(backend, 'cpu', shape, 'float32', data, true);
 }
 
 /** Declares a native kernel for tfjs's cpu backend (installed while native kernels are on). */

@@ -8,6 +8,8 @@ import * as tf from '@tensorflow/tfjs';
 import { RetinaNet } from './retinanet';
 import { sgdMomentumUpdate, sumOfSquares } from '../accel/ops/sgd';
 import { withDeferredExternalMemory } from '../runtime';
+import { earlyRelease } from '../tfjs/release';
+import { freshTensor, peekFloat32 } from '../tfjs/backend-arrays';
 
 /** The batch the reference learning rates are for; the default rate scales linearly from it. */
 export const REFERENCE_BATCH = 16;
@@ -205,8 +207,10 @@ export class Trainer {
    */
   step(images: tf.Tensor4D, gtBoxes: Float32Array[], gtLabels: Int32Array[]): StepResult {
     // Most of a step's buffers stay live while it runs (the activations its backward pass needs,
-    // then the gradients): V8 collecting at every 64 MB of them frees little (see
-    // withDeferredExternalMemory).
+    // then the gradients), and the cpu backend frees the rest when they are disposed: V8
+    // collecting at every 64 MB of them would free little (see withDeferredExternalMemory).
+    // Without early release the garbage is the collector's to find, so it must count it.
+    if (!earlyRelease()) return this.stepOnce(images, gtBoxes, gtLabels);
     return withDeferredExternalMemory(() => this.stepOnce(images, gtBoxes, gtLabels));
   }
 
@@ -263,7 +267,7 @@ export class Trainer {
     // tfjs ops per parameter cost far more in dispatch than the arithmetic, a JavaScript loop over
     // ResNet-50's 38M weights ~0.3 s, and the buffers stay plain arrays for checkpoints.
     let sq = 0;
-    for (const [, v] of named) sq = sumOfSquares(grads[v.name].dataSync() as Float32Array, sq);
+    for (const [, v] of named) sq = sumOfSquares(peekFloat32(grads[v.name]), sq);
     const gradNorm = Math.sqrt(sq);
     if (!Number.isFinite(gradNorm)) {
       // Refused before any weight changes.
@@ -273,8 +277,10 @@ export class Trainer {
     const gradScale = clipGradNorm > 0 && gradNorm > clipGradNorm ? clipGradNorm / gradNorm : 1;
     const norms = this.model.params.normParams;
     for (const [name, v] of named) {
-      const g = grads[v.name].dataSync() as Float32Array;
-      const p = v.dataSync() as Float32Array;
+      // Read in place, not read out, so that the old weights and the gradients are freed when
+      // disposed (lib/tfjs/release.ts) rather than left for the collector.
+      const g = peekFloat32(grads[v.name]);
+      const p = peekFloat32(v);
       let velocity = this.velocities.get(name);
       if (!velocity) {
         velocity = new Float32Array(p.length);
@@ -282,7 +288,7 @@ export class Trainer {
       }
       const decay = norms.has(name) ? weightDecayNorm : weightDecay;
       const [next] = sgdMomentumUpdate(p, g, velocity, { learningRate: lr, momentum, weightDecay: decay, gradScale }, { velocity });
-      const t = tf.tensor(next, v.shape, 'float32');
+      const t = freshTensor(next, v.shape);
       v.assign(t);
       t.dispose();
     }

@@ -34,6 +34,7 @@ export interface NativeAddon {
   fmaPeakGflops(): number;
   retainFreedMemory(): boolean;
   deferExternalMemory(open: boolean): [number, number];
+  releaseBuffer(buffer: ArrayBuffer): boolean;
   cpuIsa(): { active: string; supported: string; bfloat16: boolean };
   focalLoss(
     logits: Float32Array, labels: Int32Array,

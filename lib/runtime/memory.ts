@@ -29,10 +29,11 @@ export function relaxGarbageCollection(): void {
 }
 
 /**
- * Runs `fn` with a quarter of the external memory of native outputs counted late
- * (native/binding/convert.h): V8 then collects every ~85 MB of new tensor buffers instead of every
- * 64 MB. For a training step, whose buffers are mostly live (the activations the backward pass
- * needs, then the gradients); the count is exact again when the outermost call returns or throws.
+ * Runs `fn` with the native outputs it makes left out of V8's external-memory count until it
+ * returns or throws (native/binding/convert.h), so that their growth starts no collection: for a
+ * training step, whose buffers are mostly live (the activations the backward pass needs, then the
+ * gradients) and whose garbage the cpu backend frees as it is disposed (lib/tfjs/release.ts). The
+ * count is exact again when the outermost call ends.
  */
 export function withDeferredExternalMemory<T>(fn: () => T): T {
   const addon = native();

@@ -14,7 +14,8 @@ export interface KernelContext {
   input(name: string, dtype: 'float32' | 'int32'): Values;
   shape(name: string): number[];
   attrs: tf.NamedAttrMap;
-  output(shape: number[], dtype: 'float32' | 'int32', values: Values): tf.TensorInfo;
+  /** `fresh`: `values` is the native op's new array, held by nobody else (see ./release.ts). */
+  output(shape: number[], dtype: 'float32' | 'int32', values: Values, fresh?: boolean): tf.TensorInfo;
 }
 
 export type KernelImpl = (ctx: KernelContext) => tf.TensorInfo | tf.TensorInfo[];
@@ -43,7 +44,7 @@ function context(
       if (!(values instanceof want)) throw new TypeError(`${name}: the ${backendName} backend holds no ${dtype} array for it`);
       return values;
     },
-    output: (shape, dtype, values) => backendTensor(backend, backendName, shape, dtype, values),
+    output: (shape, dtype, values, fresh) => backendTensor(backend, backendName, shape, dtype, values, fresh),
   };
 }
 

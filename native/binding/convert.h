@@ -131,13 +131,12 @@ class Params {
 
 // V8 counts every ArrayBuffer's bytes as external memory and starts a garbage collection each time
 // that count has grown 64 MB since the last one: ~60 full collections in a ResNet-50 training step
-// (3.9 GB of outputs), most of them while the step's live buffers (activations, then gradients)
-// grow and a collection frees little. While a deferral is open (the Trainer's step), three quarters
-// of each native output are counted at once and the last quarter when the last deferral closes, so
-// the count is exact again between steps. A quarter: deferring more saved more time (half: 27
-// full collections a step instead of 38, three quarters: 17) but held more garbage, and put the
-// step's peak RSS at torchvision's (3,503-3,528 MiB against 3,516-3,518). Per thread: each worker
-// thread has its own isolate.
+// at 600 px (3.9 GB of outputs), most of them while the step's live buffers (the activations, then
+// the gradients) grow, when a collection frees little. The step's garbage needs no collection:
+// the cpu backend frees a native output when its last tensor is disposed (lib/tfjs/release.ts).
+// So while a deferral is open (the Trainer's step) native outputs are not counted at all, and
+// are counted when the last deferral closes, so the count is exact again between steps. Per
+// thread: each worker thread has its own isolate.
 struct ExternalMemoryDeferral {
   int depth = 0;
   int64_t deferred = 0;  // bytes not yet counted
@@ -149,9 +148,8 @@ inline ExternalMemoryDeferral& external_memory_deferral() {
 inline void count_output(Napi::Env env, int64_t bytes) {
   ExternalMemoryDeferral& d = external_memory_deferral();
   if (d.depth == 0 || bytes <= 0) return;
-  const int64_t later = bytes / 4;
   int64_t total = 0;
-  if (napi_adjust_external_memory(env, -later, &total) == napi_ok) d.deferred += later;
+  if (napi_adjust_external_memory(env, -bytes, &total) == napi_ok) d.deferred += bytes;
 }
 
 // Outputs are ordinary V8-owned typed arrays. (Handing V8 malloc'd external memory avoids the

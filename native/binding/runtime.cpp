@@ -74,6 +74,17 @@ Napi::Value defer_external_memory(const Napi::CallbackInfo& info) {
   return tuple(info.Env(), {Napi::Number::New(info.Env(), d.depth), Napi::Number::New(info.Env(), static_cast<double>(total))});
 }
 
+// releaseBuffer(arrayBuffer): detaches it, so V8 frees its memory now and stops counting it,
+// instead of at a later garbage collection; every view of it is left empty. Called only for
+// buffers nothing else can see (the early release of lib/tfjs/release.ts). False if it was
+// already detached.
+Napi::Value release_buffer(const Napi::CallbackInfo& info) {
+  if (info.Length() < 1 || !info[0].IsArrayBuffer()) throw type_error(info.Env(), "releaseBuffer: expected an ArrayBuffer");
+  bool detached = false;
+  if (napi_is_detached_arraybuffer(info.Env(), info[0], &detached) != napi_ok || detached) return Napi::Boolean::New(info.Env(), false);
+  return Napi::Boolean::New(info.Env(), napi_detach_arraybuffer(info.Env(), info[0]) == napi_ok);
+}
+
 }  // namespace
 
 void init_threads(Napi::Env env, Napi::Object exports) {
@@ -83,6 +94,7 @@ void init_threads(Napi::Env env, Napi::Object exports) {
   exports.Set("cudaInfo", Napi::Function::New(env, cuda_info));
   exports.Set("fmaPeakGflops", Napi::Function::New(env, fma_peak));
   exports.Set("retainFreedMemory", Napi::Function::New(env, retain_memory));
+  exports.Set("releaseBuffer", Napi::Function::New(env, release_buffer));
   exports.Set("deferExternalMemory", Napi::Function::New(env, defer_external_memory));
   exports.Set("cpuIsa", Napi::Function::New(env, cpu_isa_info));
 }
