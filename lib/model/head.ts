@@ -6,6 +6,7 @@ import * as tf from '@tensorflow/tfjs';
 import { freeAsWeGo } from './free-as-we-go';
 import { Conv, NormLayer, Params } from './params';
 import { reluFast } from '../accel/conv2d-bias-act';
+import { conv2dLevels } from '../accel/conv2d-levels';
 
 /** Norm in the class / box subnets: 'none' (the paper, torchvision v1) or 'gn' (GroupNorm after each hidden conv, torchvision v2). */
 export type HeadNorm = 'none' | 'gn';
@@ -43,5 +44,33 @@ export class Subnet {
       const o = this.out.apply(y);
       return o.reshape([o.shape[0], -1, this.outPerAnchor]);
     });
+  }
+
+  /**
+   * Every level at once, outside a gradient tape: each convolution is one kernel over all levels
+   * (conv2dLevels: one Winograd filter transform, the small levels' tiles in the large ones'
+   * products), each level's maps freed once the next exist. The levels' outputs as apply's.
+   */
+  applyLevels(xs: tf.Tensor4D[]): tf.Tensor3D[] {
+    let ys = xs;
+    const next = (made: tf.Tensor4D[]): void => {
+      if (ys !== xs) tf.dispose(ys);
+      ys = made;
+    };
+    this.convs.forEach((conv, i) => {
+      const pad = conv.padding();
+      if (this.norms.length === 0) {
+        next(conv2dLevels({ xs: ys, filter: conv.w as tf.Tensor4D, bias: conv.b as tf.Tensor1D | undefined, strides: conv.stride, pad, activation: 'relu' }));
+        return;
+      }
+      const z = conv2dLevels({ xs: ys, filter: conv.w as tf.Tensor4D, strides: conv.stride, pad });
+      next(z.map((t) => tf.tidy(() => reluFast(this.norms[i].apply(t)))));
+      tf.dispose(z);
+    });
+    const o = conv2dLevels({ xs: ys, filter: this.out.w as tf.Tensor4D, bias: this.out.b as tf.Tensor1D | undefined, strides: this.out.stride, pad: this.out.padding() });
+    next(o);
+    const out = o.map((t) => t.reshape([t.shape[0], -1, this.outPerAnchor]) as tf.Tensor3D);
+    tf.dispose(o);
+    return out;
   }
 }

@@ -1,7 +1,7 @@
 // Named parameters (torchvision's names, so weights can be exchanged) and the layers built on them.
 import * as tf from '@tensorflow/tfjs';
 import { groupNorm } from '../accel/group-norm';
-import { conv2dBiasAct } from '../accel/conv2d-bias-act';
+import { conv2dBiasAct, ConvPadding } from '../accel/conv2d-bias-act';
 import { prng } from '../util/prng';
 
 /**
@@ -104,6 +104,12 @@ export class Conv {
     return { filter: this.w.mul(scale) as tf.Tensor4D, bias: (this.b ? this.b.mul(scale).add(shift) : shift) as tf.Tensor1D };
   }
 
+  /** Explicit symmetric padding k // 2, as torchvision's convs (not tfjs's asymmetric 'same'). */
+  padding(): ConvPadding {
+    const pad = Math.floor(this.k / 2);
+    return pad === 0 ? 'valid' : [[0, 0], [pad, pad], [pad, pad], [0, 0]];
+  }
+
   /** activation(conv(x) + bias + residual) with this layer's own weights. */
   apply(x: tf.Tensor4D, activation: 'linear' | 'relu' = 'linear', residual?: tf.Tensor4D, onImage = false): tf.Tensor4D {
     return this.run(x, this.w as tf.Tensor4D, this.b as tf.Tensor1D | undefined, activation, residual, onImage);
@@ -117,10 +123,7 @@ export class Conv {
    */
   run(x: tf.Tensor4D, filter: tf.Tensor4D, bias: tf.Tensor1D | undefined, activation: 'linear' | 'relu' = 'linear',
     residual?: tf.Tensor4D, onImage = false): tf.Tensor4D {
-    // Explicit symmetric padding k // 2, as torchvision's convs (not tfjs's asymmetric 'same').
-    const pad = Math.floor(this.k / 2);
-    const padding: [[number, number], [number, number], [number, number], [number, number]] | 'valid' =
-      pad === 0 ? 'valid' : [[0, 0], [pad, pad], [pad, pad], [0, 0]];
+    const padding = this.padding();
     // Not tf.fused.conv2d: that unfuses into Conv2D + Add + Relu whenever a gradient is recorded.
     // On the image, no input gradient: the backward pass skips that convolution.
     return conv2dBiasAct({ x, filter, strides: this.stride, pad: padding, bias, residual, activation, inputGradient: !onImage });

@@ -182,13 +182,16 @@ export class RetinaNet {
   forward(images: tf.Tensor4D): LevelHeads[] {
     const c = this.backbone.apply(images);
     const feats = this.fpn.apply(c);
-    // Outside a tape, C3-C5 go once the pyramid exists, and each level once its heads have run.
-    if (freeAsWeGo()) tf.dispose(c.filter((t) => !feats.includes(t)));
-    return feats.map((f) => {
-      const heads = { logits: this.classHead.apply(f), deltas: this.boxHead.apply(f) };
-      if (freeAsWeGo()) f.dispose();
-      return heads;
-    });
+    // Outside a tape, C3-C5 go once the pyramid exists, and each level once its heads have run;
+    // each head convolution runs on all levels at once.
+    if (freeAsWeGo()) {
+      tf.dispose(c.filter((t) => !feats.includes(t)));
+      const logits = this.classHead.applyLevels(feats);
+      const deltas = this.boxHead.applyLevels(feats);
+      tf.dispose(feats);
+      return logits.map((l, i) => ({ logits: l, deltas: deltas[i] }));
+    }
+    return feats.map((f) => ({ logits: this.classHead.apply(f), deltas: this.boxHead.apply(f) }));
   }
 
   /** The anchors of an image size (cached). */

@@ -69,6 +69,7 @@ export interface NativeAddon {
     levels: { logits: Float32Array; deltas: Float32Array; anchors: Float32Array }[], imageSizes: Float64Array, params: PostprocessParamsArg, cuda?: boolean,
   ): Promise<[Float32Array, Float32Array, Int32Array][]>;
   conv2d(x: Float32Array, filter: Float32Array, shape: Float64Array, epilogue: EpilogueArg & { bfloat16: boolean; training: boolean }): Float32Array;
+  conv2dLevels(xs: Float32Array[], filter: Float32Array, shapes: Float64Array, epilogue: EpilogueArg & { bfloat16: boolean }): Float32Array[];
   conv2dBackpropInput(dy: Float32Array, filter: Float32Array, shape: Float64Array): Float32Array;
   conv2dBackpropFilter(x: Float32Array, dy: Float32Array, shape: Float64Array): Float32Array;
   batchMatMul(

@@ -16,6 +16,8 @@ export type { TensorLevelOutput, TensorDetections } from './postprocess';
 export { groupNorm, GROUP_NORM, GROUP_NORM_GRAD } from '../accel/group-norm';
 export { conv2dBiasAct, reluFast, RELU_GRAD, CONV2D_RESIDUAL } from '../accel/conv2d-bias-act';
 export type { Conv2dBiasActArgs, ConvPadding } from '../accel/conv2d-bias-act';
+export { conv2dLevels, CONV2D_LEVELS } from '../accel/conv2d-levels';
+export type { Conv2dLevelsArgs } from '../accel/conv2d-levels';
 export { KERNEL_BACKENDS } from './kernel';
 export { useEarlyRelease, earlyRelease } from './release';
 export { useNativeCpuKernels, nativeCpuKernels } from '../accel';

@@ -244,6 +244,15 @@ void conv2d_forward(const Conv2DShape& s, const float* x, const float* w, const 
   }
 }
 
+void conv2d_forward_levels(const Conv2DShape* shapes, int64_t count, const float* const* xs, const float* w,
+                           const Epilogue& e, float* const* ys, bool bfloat16) {
+  if (count > 0 && winograd_applies_levels(shapes, count)) {
+    conv2d_winograd_levels(shapes, count, xs, hwio_filter(w, shapes[0].in_c, shapes[0].out_c), e, ys);
+    return;
+  }
+  for (int64_t i = 0; i < count; ++i) conv2d_forward(shapes[i], xs[i], w, e, ys[i], bfloat16, false);
+}
+
 void conv2d_backprop_input(const Conv2DShape& s, const float* dy, const float* w, float* dx) {
   const int64_t m = s.batch * s.out_h * s.out_w;
   const int64_t k = s.filter_h * s.filter_w * s.in_c;

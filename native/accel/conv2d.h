@@ -23,6 +23,11 @@ struct Conv2DShape {
 // direct kernels (winograd.h).
 void conv2d_forward(const Conv2DShape& s, const float* x, const float* w, const Epilogue& e, float* y,
                     bool bfloat16 = false, bool training = false);
+// ys[i] = conv(xs[i], w) with the epilogue (bias and activation; no residual) for each of `count`
+// shapes that differ only in their batch and spatial sizes: one filter on every pyramid level, in
+// one call (inference).
+void conv2d_forward_levels(const Conv2DShape* shapes, int64_t count, const float* const* xs, const float* w,
+                           const Epilogue& e, float* const* ys, bool bfloat16 = false);
 void conv2d_backprop_input(const Conv2DShape& s, const float* dy, const float* w, float* dx);
 void conv2d_backprop_filter(const Conv2DShape& s, const float* x, const float* dy, float* dw);
 

@@ -175,12 +175,44 @@ RETINANET_DISPATCH void filter_rows(const WinogradFilter& f, int64_t c_in, int64
 struct Tiles {
   int64_t h, w;  // tiles per image along y and x
 };
+Tiles tiles_of(const Conv2DShape& s) { return {(s.out_h + kOut - 1) / kOut, (s.out_w + kOut - 1) / kOut}; }
 
 // Tile g's image and place: its first output pixel is (ty, tx) * 4.
 struct TileAt {
   int64_t b, ty, tx;
 };
 RETINANET_INLINE TileAt tile_at(const Tiles& tl, int64_t g) { return {g / (tl.w * tl.h), (g / tl.w) % tl.h, g % tl.w}; }
+
+// The convolutions whose tiles go through one set of products: one, or one filter's on several
+// inputs (a head's convolution on each pyramid level), numbered one after another.
+struct Part {
+  const Conv2DShape* s;
+  const float* x;
+  float* y;
+  const float* residual;  // the epilogue's, as y
+  Tiles tl;
+  int64_t first, tiles;  // its tiles' numbers: [first, first + tiles)
+};
+struct TileSet {
+  const Part* parts;
+  int64_t count, tiles;
+};
+TileSet tile_set(std::vector<Part>& parts) {
+  int64_t n = 0;
+  for (Part& p : parts) {
+    p.tl = tiles_of(*p.s);
+    p.first = n;
+    p.tiles = p.s->batch * p.tl.h * p.tl.w;
+    n += p.tiles;
+  }
+  return {parts.data(), static_cast<int64_t>(parts.size()), n};
+}
+// The part that tile g belongs to (a handful of parts: a scan).
+RETINANET_INLINE const Part& part_of(const TileSet& ts, int64_t g) {
+  int64_t i = 0;
+  while (i + 1 < ts.count && g >= ts.parts[i + 1].first) ++i;
+  return ts.parts[i];
+}
 
 // Pointers to the N x N pixels (rows of `ch` floats) of image b whose corner is (y0, x0), of an
 // h x w image; `zeros` (ch floats) where the patch leaves the image.
@@ -221,16 +253,17 @@ RETINANET_INLINE void transform_patch(const float* const (&p)[N * N], int64_t ch
 }
 
 // V[xi][t][c] = (B^T d B)[xi] of tile t's 6x6 input patch d (zeros outside the image), for the
-// chunk's tiles [t0, t1) of n.
-RETINANET_DISPATCH void input_tiles(const Conv2DShape& s, const Tiles& tl, const float* __restrict x, int64_t t0,
-                                    int64_t t1, int64_t first, int64_t n, float* __restrict v,
-                                    const float* __restrict zeros) {
-  const int64_t c_in = s.in_c;
+// chunk's tiles [t0, t1) of n (first + t in the set's numbering).
+RETINANET_DISPATCH void input_tiles(const TileSet& ts, int64_t t0, int64_t t1, int64_t first, int64_t n,
+                                    float* __restrict v, const float* __restrict zeros) {
+  const int64_t c_in = ts.parts[0].s->in_c;
   const int64_t xi_stride = n * c_in;
   for (int64_t t = t0; t < t1; ++t) {
-    const TileAt pos = tile_at(tl, first + t);
+    const Part& p = part_of(ts, first + t);
+    const Conv2DShape& s = *p.s;
+    const TileAt pos = tile_at(p.tl, first + t - p.first);
     const float* d[36];
-    patch<6>(x, s.in_h, s.in_w, c_in, pos.b, pos.ty * kOut - s.pad_top, pos.tx * kOut - s.pad_left, zeros, d);
+    patch<6>(p.x, s.in_h, s.in_w, c_in, pos.b, pos.ty * kOut - s.pad_top, pos.tx * kOut - s.pad_left, zeros, d);
     transform_patch<6>(d, c_in, v + t * c_in, xi_stride, [](const vf (&in)[6], vf (&o)[6]) {
       bt_times(in[0], in[1], in[2], in[3], in[4], in[5], o);
     });
@@ -257,15 +290,16 @@ RETINANET_INLINE void epilogue_row(float* __restrict dst, const float* __restric
   }
 }
 
-// The 4x4 outputs of each tile, A^T m A, into 16 rows of K, then the epilogue into y; outputs
-// past the image's edge are not written.
-RETINANET_DISPATCH void output_tiles(const Conv2DShape& s, const Tiles& tl, const float* __restrict m, int64_t t0,
-                                     int64_t t1, int64_t first, int64_t n, const Epilogue& e, float* __restrict y,
-                                     float* __restrict block) {
-  const int64_t k_out = s.out_c;
+// The 4x4 outputs of each tile, A^T m A, into 16 rows of K, then the epilogue into its part's y;
+// outputs past the image's edge are not written.
+RETINANET_DISPATCH void output_tiles(const TileSet& ts, const float* __restrict m, int64_t t0, int64_t t1,
+                                     int64_t first, int64_t n, const Epilogue& e, float* __restrict block) {
+  const int64_t k_out = ts.parts[0].s->out_c;
   const int64_t xi_stride = n * k_out;
   for (int64_t t = t0; t < t1; ++t) {
-    const TileAt pos = tile_at(tl, first + t);
+    const Part& p = part_of(ts, first + t);
+    const Conv2DShape& s = *p.s;
+    const TileAt pos = tile_at(p.tl, first + t - p.first);
     const int64_t b = pos.b, ty = pos.ty, tx = pos.tx;
     const float* in = m + t * k_out;
     for (int64_t k0 = 0; k0 < k_out; k0 += kV) {
@@ -290,7 +324,7 @@ RETINANET_DISPATCH void output_tiles(const Conv2DShape& s, const Tiles& tl, cons
         const int64_t oy = ty * kOut + i, ox = tx * kOut + j;
         if (oy >= s.out_h || ox >= s.out_w) continue;
         const int64_t px = ((b * s.out_h + oy) * s.out_w + ox) * k_out;
-        epilogue_row(y + px, block + (i * 4 + j) * k_out, e.bias, e.residual ? e.residual + px : nullptr, k_out, e);
+        epilogue_row(p.y + px, block + (i * 4 + j) * k_out, e.bias, p.residual ? p.residual + px : nullptr, k_out, e);
       }
     }
   }
@@ -336,39 +370,35 @@ RETINANET_DISPATCH void filter_gradient_rows(const float* __restrict m, int64_t 
   }
 }
 
-// A call's tiles, and how many go in a chunk: the chunk's transformed inputs and products (36
-// values per tile and channel) stay within 32 MB each.
+// How many tiles go in a chunk: the chunk's transformed inputs and products (36 values per tile
+// and channel) stay within 32 MB each.
 struct Chunking {
-  Tiles tl;
-  int64_t tiles, chunk, most;  // most: the largest chunk
+  int64_t chunk, most;  // most: the largest chunk
 };
-Chunking chunking(const Conv2DShape& s) {
-  const Tiles tl{(s.out_h + kOut - 1) / kOut, (s.out_w + kOut - 1) / kOut};
-  const int64_t tiles = s.batch * tl.h * tl.w;
+Chunking chunking(const Conv2DShape& s, int64_t tiles) {
   const int64_t chunk = std::max<int64_t>(64, (int64_t{1} << 23) / (kXi * std::max(s.in_c, s.out_c)));
-  return {tl, tiles, chunk, std::min(chunk, tiles)};
+  return {chunk, std::min(chunk, tiles)};
 }
 
-}  // namespace
-
-bool winograd_applies(const Conv2DShape& s, bool training) {
-  const Mode m = mode();
-  if (m == Mode::kOff || s.filter_h != 3 || s.filter_w != 3 || s.stride_h != 1 || s.stride_w != 1 || s.in_c < 64 ||
-      s.out_c < 64 || s.out_h < 2 || s.out_w < 2) {
-    return false;
-  }
-  const int64_t tiles = chunking(s).tiles;
-  // Training takes it only when asked for (RETINANET_WINOGRAD=1): its float32 error (10x the
-  // direct kernel's) changes a training run's trajectory; over paired user-data draws it trained
-  // no better and the check at its default was marginal (docs/training.md).
-  return m == Mode::kOn || (!training && tiles >= kMinTiles);
+int64_t tile_count(const Conv2DShape& s) {
+  const Tiles tl = tiles_of(s);
+  return s.batch * tl.h * tl.w;
 }
 
-void conv2d_winograd(const Conv2DShape& s, const float* x, const WinogradFilter& f, const Epilogue& e, float* y) {
-  const int64_t c_in = s.in_c, k_out = s.out_c;
-  const Chunking ch = chunking(s);
-  const Tiles& tl = ch.tl;
-  const int64_t tiles = ch.tiles, chunk = ch.chunk, most = ch.most;
+// The shapes the transforms compute: 3x3, stride 1, 64 channels or more in and out.
+bool eligible(const Conv2DShape& s) {
+  return s.filter_h == 3 && s.filter_w == 3 && s.stride_h == 1 && s.stride_w == 1 && s.in_c >= 64 && s.out_c >= 64 &&
+         s.out_h >= 2 && s.out_w >= 2;
+}
+
+// y = conv(x, f) with the epilogue for every part, through one filter transform and, chunk by
+// chunk, one set of 36 products over the tiles of all parts.
+void winograd_forward(const TileSet& ts, const WinogradFilter& f, const Epilogue& e) {
+  const Conv2DShape& s0 = *ts.parts[0].s;
+  const int64_t c_in = s0.in_c, k_out = s0.out_c;
+  const int64_t tiles = ts.tiles;
+  const Chunking ch = chunking(s0, tiles);
+  const int64_t chunk = ch.chunk, most = ch.most;
   // The transformed filters, 36 packed [C, K]; a call's own (filters change every training step).
   const PackedBLayout lay = packed_b_layout(k_out, c_in);
   float* const u = scratch_floats(ScratchSlot::kFilters, static_cast<size_t>(kXi * lay.floats()));
@@ -380,7 +410,7 @@ void conv2d_winograd(const Conv2DShape& s, const float* x, const WinogradFilter&
   float* const m = scratch_floats(ScratchSlot::kProducts, static_cast<size_t>(most * kXi * k_out));
   for (int64_t t0 = 0; t0 < tiles; t0 += chunk) {
     const int64_t n = std::min(chunk, tiles - t0);
-    parallel_for(n, 8, [&](int64_t a, int64_t b) { input_tiles(s, tl, x, a, b, t0, n, v, zeros.data()); });
+    parallel_for(n, 8, [&](int64_t a, int64_t b) { input_tiles(ts, a, b, t0, n, v, zeros.data()); });
     // M[xi] = V[xi] x U[xi], [n, C] x [C, K]: one whole product per pool task (each runs on one
     // thread), so that a product's packed U stays in that core's cache.
     parallel_for(kXi, 1, [&](int64_t x0, int64_t x1) {
@@ -394,16 +424,54 @@ void conv2d_winograd(const Conv2DShape& s, const float* x, const WinogradFilter&
     });
     parallel_for(n, 4, [&](int64_t a, int64_t b) {
       float* block = scratch_floats(ScratchSlot::kPackedB, static_cast<size_t>(16 * k_out));
-      output_tiles(s, tl, m, a, b, t0, n, e, y, block);
+      output_tiles(ts, m, a, b, t0, n, e, block);
     });
   }
 }
 
+}  // namespace
+
+bool winograd_applies(const Conv2DShape& s, bool training) {
+  const Mode m = mode();
+  if (m == Mode::kOff || !eligible(s)) return false;
+  // Training takes it only when asked for (RETINANET_WINOGRAD=1): its float32 error (10x the
+  // direct kernel's) changes a training run's trajectory; over paired user-data draws it trained
+  // no better and the check at its default was marginal (docs/training.md).
+  return m == Mode::kOn || (!training && tile_count(s) >= kMinTiles);
+}
+
+bool winograd_applies_levels(const Conv2DShape* shapes, int64_t count) {
+  const Mode m = mode();
+  if (m == Mode::kOff || count < 1) return false;
+  int64_t tiles = 0;
+  for (int64_t i = 0; i < count; ++i) {
+    const Conv2DShape& s = shapes[i];
+    if (!eligible(s) || s.in_c != shapes[0].in_c || s.out_c != shapes[0].out_c) return false;
+    tiles += tile_count(s);
+  }
+  return m == Mode::kOn || tiles >= kMinTiles;
+}
+
+void conv2d_winograd(const Conv2DShape& s, const float* x, const WinogradFilter& f, const Epilogue& e, float* y) {
+  std::vector<Part> parts{{&s, x, y, e.residual, {}, 0, 0}};
+  winograd_forward(tile_set(parts), f, e);
+}
+
+void conv2d_winograd_levels(const Conv2DShape* shapes, int64_t count, const float* const* xs, const WinogradFilter& f,
+                            const Epilogue& e, float* const* ys) {
+  std::vector<Part> parts;
+  for (int64_t i = 0; i < count; ++i) parts.push_back({&shapes[i], xs[i], ys[i], nullptr, {}, 0, 0});
+  winograd_forward(tile_set(parts), f, e);
+}
+
 void conv2d_winograd_filter_gradient(const Conv2DShape& s, const float* x, const float* dy, float* dw) {
   const int64_t c_in = s.in_c, k_out = s.out_c;
-  const Chunking ch = chunking(s);
-  const Tiles& tl = ch.tl;
-  const int64_t tiles = ch.tiles, chunk = ch.chunk, most = ch.most;
+  std::vector<Part> parts{{&s, x, nullptr, nullptr, {}, 0, 0}};
+  const TileSet ts = tile_set(parts);
+  const Tiles& tl = parts[0].tl;
+  const int64_t tiles = ts.tiles;
+  const Chunking ch = chunking(s, tiles);
+  const int64_t chunk = ch.chunk, most = ch.most;
   // M[xi] = sum over the tiles of V[xi]^T D[xi], [C, K] each, accumulated over the chunks.
   float* const m = scratch_floats(ScratchSlot::kFilters, static_cast<size_t>(kXi * c_in * k_out));
   const std::vector<float> zeros(static_cast<size_t>(std::max(c_in, k_out)), 0.0f);
@@ -412,7 +480,7 @@ void conv2d_winograd_filter_gradient(const Conv2DShape& s, const float* x, const
   for (int64_t t0 = 0; t0 < tiles; t0 += chunk) {
     const int64_t n = std::min(chunk, tiles - t0);
     parallel_for(n, 8, [&](int64_t a, int64_t b) {
-      input_tiles(s, tl, x, a, b, t0, n, v, zeros.data());
+      input_tiles(ts, a, b, t0, n, v, zeros.data());
       gradient_tiles(s, tl, dy, a, b, t0, n, d, zeros.data());
     });
     parallel_for(kXi, 1, [&](int64_t x0, int64_t x1) {

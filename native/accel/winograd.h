@@ -34,6 +34,17 @@ inline WinogradFilter hwio_filter(const float* w, int64_t in_c, int64_t out_c) {
 // y = conv(x, f) with the epilogue, for a shape winograd_applies() accepts (any padding).
 void conv2d_winograd(const Conv2DShape& s, const float* x, const WinogradFilter& f, const Epilogue& e, float* y);
 
+// Whether one filter's convolutions of these shapes (a head's on every pyramid level, inference)
+// take the Winograd path together: each a shape the path computes, the same channels, and at
+// least 64 tiles in all (the filter is transformed once for all of them).
+bool winograd_applies_levels(const Conv2DShape* shapes, int64_t count);
+
+// ys[i] = conv(xs[i], f) with the epilogue (its bias and activation; no residual) for each shape,
+// through one filter transform and products over all their tiles at once: the small levels'
+// tiles fill out the large ones' GEMMs instead of paying a transform each.
+void conv2d_winograd_levels(const Conv2DShape* shapes, int64_t count, const float* const* xs, const WinogradFilter& f,
+                            const Epilogue& e, float* const* ys);
+
 // dW (HWIO [3, 3, in_c, out_c]) of y = conv(x, w) from dy, for a shape winograd_applies()
 // accepts: the adjoint of the forward transforms, dW = G^T [sum over tiles (A dY A^T) . (B^T d B)] G.
 void conv2d_winograd_filter_gradient(const Conv2DShape& s, const float* x, const float* dy, float* dw);

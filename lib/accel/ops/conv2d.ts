@@ -58,6 +58,32 @@ export function conv2d(x: Float32Array, filter: Float32Array, g: Conv2DGeometry,
     { ...epilogueArg(epilogue), bfloat16, training: v.boolean('training', training) });
 }
 
+// The geometry fields that inputs sharing one filter must have in common.
+const SHARED_KEYS = ['inChannels', 'filterHeight', 'filterWidth', 'outChannels', 'strideHeight', 'strideWidth', 'padTop', 'padLeft'] as const;
+
+/**
+ * ys[i] = conv(xs[i], filter) with the epilogue (bias and activation; no residual) for inputs whose
+ * geometries differ only in their batch and spatial sizes: one filter on every pyramid level in
+ * one call (inference). The 3x3 stride-1 ones go through one Winograd filter transform and
+ * products over all their tiles; `precision` as in {@link conv2d}.
+ */
+export function conv2dLevels(xs: Float32Array[], filter: Float32Array, gs: Conv2DGeometry[], epilogue: ConvEpilogue = {},
+  precision: InferencePrecision = 'float32'): Float32Array[] {
+  if (!Array.isArray(xs) || !Array.isArray(gs)) throw new TypeError('xs, geometries: expected arrays');
+  if (xs.length === 0 || xs.length !== gs.length) throw new RangeError(`xs, geometries: expected as many (at least one), got ${xs.length} and ${gs.length}`);
+  const shapes = new Float64Array(13 * gs.length);
+  gs.forEach((g, i) => {
+    shapes.set(geometry(g), 13 * i);
+    for (const key of SHARED_KEYS) {
+      if (g[key] !== gs[0][key]) throw new RangeError(`geometries[${i}].${key}: ${g[key]}, but ${gs[0][key]} for the first input (one filter)`);
+    }
+  });
+  if (epilogue.residual !== undefined) throw new RangeError('epilogue.residual: not with several inputs');
+  const bfloat16 = checkPrecision('precision', precision) === 'bfloat16';
+  return native().conv2dLevels(xs.map((x, i) => v.float32Array(`xs[${i}]`, x)), v.float32Array('filter', filter), shapes,
+    { ...epilogueArg(epilogue), bfloat16 });
+}
+
 /** d loss / d x of conv2d, from dy. */
 export function conv2dBackpropInput(dy: Float32Array, filter: Float32Array, g: Conv2DGeometry): Float32Array {
   return native().conv2dBackpropInput(v.float32Array('dy', dy), v.float32Array('filter', filter), geometry(g));

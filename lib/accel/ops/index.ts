@@ -1,6 +1,6 @@
 // The accelerator's native calls on typed arrays (what its tfjs kernels run): convolutions and
 // matmul over the packed GEMM, GroupNorm, max pooling, elementwise, sums, the SGD update.
-export { conv2d, conv2dBackpropInput, conv2dBackpropFilter, batchMatMul } from './conv2d';
+export { conv2d, conv2dLevels, conv2dBackpropInput, conv2dBackpropFilter, batchMatMul } from './conv2d';
 export type { Conv2DGeometry, ConvEpilogue, ActivationName, MatMulShape } from './conv2d';
 export { groupNorm, groupNormBackward } from './group-norm';
 export type { NhwcShape, GroupNormOptions, GroupNormResult, GroupNormGrads } from './group-norm';

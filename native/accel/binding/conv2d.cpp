@@ -59,6 +59,51 @@ Napi::Value forward(const Napi::CallbackInfo& info) {
   return y;
 }
 
+// (xs: Float32Array[], w, shapes: Float64Array of 13 numbers per input, epilogue + { bfloat16 })
+// -> ys: one filter on several inputs (a head's convolution on every pyramid level). The shapes
+// may differ only in their batch and spatial sizes.
+Napi::Value forward_levels(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsArray()) throw type_error(env, "xs: expected an array of Float32Arrays");
+  const Napi::Array list = info[0].As<Napi::Array>();
+  const View<float> w = f32(info, 1, "filter");
+  const std::vector<int64_t> v = sizes(info, 2, "shapes");
+  const int64_t count = static_cast<int64_t>(list.Length());
+  if (count < 1 || static_cast<int64_t>(v.size()) != 13 * count) throw range_error(env, "shapes: expected 13 numbers per input");
+  std::vector<Conv2DShape> shapes;
+  for (int64_t i = 0; i < count; ++i) {
+    const int64_t* q = v.data() + 13 * i;
+    shapes.push_back({q[0], q[1], q[2], q[3], q[4], q[5], q[6], q[7], q[8], q[9], q[10], q[11], q[12]});
+    const Conv2DShape& s = shapes.back();
+    const Conv2DShape& f = shapes[0];
+    if (s.stride_h < 1 || s.stride_w < 1) throw range_error(env, "shapes: strides must be >= 1");
+    if (s.in_c != f.in_c || s.out_c != f.out_c || s.filter_h != f.filter_h || s.filter_w != f.filter_w ||
+        s.stride_h != f.stride_h || s.stride_w != f.stride_w || s.pad_top != f.pad_top || s.pad_left != f.pad_left) {
+      throw range_error(env, "shapes: the inputs may differ only in their batch and spatial sizes");
+    }
+  }
+  require_length(env, w.length, w_size(shapes[0]), "filter");
+  const Epilogue e = epilogue_arg(info, 3, shapes[0].out_c, 0);
+  if (e.residual) throw range_error(env, "epilogue: no residual for several inputs");
+  const bool bf16 = Params(info, 3, "epilogue").boolean("bfloat16");
+  if (bf16 && !bf16_gemm_available()) {
+    throw range_error(env, "bfloat16: this CPU has no AVX512-BF16 in use (cpuIsa().bfloat16 is false)");
+  }
+  std::vector<const float*> xs;
+  std::vector<float*> ys;
+  Napi::Array out = Napi::Array::New(env, static_cast<size_t>(count));
+  for (int64_t i = 0; i < count; ++i) {
+    const View<float> x = to_f32(env, list.Get(static_cast<uint32_t>(i)), "xs[" + std::to_string(i) + "]");
+    require_length(env, x.length, x_size(shapes[i]), "xs[i]");
+    Napi::Float32Array y = new_f32_unfilled(env, y_size(shapes[i]));
+    xs.push_back(x.data);
+    ys.push_back(y.Data());
+    out.Set(static_cast<uint32_t>(i), y);
+  }
+  conv2d_forward_levels(shapes.data(), count, xs.data(), w.data, e, ys.data(), bf16);
+  return out;
+}
+
 // (dy, w, shape) -> dx
 Napi::Value backprop_input(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -119,6 +164,7 @@ Napi::Value batch_matmul(const Napi::CallbackInfo& info) {
 
 void init_conv2d(Napi::Env env, Napi::Object exports) {
   exports.Set("conv2d", Napi::Function::New(env, forward));
+  exports.Set("conv2dLevels", Napi::Function::New(env, forward_levels));
   exports.Set("conv2dBackpropInput", Napi::Function::New(env, backprop_input));
   exports.Set("conv2dBackpropFilter", Napi::Function::New(env, backprop_filter));
   exports.Set("batchMatMul", Napi::Function::New(env, batch_matmul));
