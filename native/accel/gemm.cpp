@@ -210,12 +210,15 @@ Isa pick_isa() {
   return isa_of<4>(block_base, block_base_narrow);
 }
 
-// The narrow tile where it pads n to fewer columns (n = 8 or 16 with AVX-512: 16 instead of 32;
-// 36: 48 instead of 64); each C element's k sum runs in the same order either way, so the
-// results are the same bits.
+// The narrow tile where it pads n to at most 3/4 of the wide tile's columns (n = 8 or 16 with
+// AVX-512: 16 instead of 32; 36 or 48: 48 instead of 64), else the wide one even where it pads a
+// little more: the narrow tile broadcasts one A value per FMA where the wide one does per two, and
+// ran slower per column (a head's class convolution, n = 720 = 736 - 16: 170 against 213
+// GFLOP/s on the Zen 5 VM, 5625 x 2304 x 720). Each C element's k sum runs in the same order
+// either way, so the results are the same bits.
 const Tiling& tiling_for(const Isa& isa, int64_t n) {
   const auto padded = [n](int64_t nr) { return (n + nr - 1) / nr * nr; };
-  return padded(isa.narrow.nr) < padded(isa.wide.nr) ? isa.narrow : isa.wide;
+  return 4 * padded(isa.narrow.nr) <= 3 * padded(isa.wide.nr) ? isa.narrow : isa.wide;
 }
 
 // The epilogue alone (a product of depth 0): C is all zeros or what it held.
