@@ -385,10 +385,10 @@ int64_t tile_count(const Conv2DShape& s) {
   return s.batch * tl.h * tl.w;
 }
 
-// The shapes the transforms compute: 3x3, stride 1, 64 channels or more in and out.
+// The shapes the transforms compute: 3x3, stride 1, 64 channels or more in and out (any output
+// size: a tile's outputs past the edge are not written).
 bool eligible(const Conv2DShape& s) {
-  return s.filter_h == 3 && s.filter_w == 3 && s.stride_h == 1 && s.stride_w == 1 && s.in_c >= 64 && s.out_c >= 64 &&
-         s.out_h >= 2 && s.out_w >= 2;
+  return s.filter_h == 3 && s.filter_w == 3 && s.stride_h == 1 && s.stride_w == 1 && s.in_c >= 64 && s.out_c >= 64;
 }
 
 // y = conv(x, f) with the epilogue for every part, through one filter transform and, chunk by
@@ -433,7 +433,7 @@ void winograd_forward(const TileSet& ts, const WinogradFilter& f, const Epilogue
 
 bool winograd_applies(const Conv2DShape& s, bool training) {
   const Mode m = mode();
-  if (m == Mode::kOff || !eligible(s)) return false;
+  if (m == Mode::kOff || !eligible(s) || s.out_h < 2 || s.out_w < 2) return false;
   // Training takes it only when asked for (RETINANET_WINOGRAD=1): its float32 error (10x the
   // direct kernel's) changes a training run's trajectory; over paired user-data draws it trained
   // no better and the check at its default was marginal (docs/training.md).
