@@ -29,6 +29,7 @@ const size = Number(opt('size', '600'));
 const presets = opt('presets', 'retinanet-r50-fpn,retinanet-r18-small,retinanet-r18-tiny').split(',');
 const slow = args.includes('--slow');
 const MARK = '<!-- model-benchmark -->';
+const INFERENCE_RUNS = 5;
 
 function log(s) {
   process.stderr.write(`${s}\n`);
@@ -64,7 +65,9 @@ for (const preset of presets) {
   log(`${preset} at ${size} px …`);
   const m = R.createRetinaNet({ preset, numClasses: 80 });
   const row = { preset, size };
-  row.inferenceMs = time(() => m.detect(image), runs);
+  // Median of 5 after a warm-up, as ONNX Runtime's and torchvision's inference are timed: a
+  // second is short beside the minutes-long slow spells of a shared VM.
+  row.inferenceMs = time(() => m.detect(image), INFERENCE_RUNS);
   // Parts of inference, each forced to finish (dataSync) before the next starts.
   let feats, pyramid, heads;
   row.backboneMs = time(() => { tf.dispose(feats); feats = m.backbone.apply(image); feats.forEach((f) => f.dataSync()); }, runs);
@@ -131,7 +134,7 @@ tf.dispose([image, batch2]);
   let onnx = { measured: false, skipped: '--no-onnx' };
   if (!args.includes('--no-onnx')) {
     log('retinanet_resnet50_fpn exported to ONNX, on onnxruntime-node (CPU) …');
-    onnx = await onnxRuntimeInference({ size, threads: R.ops.numThreads(), python: py, log });
+    onnx = await onnxRuntimeInference({ size, threads: R.ops.numThreads(), python: py, runs: INFERENCE_RUNS, log });
     log(`  ONNX Runtime: ${onnx.measured ? `${onnx.inferenceMs.toFixed(0)} ms, ${onnx.detections} detections` : onnx.skipped ? `skipped: ${onnx.skipped}` : `failed: ${onnx.failed}`}`);
   }
   const f = (v) => (v === undefined ? '—' : v >= 100 ? v.toFixed(0) : v.toFixed(1));

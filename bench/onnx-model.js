@@ -3,7 +3,7 @@
 // bench/torchvision_model.py times (same seed, random weights, 91 classes as torchvision counts
 // COCO's, min_size = the bench's size), transform and post-processing included — exported to ONNX
 // by bench/onnx_export.py with the Python that has torch, then run with onnxruntime-node's CPU
-// execution provider: inference per image, detections included, median of 3 runs after a warm-up.
+// execution provider: inference per image, detections included, median of `runs` (3 unless given) after a warm-up.
 //
 // onnxruntime-node is not a dependency (its install script downloads; its CPU binaries ship in the
 // npm package): `npm install --no-save --ignore-scripts onnxruntime-node`. Without it, without
