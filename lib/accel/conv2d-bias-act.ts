@@ -55,9 +55,24 @@ registerRetinanetKernel(CONV2D_RESIDUAL, (ctx) => {
   return ctx.output(outShape(g), 'float32', ops.conv2d(f32('x'), f32('filter'), g, { bias, residual: f32('residual'), activation: a.activation }, forwardPrecision(), inTraining()), true);
 });
 
-/** Whether this backend runs CONV2D_RESIDUAL natively (on 'cpu': while the native kernels are on). */
-function nativeResidual(): boolean {
-  return nativeKernelOnActiveBackend(CONV2D_RESIDUAL) && (tf.getBackend() !== 'cpu' || nativeCpuKernels().enabled);
+/** Whether this backend runs one of the accelerator's kernels natively (on 'cpu': while the native kernels are on). */
+export function nativeAccelKernel(kernelName: string): boolean {
+  return nativeKernelOnActiveBackend(kernelName) && (tf.getBackend() !== 'cpu' || nativeCpuKernels().enabled);
+}
+
+/**
+ * The checks conv2dBiasAct and conv2dLevels share: the input `name` against the filter, the bias
+ * and the activation (TypeError / RangeError naming the argument).
+ */
+export function checkConvArgs(name: string, x: tf.Tensor4D, filter: tf.Tensor4D, bias: tf.Tensor1D | undefined, activation: string): void {
+  tensorArg(name, x, 'float32', 4);
+  tensorArg('filter', filter, 'float32', 4);
+  if (filter.shape[2] !== x.shape[3]) throw new RangeError(`filter: expected ${x.shape[3]} input channels (${name}'s), got shape [${filter.shape}]`);
+  if (bias !== undefined) {
+    tensorArg('bias', bias, 'float32', 1);
+    if (bias.shape[0] !== filter.shape[3]) throw new RangeError(`bias: expected shape [${filter.shape[3]}], got [${bias.shape}]`);
+  }
+  if (activation !== 'linear' && activation !== 'relu') throw new RangeError(`activation: expected 'linear' or 'relu', got ${String(activation)}`);
 }
 
 /** The arguments of {@link conv2dBiasAct}. Defaults: strides 1, activation 'linear'. */
@@ -89,14 +104,7 @@ export interface Conv2dBiasActArgs {
  * pass.
  */
 export function conv2dBiasAct({ x, filter, bias, residual, strides = 1, pad, activation = 'linear', inputGradient = true }: Conv2dBiasActArgs): tf.Tensor4D {
-  tensorArg('x', x, 'float32', 4);
-  tensorArg('filter', filter, 'float32', 4);
-  if (filter.shape[2] !== x.shape[3]) throw new RangeError(`filter: expected ${x.shape[3]} input channels (x's), got shape [${filter.shape}]`);
-  if (bias !== undefined) {
-    tensorArg('bias', bias, 'float32', 1);
-    if (bias.shape[0] !== filter.shape[3]) throw new RangeError(`bias: expected shape [${filter.shape[3]}], got [${bias.shape}]`);
-  }
-  if (activation !== 'linear' && activation !== 'relu') throw new RangeError(`activation: expected 'linear' or 'relu', got ${String(activation)}`);
+  checkConvArgs('x', x, filter, bias, activation);
   if (typeof inputGradient !== 'boolean') throw new TypeError(`inputGradient: expected a boolean, got ${String(inputGradient)}`);
   const convAttrs = { strides, pad, dataFormat: 'NHWC', dimRoundingMode: undefined } as unknown as tf.NamedAttrMap;
   if (residual !== undefined) {
@@ -112,7 +120,7 @@ export function conv2dBiasAct({ x, filter, bias, residual, strides = 1, pad, act
     if (ri === undefined) {
       return runKernel<tf.Tensor>('FusedConv2D', withBias, fused(activation));
     }
-    if (nativeResidual()) return runKernel<tf.Tensor>(CONV2D_RESIDUAL, { ...withBias, residual: ri }, { ...convAttrs, activation });
+    if (nativeAccelKernel(CONV2D_RESIDUAL)) return runKernel<tf.Tensor>(CONV2D_RESIDUAL, { ...withBias, residual: ri }, { ...convAttrs, activation });
     const sum = tf.add(runKernel<tf.Tensor>('FusedConv2D', withBias, fused('linear')), ri);
     return activation === 'relu' ? tf.relu(sum) : sum;
   };

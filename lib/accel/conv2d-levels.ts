@@ -6,10 +6,9 @@
 // kernels are off.
 import * as tf from '@tensorflow/tfjs';
 import * as ops from './ops';
-import { nativeKernelOnActiveBackend, registerRetinanetKernel, runKernel, tensorArg } from '../tfjs/kernel';
+import { registerRetinanetKernel, runKernel } from '../tfjs/kernel';
 import { ConvAttrs, forwardPrecision, inTraining, nativeGeometry, outShape } from './kernels/conv-info';
-import { conv2dBiasAct, ConvPadding } from './conv2d-bias-act';
-import { nativeCpuKernels } from './override';
+import { checkConvArgs, conv2dBiasAct, ConvPadding, nativeAccelKernel } from './conv2d-bias-act';
 
 export const CONV2D_LEVELS = 'RetinanetConv2DLevels';
 
@@ -52,17 +51,11 @@ export interface Conv2dLevelsArgs {
  */
 export function conv2dLevels({ xs, filter, bias, strides = 1, pad, activation = 'linear' }: Conv2dLevelsArgs): tf.Tensor4D[] {
   if (!Array.isArray(xs) || xs.length === 0) throw new TypeError('xs: expected a non-empty array of tensors');
-  xs.forEach((x, i) => tensorArg(`xs[${i}]`, x, 'float32', 4));
-  tensorArg('filter', filter, 'float32', 4);
-  if (bias !== undefined) tensorArg('bias', bias, 'float32', 1);
-  const fused = !inTraining() && nativeKernelOnActiveBackend(CONV2D_LEVELS) && (tf.getBackend() !== 'cpu' || nativeCpuKernels().enabled);
-  // One input, or a path without the kernel: conv2dBiasAct checks the rest.
-  if (!fused || xs.length === 1) return xs.map((x) => conv2dBiasAct({ x, filter, bias, strides, pad, activation }));
-  xs.forEach((x, i) => {
-    if (x.shape[3] !== filter.shape[2]) throw new RangeError(`xs[${i}]: expected ${filter.shape[2]} input channels (the filter's), got shape [${x.shape}]`);
-  });
-  if (bias !== undefined && bias.shape[0] !== filter.shape[3]) throw new RangeError(`bias: expected shape [${filter.shape[3]}], got [${bias.shape}]`);
-  if (activation !== 'linear' && activation !== 'relu') throw new RangeError(`activation: expected 'linear' or 'relu', got ${String(activation)}`);
+  xs.forEach((x, i) => checkConvArgs(`xs[${i}]`, x, filter, bias, activation));
+  // One input, or a path without the kernel: conv2dBiasAct per input.
+  if (inTraining() || !nativeAccelKernel(CONV2D_LEVELS) || xs.length === 1) {
+    return xs.map((x) => conv2dBiasAct({ x, filter, bias, strides, pad, activation }));
+  }
   const inputs: tf.NamedTensorMap = { filter };
   xs.forEach((x, i) => { inputs[inputName(i)] = x; });
   if (bias !== undefined) inputs.bias = bias;

@@ -1,7 +1,7 @@
 // Early release: the native kernels' output buffers are freed when tfjs disposes their last
 // tensor, not at a later garbage collection. tfjs's cpu backend drops a disposed tensor's array
 // and leaves it to V8, which frees ArrayBuffers only when it collects, and starts a collection
-// for every 64 MB of new ones: ~40 full collections a ResNet-50 training step at 600 px, ~6 an
+// for every 64 MB of new ones: ~40 full collections a ResNet-50 training step at 600 px, 3-8 an
 // inference, each one marking on V8's helper threads beside the kernels, and the freed buffers'
 // pages idle in the meantime. A buffer is released (detached: V8 frees it at once and stops
 // counting it) only when it is one a native kernel made, no live tensor of the backend still

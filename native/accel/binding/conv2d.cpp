@@ -13,13 +13,15 @@ namespace {
 
 // shape: Float64Array [batch, in_h, in_w, in_c, filter_h, filter_w, out_c, stride_h, stride_w,
 // pad_top, pad_left, out_h, out_w]
-Conv2DShape shape_arg(const Napi::CallbackInfo& info, size_t i) {
-  Napi::Env env = info.Env();
-  const std::vector<int64_t> v = sizes(info, i, "shape");
-  if (v.size() != 13) throw range_error(env, "shape: expected 13 numbers");
+Conv2DShape to_shape(Napi::Env env, const int64_t* v) {
   const Conv2DShape s{v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9], v[10], v[11], v[12]};
   if (s.stride_h < 1 || s.stride_w < 1) throw range_error(env, "shape: strides must be >= 1");
   return s;
+}
+Conv2DShape shape_arg(const Napi::CallbackInfo& info, size_t i) {
+  const std::vector<int64_t> v = sizes(info, i, "shape");
+  if (v.size() != 13) throw range_error(info.Env(), "shape: expected 13 numbers");
+  return to_shape(info.Env(), v.data());
 }
 
 int64_t x_size(const Conv2DShape& s) { return s.batch * s.in_h * s.in_w * s.in_c; }
@@ -72,11 +74,10 @@ Napi::Value forward_levels(const Napi::CallbackInfo& info) {
   if (count < 1 || static_cast<int64_t>(v.size()) != 13 * count) throw range_error(env, "shapes: expected 13 numbers per input");
   std::vector<Conv2DShape> shapes;
   for (int64_t i = 0; i < count; ++i) {
-    const int64_t* q = v.data() + 13 * i;
-    shapes.push_back({q[0], q[1], q[2], q[3], q[4], q[5], q[6], q[7], q[8], q[9], q[10], q[11], q[12]});
+    shapes.push_back(to_shape(env, v.data() + 13 * i));
     const Conv2DShape& s = shapes.back();
     const Conv2DShape& f = shapes[0];
-    if (s.stride_h < 1 || s.stride_w < 1) throw range_error(env, "shapes: strides must be >= 1");
+    // One filter for all: the binding's guard against reading past it (lib/accel/ops checks first).
     if (s.in_c != f.in_c || s.out_c != f.out_c || s.filter_h != f.filter_h || s.filter_w != f.filter_w ||
         s.stride_h != f.stride_h || s.stride_w != f.stride_w || s.pad_top != f.pad_top || s.pad_left != f.pad_left) {
       throw range_error(env, "shapes: the inputs may differ only in their batch and spatial sizes");
