@@ -2,6 +2,7 @@
 
 #include <cstdlib>
 #include <cstring>
+#include <unistd.h>
 
 namespace retinanet {
 
@@ -35,6 +36,17 @@ const char* cpu_isa_name(CpuIsa isa) {
     case CpuIsa::kAvx2: return "avx2";
     default: return "baseline";
   }
+}
+
+long long l2_cache_bytes() {
+  static const long long bytes = [] {
+#ifdef _SC_LEVEL2_CACHE_SIZE
+    const long v = sysconf(_SC_LEVEL2_CACHE_SIZE);
+    if (v > 0) return static_cast<long long>(v);
+#endif
+    return 1LL << 20;
+  }();
+  return bytes;
 }
 
 }  // namespace retinanet

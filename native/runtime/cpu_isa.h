@@ -17,4 +17,8 @@ CpuIsa cpu_isa();
 
 const char* cpu_isa_name(CpuIsa isa);
 
+// The per-core L2 cache in bytes as the C library reports it (glibc reads CPUID), or 1 MB where it
+// reports none: for the GEMM's cache blocking.
+long long l2_cache_bytes();
+
 }  // namespace retinanet

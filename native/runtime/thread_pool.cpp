@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
+#include <cstdlib>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -11,6 +13,45 @@ namespace retinanet {
 namespace {
 
 thread_local bool in_pool_task = false;
+
+// How long a helper that has finished a job watches for the next one before it sleeps, and the
+// caller for its helpers to finish before it sleeps (RETINANET_POOL_SPIN_US, default 20; 0: never).
+// A kernel's phases follow each other within microseconds (a GEMM's packing, then its products;
+// Winograd's four transforms and products), and waking a sleeping thread takes 20-40 us on a VM
+// (a futex wake, then the hypervisor's interrupt): two 20 us halves of a job took 40 us back to
+// back with a sleeping helper, 21 us with a spinning one (Zen 5 VM). Short, so that a helper
+// does not keep a core from V8's own threads between kernels (100 us made a profiled inference
+// slower).
+std::chrono::microseconds spin_time() {
+  static const long us = [] {
+    const char* v = std::getenv("RETINANET_POOL_SPIN_US");
+    return v != nullptr ? std::max(0L, std::atol(v)) : 20L;
+  }();
+  return std::chrono::microseconds(us);
+}
+
+inline void cpu_relax() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__)
+  asm volatile("yield");
+#endif
+}
+
+// Polls `done` until it returns true or the spin time has passed; returns its last answer.
+template <typename F>
+bool spin_until(F done) {
+  const std::chrono::microseconds limit = spin_time();
+  if (limit.count() == 0) return done();
+  const auto end = std::chrono::steady_clock::now() + limit;
+  for (;;) {
+    for (int i = 0; i < 64; ++i) {
+      if (done()) return true;
+      cpu_relax();
+    }
+    if (std::chrono::steady_clock::now() >= end) return done();
+  }
+}
 
 int default_threads() {
   unsigned h = std::thread::hardware_concurrency();
@@ -57,13 +98,16 @@ class Pool {
       chunks_ = chunks;
       next_.store(0);
       active_helpers_ = helpers;
-      pending_ = helpers;
-      ++generation_;
+      pending_.store(helpers);
+      generation_.store(generation_.load() + 1);
     }
     wake_.notify_all();
     work();
-    std::unique_lock<std::mutex> lock(state_mutex_);
-    done_.wait(lock, [this] { return pending_ == 0; });
+    if (!spin_until([this] { return pending_.load() == 0; })) {
+      std::unique_lock<std::mutex> lock(state_mutex_);
+      done_.wait(lock, [this] { return pending_.load() == 0; });
+    }
+    std::lock_guard<std::mutex> lock(state_mutex_);
     fn_ = nullptr;
   }
 
@@ -89,15 +133,20 @@ class Pool {
   void loop(int id) {
     uint64_t seen = 0;
     for (;;) {
+      // A new job usually follows within microseconds (the next phase of a kernel, the next
+      // kernel): watch for it a while before sleeping.
+      spin_until([&] { return generation_.load() != seen; });
       {
         std::unique_lock<std::mutex> lock(state_mutex_);
-        wake_.wait(lock, [&] { return stopping_ || (generation_ != seen && id < active_helpers_); });
+        wake_.wait(lock, [&] { return stopping_ || (generation_.load() != seen && id < active_helpers_); });
         if (stopping_) return;
-        seen = generation_;
+        seen = generation_.load();
       }
       work();
-      std::lock_guard<std::mutex> lock(state_mutex_);
-      if (--pending_ == 0) done_.notify_one();
+      if (pending_.fetch_sub(1) == 1) {
+        std::lock_guard<std::mutex> lock(state_mutex_);
+        done_.notify_one();
+      }
     }
   }
 
@@ -111,8 +160,8 @@ class Pool {
   int64_t n_ = 0, grain_ = 1, chunks_ = 0;
   std::atomic<int64_t> next_{0};
   int active_helpers_ = 0;
-  int pending_ = 0;
-  uint64_t generation_ = 0;
+  std::atomic<int> pending_{0};
+  std::atomic<uint64_t> generation_{0};
   bool stopping_ = false;
 };
 
