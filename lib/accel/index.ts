@@ -1,10 +1,11 @@
-// Native convolution, matrix, max-pool, elementwise and sum kernels for tfjs's cpu backend, on by default.
+// Native convolution, matrix, max-pool, resize, elementwise and sum kernels for tfjs's cpu backend, on by default.
 import * as tf from '@tensorflow/tfjs';
 import './kernels/conv2d';
 import './kernels/conv2d-backprop-input';
 import './kernels/conv2d-backprop-filter';
 import './kernels/batch-matmul';
 import './kernels/max-pool';
+import './kernels/resize-nearest';
 import './kernels/elementwise';
 import './kernels/reduce-sum';
 import { useNativeCpuKernels } from './override';

@@ -85,6 +85,8 @@ export interface NativeAddon {
   ): [Float32Array, Float32Array, Float32Array];
   maxPool(x: Float32Array, shape: Float64Array): Float32Array;
   maxPoolGrad(x: Float32Array, dy: Float32Array, shape: Float64Array): Float32Array;
+  resizeNearest(x: Float32Array, shape: Float64Array, rows: Int32Array, cols: Int32Array): Float32Array;
+  resizeNearestGrad(dy: Float32Array, shape: Float64Array, rows: Int32Array, cols: Int32Array): Float32Array;
   binaryOp(op: number, a: Float32Array, aShape: Float64Array, b: Float32Array, bShape: Float64Array): Float32Array;
   unaryOp(op: number, x: Float32Array, alpha: number): Float32Array;
   reduceSum(x: Float32Array, outer: number, reduce: number, inner: number): Float32Array;

@@ -16,6 +16,7 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   init_conv2d(env, exports);
   init_group_norm(env, exports);
   init_max_pool(env, exports);
+  init_resize_nearest(env, exports);
   init_elementwise(env, exports);
   init_reduce_sum(env, exports);
   init_sgd(env, exports);

@@ -224,6 +224,7 @@ void init_postprocess(Napi::Env env, Napi::Object exports);
 void init_conv2d(Napi::Env env, Napi::Object exports);
 void init_group_norm(Napi::Env env, Napi::Object exports);
 void init_max_pool(Napi::Env env, Napi::Object exports);
+void init_resize_nearest(Napi::Env env, Napi::Object exports);
 void init_elementwise(Napi::Env env, Napi::Object exports);
 void init_reduce_sum(Napi::Env env, Napi::Object exports);
 void init_sgd(Napi::Env env, Napi::Object exports);

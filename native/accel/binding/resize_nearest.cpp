@@ -1,0 +1,72 @@
+#include "../resize_nearest.h"
+
+#include <string>
+
+#include "../../binding/convert.h"
+
+namespace retinanet {
+namespace binding {
+namespace {
+
+// shape: Float64Array [batch, in_h, in_w, channels, out_h, out_w], integers in [0, 2^31); rows
+// (out_h of them) and cols (out_w) index the input's rows and columns.
+struct Args {
+  ResizeShape s;
+  View<int32_t> rows, cols;
+};
+
+Args args(const Napi::CallbackInfo& info, size_t shape_at, size_t rows_at) {
+  Napi::Env env = info.Env();
+  const std::vector<int64_t> v = sizes(info, shape_at, "shape");
+  if (v.size() != 6) throw range_error(env, "shape: expected 6 numbers");
+  Args a{{v[0], v[1], v[2], v[3], v[4], v[5]}, i32(info, rows_at, "rows"), i32(info, rows_at + 1, "cols")};
+  require_length(env, a.rows.length, a.s.out_h, "rows");
+  require_length(env, a.cols.length, a.s.out_w, "cols");
+  for (int64_t i = 0; i < a.rows.length; ++i) {
+    if (a.rows.data[i] < 0 || a.rows.data[i] >= a.s.in_h) throw range_error(env, "rows: expected indices in [0, shape[1])");
+  }
+  for (int64_t j = 0; j < a.cols.length; ++j) {
+    if (a.cols.data[j] < 0 || a.cols.data[j] >= a.s.in_w) throw range_error(env, "cols: expected indices in [0, shape[2])");
+  }
+  return a;
+}
+
+int64_t count(Napi::Env env, int64_t b, int64_t h, int64_t w, int64_t c, const char* name) {
+  const double n = double(b) * double(h) * double(w) * double(c);
+  if (!(n <= 2147483647.0)) throw range_error(env, std::string(name) + ": too many elements");
+  return static_cast<int64_t>(n);
+}
+
+// (x, shape, rows, cols) -> y
+Napi::Value forward(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const View<float> x = f32(info, 0, "x");
+  const Args a = args(info, 1, 2);
+  const ResizeShape& s = a.s;
+  require_length(env, x.length, count(env, s.batch, s.in_h, s.in_w, s.channels, "x"), "x");
+  Napi::Float32Array y = new_f32_unfilled(env, count(env, s.batch, s.out_h, s.out_w, s.channels, "y"));
+  resize_nearest_forward(s, a.rows.data, a.cols.data, x.data, y.Data());
+  return y;
+}
+
+// (dy, shape, rows, cols) -> dx
+Napi::Value backward(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const View<float> dy = f32(info, 0, "dy");
+  const Args a = args(info, 1, 2);
+  const ResizeShape& s = a.s;
+  require_length(env, dy.length, count(env, s.batch, s.out_h, s.out_w, s.channels, "dy"), "dy");
+  Napi::Float32Array dx = new_f32_unfilled(env, count(env, s.batch, s.in_h, s.in_w, s.channels, "dx"));
+  resize_nearest_backward(s, a.rows.data, a.cols.data, dy.data, dx.Data());
+  return dx;
+}
+
+}  // namespace
+
+void init_resize_nearest(Napi::Env env, Napi::Object exports) {
+  exports.Set("resizeNearest", Napi::Function::New(env, forward));
+  exports.Set("resizeNearestGrad", Napi::Function::New(env, backward));
+}
+
+}  // namespace binding
+}  // namespace retinanet
