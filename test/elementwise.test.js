@@ -9,47 +9,10 @@ const { ops } = R;
 const { prng } = require('../dist/util/prng');
 const { MIN_NATIVE_ELEMENTS } = require('../dist/accel/kernels/elementwise');
 
-// Counts the addon's calls, to show the comparisons below do run the native kernels.
-const addon = require('../dist/runtime/addon').native();
-const calls = { binaryOp: 0, unaryOp: 0, reduceSum: 0 };
-for (const name of Object.keys(calls)) {
-  const f = addon[name];
-  addon[name] = (...args) => {
-    calls[name]++;
-    return f(...args);
-  };
-}
-const counted = (f) => {
-  const before = { ...calls };
-  f();
-  return Object.fromEntries(Object.keys(calls).map((k) => [k, calls[k] - before[k]]));
-};
+const { countAddonCalls, bothWays: both, sameBothWays: same } = require('./helpers/native-vs-tfjs');
 
-/** f's result (shape, dtype and bytes, or the error it throws) with the native kernels and with tfjs's own. */
-function both(f) {
-  const run = () => {
-    try {
-      const r = tf.tidy(f);
-      const out = { shape: r.shape, dtype: r.dtype, bytes: Buffer.from(r.dataSync().slice().buffer) };
-      r.dispose();
-      return out;
-    } catch (e) {
-      return { error: e.constructor.name, message: e.message };
-    }
-  };
-  R.useNativeCpuKernels(true);
-  const a = run();
-  R.useNativeCpuKernels(false);
-  const b = run();
-  R.useNativeCpuKernels(true);
-  return [a, b];
-}
-
-function same(t, f, what) {
-  const [a, b] = both(f);
-  t.deepEqual(a, b, what);
-  return a;
-}
+// The addon's calls, to show the comparisons below do run the native kernels.
+const { addon, counted } = countAddonCalls(['binaryOp', 'unaryOp', 'reduceSum']);
 
 /**
  * As `same`, but any NaN counts as any other: where several NaNs meet in one sum, which one's

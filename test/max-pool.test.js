@@ -7,42 +7,10 @@ const R = require('..');
 const { ops } = R;
 const { prng } = require('../dist/util/prng');
 
-// Counts the addon's max-pool calls, to show the comparisons below do run the native kernels.
-const addon = require('../dist/runtime/addon').native();
-const calls = { maxPool: 0, maxPoolGrad: 0 };
-for (const name of Object.keys(calls)) {
-  const f = addon[name];
-  addon[name] = (...args) => {
-    calls[name]++;
-    return f(...args);
-  };
-}
+const { countAddonCalls, sameBothWays: same } = require('./helpers/native-vs-tfjs');
 
-/** f's result (values, or the error it throws) with the native kernels and with tfjs's own. */
-function both(f) {
-  const run = () => {
-    try {
-      const r = tf.tidy(f);
-      const out = { shape: r.shape, bytes: Buffer.from(r.dataSync().slice().buffer) };
-      r.dispose();
-      return out;
-    } catch (e) {
-      return { error: e.constructor.name };
-    }
-  };
-  R.useNativeCpuKernels(true);
-  const a = run();
-  R.useNativeCpuKernels(false);
-  const b = run();
-  R.useNativeCpuKernels(true);
-  return [a, b];
-}
-
-function same(t, f, what) {
-  const [a, b] = both(f);
-  t.deepEqual(a, b, what);
-  return a;
-}
+// The addon's max-pool calls, to show the comparisons below do run the native kernels.
+const { calls } = countAddonCalls(['maxPool', 'maxPoolGrad']);
 
 /** Values with many ties (multiples of 0.5 in [-2, 2]), signed zeros, and optionally NaN / -Infinity. */
 function tiedInput(seed, shape, special = false) {

@@ -10,31 +10,10 @@ const R = require('..');
 const { ops } = R;
 const { prng } = require('../dist/util/prng');
 
-// Counts the addon's calls, to show the comparisons below run the native kernels.
-const addon = require('../dist/runtime/addon').native();
-const calls = { resizeNearest: 0, resizeNearestGrad: 0 };
-for (const name of Object.keys(calls)) {
-  const f = addon[name];
-  addon[name] = (...args) => {
-    calls[name]++;
-    return f(...args);
-  };
-}
+const { countAddonCalls, bothWays: both } = require('./helpers/native-vs-tfjs');
 
-function bytes(r) {
-  return { shape: r.shape, dtype: r.dtype, bytes: Buffer.from(r.dataSync().slice().buffer) };
-}
-
-/** f's results with the native kernels and with tfjs's own. */
-function both(f) {
-  const run = () => tf.tidy(() => f().map(bytes));
-  R.useNativeCpuKernels(true);
-  const a = run();
-  R.useNativeCpuKernels(false);
-  const b = run();
-  R.useNativeCpuKernels(true);
-  return [a, b];
-}
+// The addon's calls, to show the comparisons below run the native kernels.
+const { addon, calls } = countAddonCalls(['resizeNearest', 'resizeNearestGrad']);
 
 function input(seed, shape) {
   const r = prng(seed);
