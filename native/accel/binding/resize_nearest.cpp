@@ -37,35 +37,32 @@ int64_t count(Napi::Env env, int64_t b, int64_t h, int64_t w, int64_t c, const c
   return static_cast<int64_t>(n);
 }
 
-// (x, shape, rows, cols) -> y
-Napi::Value forward(const Napi::CallbackInfo& info) {
+// Forward: (x, shape, rows, cols) -> y. Gradient: (dy, shape, rows, cols) -> dx. Each reads one
+// side of the resize and writes the other.
+template <bool kGradient>
+Napi::Value run(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  const View<float> x = f32(info, 0, "x");
+  const char* src_name = kGradient ? "dy" : "x";
+  const View<float> src = f32(info, 0, src_name);
   const Args a = args(info, 1, 2);
   const ResizeShape& s = a.s;
-  require_length(env, x.length, count(env, s.batch, s.in_h, s.in_w, s.channels, "x"), "x");
-  Napi::Float32Array y = new_f32_unfilled(env, count(env, s.batch, s.out_h, s.out_w, s.channels, "y"));
-  resize_nearest_forward(s, a.rows.data, a.cols.data, x.data, y.Data());
-  return y;
-}
-
-// (dy, shape, rows, cols) -> dx
-Napi::Value backward(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  const View<float> dy = f32(info, 0, "dy");
-  const Args a = args(info, 1, 2);
-  const ResizeShape& s = a.s;
-  require_length(env, dy.length, count(env, s.batch, s.out_h, s.out_w, s.channels, "dy"), "dy");
-  Napi::Float32Array dx = new_f32_unfilled(env, count(env, s.batch, s.in_h, s.in_w, s.channels, "dx"));
-  resize_nearest_backward(s, a.rows.data, a.cols.data, dy.data, dx.Data());
-  return dx;
+  const int64_t in = count(env, s.batch, s.in_h, s.in_w, s.channels, kGradient ? "dx" : "x");
+  const int64_t out = count(env, s.batch, s.out_h, s.out_w, s.channels, kGradient ? "dy" : "y");
+  require_length(env, src.length, kGradient ? out : in, src_name);
+  Napi::Float32Array dst = new_f32_unfilled(env, kGradient ? in : out);
+  if (kGradient) {
+    resize_nearest_backward(s, a.rows.data, a.cols.data, src.data, dst.Data());
+  } else {
+    resize_nearest_forward(s, a.rows.data, a.cols.data, src.data, dst.Data());
+  }
+  return dst;
 }
 
 }  // namespace
 
 void init_resize_nearest(Napi::Env env, Napi::Object exports) {
-  exports.Set("resizeNearest", Napi::Function::New(env, forward));
-  exports.Set("resizeNearestGrad", Napi::Function::New(env, backward));
+  exports.Set("resizeNearest", Napi::Function::New(env, run<false>));
+  exports.Set("resizeNearestGrad", Napi::Function::New(env, run<true>));
 }
 
 }  // namespace binding
