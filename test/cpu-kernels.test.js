@@ -135,7 +135,7 @@ test('a small conv net trains to the same losses with and without the native ker
 test('useNativeCpuKernels switches, and reports what it covers', (t) => {
   t.true(R.nativeCpuKernels().enabled);
   t.deepEqual(R.nativeCpuKernels().kernels.sort(), ['Add', 'BatchMatMul', 'Conv2D', 'Conv2DBackpropFilter', 'Conv2DBackpropInput',
-    'FusedConv2D', 'MaxPool', 'MaxPoolGrad', 'Maximum', 'Minimum', 'Multiply', 'RealDiv', 'Relu', 'Step', 'Sub', 'Sum',
+    'FusedConv2D', 'MaxPool', 'MaxPoolGrad', 'Maximum', 'Minimum', 'Multiply', 'RealDiv', 'Relu', 'ResizeNearestNeighbor', 'ResizeNearestNeighborGrad', 'Step', 'Sub', 'Sum',
     '_FusedMatMul']);
   R.useNativeCpuKernels(false);
   t.false(R.nativeCpuKernels().enabled);

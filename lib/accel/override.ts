@@ -1,7 +1,7 @@
 // Native kernels put over tfjs's own `cpu` kernels (Conv2D and friends, BatchMatMul, MaxPool and
-// MaxPoolGrad, the float32 elementwise kernels and Sum). Each keeps the kernel it replaced and
-// hands it every call it does not cover, so an unusual shape, dtype or attribute is computed by
-// tfjs, never wrongly. useNativeCpuKernels(false) gives tfjs's back.
+// MaxPoolGrad, ResizeNearestNeighbor and its gradient, the float32 elementwise kernels and Sum).
+// Each keeps the kernel it replaced and hands it every call it does not cover, so an unusual
+// shape, dtype or attribute is computed by tfjs, never wrongly. useNativeCpuKernels(false) gives tfjs's back.
 import * as tf from '@tensorflow/tfjs';
 import { backendTensor, backendValues } from '../tfjs/backend-arrays';
 
@@ -55,7 +55,7 @@ function uninstall(kernelName: string): void {
 }
 
 /**
- * Switches the native convolution / matrix / max-pool / elementwise / sum kernels of tfjs's `cpu` backend on (the default once
+ * Switches the native convolution / matrix / max-pool / resize / elementwise / sum kernels of tfjs's `cpu` backend on (the default once
  * `tfjs-retinanet` is imported) or off (tfjs's own kernels).
  */
 export function useNativeCpuKernels(on = true): void {
