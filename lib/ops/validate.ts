@@ -26,6 +26,13 @@ export function float32Array(name: string, v: unknown, multipleOf = 1): Float32A
   return v;
 }
 
+/** A Float32Array of exactly `length` elements. */
+export function float32ArrayOfLength(name: string, v: unknown, length: number): Float32Array {
+  const arr = float32Array(name, v);
+  if (arr.length !== length) throw new RangeError(`${name}: expected ${length} elements, got ${arr.length}`);
+  return arr;
+}
+
 export function int32Array(name: string, v: unknown): Int32Array {
   if (!(v instanceof Int32Array)) throw new TypeError(`${name}: expected an Int32Array, got ${describe(v)}`);
   return v;

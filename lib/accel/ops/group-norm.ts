@@ -49,11 +49,6 @@ function checkShape(shape: unknown, groups: unknown): Checked {
   return { batch: b, spatial: h * w, channels: c, groups: g, size };
 }
 
-function sized(name: string, a: unknown, length: number): Float32Array {
-  const arr = v.float32Array(name, a);
-  if (arr.length !== length) throw new RangeError(`${name}: expected ${length} elements, got ${arr.length}`);
-  return arr;
-}
 
 /**
  * GroupNorm of `x` (NHWC `shape`, float32): the channels split into `groups` groups of
@@ -68,8 +63,8 @@ export function groupNorm(
   const o = v.options('options', options, ['eps']);
   v.cpuOnlyDevice('groupNorm', o.device);
   const eps = o.eps === undefined ? 1e-5 : v.numberIn('eps', o.eps, 0, Infinity, true);
-  const [y, mean, rstd] = native().groupNorm(sized('x', x, s.size), sized('gamma', gamma, s.channels),
-    sized('beta', beta, s.channels), s, eps);
+  const f = v.float32ArrayOfLength;
+  const [y, mean, rstd] = native().groupNorm(f('x', x, s.size), f('gamma', gamma, s.channels), f('beta', beta, s.channels), s, eps);
   return { y, mean, rstd };
 }
 
@@ -84,7 +79,8 @@ export function groupNormBackward(
   const s = checkShape(shape, groups);
   v.cpuOnlyDevice('groupNormBackward', v.options('options', options, []).device);
   const stats = s.batch * s.groups;
-  const [dx, dgamma, dbeta] = native().groupNormBackward(sized('dy', dy, s.size), sized('x', x, s.size),
-    sized('mean', mean, stats), sized('rstd', rstd, stats), sized('gamma', gamma, s.channels), s);
+  const f = v.float32ArrayOfLength;
+  const [dx, dgamma, dbeta] = native().groupNormBackward(f('dy', dy, s.size), f('x', x, s.size), f('mean', mean, stats),
+    f('rstd', rstd, stats), f('gamma', gamma, s.channels), s);
   return { dx, dgamma, dbeta };
 }

@@ -28,11 +28,6 @@ function geometry(g: Pool2DGeometry): { shape: Float64Array; inSize: number; out
   return { shape: Float64Array.from(n), inSize, outSize };
 }
 
-function sized(name: string, a: unknown, length: number): Float32Array {
-  const arr = v.float32Array(name, a);
-  if (arr.length !== length) throw new RangeError(`${name}: expected ${length} elements, got ${arr.length}`);
-  return arr;
-}
 
 /**
  * y [batch, outHeight, outWidth, channels]: the maximum of each window, tfjs's semantics (NaN
@@ -40,7 +35,7 @@ function sized(name: string, a: unknown, length: number): Float32Array {
  */
 export function maxPool(x: Float32Array, g: Pool2DGeometry): Float32Array {
   const { shape, inSize } = geometry(g);
-  return native().maxPool(sized('x', x, inSize), shape);
+  return native().maxPool(v.float32ArrayOfLength('x', x, inSize), shape);
 }
 
 /**
@@ -49,5 +44,5 @@ export function maxPool(x: Float32Array, g: Pool2DGeometry): Float32Array {
  */
 export function maxPoolGrad(x: Float32Array, dy: Float32Array, g: Pool2DGeometry): Float32Array {
   const { shape, inSize, outSize } = geometry(g);
-  return native().maxPoolGrad(sized('x', x, inSize), sized('dy', dy, outSize), shape);
+  return native().maxPoolGrad(v.float32ArrayOfLength('x', x, inSize), v.float32ArrayOfLength('dy', dy, outSize), shape);
 }

@@ -37,16 +37,11 @@ function checked(g: ResizeGeometry): { shape: Float64Array; rows: Int32Array; co
   };
 }
 
-function sized(name: string, a: unknown, length: number): Float32Array {
-  const arr = v.float32Array(name, a);
-  if (arr.length !== length) throw new RangeError(`${name}: expected ${length} elements, got ${arr.length}`);
-  return arr;
-}
 
 /** y [batch, outHeight, outWidth, channels]: each output pixel a copy of its nearest source's channels. */
 export function resizeNearest(x: Float32Array, g: ResizeGeometry): Float32Array {
   const c = checked(g);
-  return native().resizeNearest(sized('x', x, c.inSize), c.shape, c.rows, c.cols);
+  return native().resizeNearest(v.float32ArrayOfLength('x', x, c.inSize), c.shape, c.rows, c.cols);
 }
 
 /**
@@ -55,5 +50,5 @@ export function resizeNearest(x: Float32Array, g: ResizeGeometry): Float32Array 
  */
 export function resizeNearestGrad(dy: Float32Array, g: ResizeGeometry): Float32Array {
   const c = checked(g);
-  return native().resizeNearestGrad(sized('dy', dy, c.outSize), c.shape, c.rows, c.cols);
+  return native().resizeNearestGrad(v.float32ArrayOfLength('dy', dy, c.outSize), c.shape, c.rows, c.cols);
 }
