@@ -1,5 +1,5 @@
 'use strict';
-// Winograd F(4x4, 3x3): the 3x3 stride-1 convolutions with 64+ channels (forward with its fused
+// Winograd F(4x4, 3x3): the 3x3 stride-1 convolutions with 64+ channels in, 8+ out (forward with its fused
 // epilogue, the input gradient and the filter gradient) against float64 sums, for odd and even sizes, 'same' and
 // 'valid' padding and a batch of 2; and the direct kernel (RETINANET_WINOGRAD=0, in a fresh
 // process) gives the same values within F(4x4)'s float32 error: its transforms scale values by up

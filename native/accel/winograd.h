@@ -13,7 +13,7 @@ namespace retinanet {
 
 // Whether a convolution of this shape takes the Winograd path (its forward pass and filter
 // gradient; its input gradient is itself such a convolution): 3x3 filter, stride 1, at least 64
-// channels in and out, and by default at least 64 tiles of 4x4 outputs, where the products saved
+// channels in and 8 out, and by default at least 64 tiles of 4x4 outputs, where the products saved
 // outweigh the per-call transforms; RETINANET_WINOGRAD=1 or 0 in the environment takes it for
 // every such shape or for none (winograd.cpp), so both can be measured and tested on one machine.
 // `training`: the call is part of a training step (a forward pass under a gradient tape, or a

@@ -1,9 +1,10 @@
 'use strict';
 // The cases of test/winograd.test.js, shared with the fresh process that runs them on the direct
-// kernel: 3x3 stride-1 convolutions with 64+ channels, their inputs, a float64 reference.
+// kernel: 3x3 stride-1 convolutions with 64+ channels in and 8+ out (a head's box output is 36
+// wide, a one-class head's class output 9), their inputs, a float64 reference.
 const ops = require('../../dist/ops');
 
-const SHAPES = [[1, 7, 9, 64, 72, 1], [2, 8, 6, 64, 64, 0], [1, 5, 5, 80, 64, 1], [1, 2, 3, 64, 64, 1]];
+const SHAPES = [[1, 7, 9, 64, 72, 1], [2, 8, 6, 64, 64, 0], [1, 5, 5, 80, 64, 1], [1, 2, 3, 64, 64, 1], [1, 9, 7, 64, 36, 1], [2, 6, 5, 72, 9, 0]];
 
 function rng(seed) {
   let s = seed;
