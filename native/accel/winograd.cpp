@@ -14,6 +14,7 @@
 #include "../runtime/scratch.h"
 #include "../runtime/thread_pool.h"
 #include "gemm.h"
+#include "gemm_tile.h"
 
 namespace retinanet {
 namespace {
@@ -324,61 +325,38 @@ RETINANET_DISPATCH void input_tiles(const TileSet& ts, int64_t t0, int64_t t1, i
   }
 }
 
-// dst[j] = act(src[j] + bias[j] + residual[j]) over a row of n channels (bias, residual optional):
-// the activation chosen outside the loop so that each case vectorizes.
-RETINANET_INLINE void epilogue_row(float* __restrict dst, const float* __restrict src, const float* __restrict bias,
-                                   const float* __restrict residual, int64_t n, const Epilogue& e) {
-  for (int64_t j = 0; j < n; ++j) dst[j] = src[j] + (bias ? bias[j] : 0.0f) + (residual ? residual[j] : 0.0f);
-  switch (e.activation) {
-    case Activation::kRelu:
-      for (int64_t j = 0; j < n; ++j) dst[j] = dst[j] > 0.0f ? dst[j] : 0.0f;
-      break;
-    case Activation::kRelu6:
-      for (int64_t j = 0; j < n; ++j) dst[j] = std::min(std::max(dst[j], 0.0f), 6.0f);
-      break;
-    case Activation::kLeakyRelu:
-      for (int64_t j = 0; j < n; ++j) dst[j] = dst[j] > 0.0f ? dst[j] : e.leaky_alpha * dst[j];
-      break;
-    default:
-      break;
-  }
-}
-
-// The 4x4 outputs of each tile, A^T m A, into 16 rows of K, then the epilogue into its part's y;
-// outputs past the image's edge are not written.
+// The 4x4 outputs of each tile, A^T m A, each pixel's 16 channels at a time finished in registers
+// (+ bias, + residual, activation) and stored into its part's y; outputs past the image's edge are
+// not written. (Through a 16-pixel buffer and a second pass per pixel, the epilogue had re-read
+// each fresh output line right after storing it: a third of this transform's time.)
 RETINANET_DISPATCH void output_tiles(const TileSet& ts, const float* __restrict m, int64_t t0, int64_t t1,
-                                     int64_t first, int64_t n, const Epilogue& e, float* __restrict block) {
+                                     int64_t first, int64_t n, const Epilogue& e) {
   const int64_t k_out = ts.parts[0].s->out_c;
   const int64_t xi_stride = n * k_out;
   for (int64_t t = t0; t < t1; ++t) {
     const Part& p = part_of(ts, first + t);
     const Conv2DShape& s = *p.s;
     const TileAt pos = tile_at(p.tl, first + t - p.first);
-    const int64_t b = pos.b, ty = pos.ty, tx = pos.tx;
+    const int64_t rows = std::min(kOut, s.out_h - pos.ty * kOut), cols = std::min(kOut, s.out_w - pos.tx * kOut);
+    const int64_t corner = ((pos.b * s.out_h + pos.ty * kOut) * s.out_w + pos.tx * kOut) * k_out;
     const float* in = m + t * k_out;
     for (int64_t k0 = 0; k0 < k_out; k0 += kV) {
       const int64_t w = std::min(kV, k_out - k0);
-      const auto at = [&](int p) {
-        const float* src = in + p * xi_stride + k0;
-        return w == kV ? load_v(src) : load_part(src, w);
-      };
+      const auto load = [w](const float* src) { return w == kV ? load_v(src) : load_part(src, w); };
+      const auto at = [&](int q) { return load(in + q * xi_stride + k0); };
       vf col[6][4];  // A^T m, column by column
       for (int j = 0; j < 6; ++j) at_times(at(j), at(6 + j), at(12 + j), at(18 + j), at(24 + j), at(30 + j), col[j]);
-      for (int i = 0; i < 4; ++i) {
+      const vf bias = e.bias ? load(e.bias + k0) : vf{};
+      for (int64_t i = 0; i < rows; ++i) {
         vf row[4];
         at_times(col[0][i], col[1][i], col[2][i], col[3][i], col[4][i], col[5][i], row);
-        for (int l = 0; l < 4; ++l) {
-          float* dst = block + (i * 4 + l) * k_out + k0;
-          if (w == kV) store_v(dst, row[l]); else store_part(dst, row[l], w);
+        for (int64_t l = 0; l < cols; ++l) {
+          const int64_t px = corner + (i * s.out_w + l) * k_out + k0;
+          vf v = row[l] + bias;
+          if (p.residual) v += load(p.residual + px);
+          v = gemm_detail::activate(v, e);
+          if (w == kV) store_v(p.y + px, v); else store_part(p.y + px, v, w);
         }
-      }
-    }
-    for (int i = 0; i < kOut; ++i) {
-      for (int j = 0; j < kOut; ++j) {
-        const int64_t oy = ty * kOut + i, ox = tx * kOut + j;
-        if (oy >= s.out_h || ox >= s.out_w) continue;
-        const int64_t px = ((b * s.out_h + oy) * s.out_w + ox) * k_out;
-        epilogue_row(p.y + px, block + (i * 4 + j) * k_out, e.bias, p.residual ? p.residual + px : nullptr, k_out, e);
       }
     }
   }
@@ -480,8 +458,7 @@ void winograd_forward(const TileSet& ts, const WinogradFilter& f, const Epilogue
       }
     });
     parallel_for(n, 4, [&](int64_t a, int64_t b) {
-      float* block = scratch_floats(ScratchSlot::kPackedB, static_cast<size_t>(16 * k_out));
-      output_tiles(ts, m, a, b, t0, n, e, block);
+      output_tiles(ts, m, a, b, t0, n, e);
     });
   }
 }
