@@ -45,11 +45,11 @@ test('the direct kernel (RETINANET_WINOGRAD=0) gives the same values within floa
   for (const [part, same] of Object.entries(identical)) t.false(same, `${part}: bit-identical to the direct kernel's: the Winograd path did not run`);
 });
 
-test('by default inference takes the path from 64 tiles of 4x4 outputs up, not below, and training keeps the direct kernels', (t) => {
-  // 34x34 'same' outputs: 9 x 9 = 81 tiles; 7x9: 2 x 3 = 6 tiles. Each in a fresh process,
+test('by default inference takes the path from 24 tiles of 4x4 outputs up, not below, and training keeps the direct kernels', (t) => {
+  // 19x19 'same' outputs: 5 x 5 = 25 tiles; 14x14: 4 x 4 = 16 tiles. Each in a fresh process,
   // RETINANET_WINOGRAD unset and 0: the large shape's bits differ (Winograd ran by default), the
   // small one's are the same (the direct kernel ran both times).
-  const shapes = [[1, 34, 34, 64, 64, 1], [1, 7, 9, 64, 72, 1]];
+  const shapes = [[1, 19, 19, 64, 64, 1], [1, 14, 14, 64, 72, 1]];
   // Per shape: the inference forward, a training step's forward (ops.conv2d's training flag, as
   // the tfjs kernels set it under a tape) and the filter gradient.
   const script = `const c = require('./test/helpers/winograd-cases'); const ops = require('./dist/ops');
@@ -67,8 +67,8 @@ test('by default inference takes the path from 64 tiles of 4x4 outputs up, not b
   const want = reference(inputs(shapes[0], 5)).y;
   const same = (a, b) => a.every((v, j) => v === b[j]);
   t.true(maxRelDiff(auto[0].y, want) < TOL, `the default path's forward: ${maxRelDiff(auto[0].y, want)}`);
-  t.false(same(auto[0].y, direct[0].y), '81 tiles: the direct kernel ran by default');
-  t.true(same(auto[1].y, direct[1].y), '6 tiles: the Winograd path ran by default');
+  t.false(same(auto[0].y, direct[0].y), '25 tiles: the direct kernel ran by default');
+  t.true(same(auto[1].y, direct[1].y), '16 tiles: the Winograd path ran by default');
   // Training keeps the direct kernels by default (RETINANET_WINOGRAD=1 opts in): same bits.
   t.true(same(auto[0].train, direct[0].train), 'a training forward took Winograd by default');
   t.true(same(auto[0].dw, direct[0].dw), 'the filter gradient took Winograd by default');

@@ -39,10 +39,13 @@ Mode mode() {
 }
 
 // Below this many tiles per call the filter transform (36 x C x K values, every call; the filter
-// gradient's output transform as many) costs more than the products save. Forward at 256
-// channels on a Zen 5 VM, 2 threads (bench/winograd.md): 19x19 (25 tiles) 0.73x the direct
-// kernel's speed, 38x38 (100 tiles) 1.42x, 75x75 (361) 2.19x.
-constexpr int64_t kMinTiles = 64;
+// gradient's output transform as many) costs more than the products save: both grow with C x K,
+// so the tile count decides. Forward on a Zen 5 VM, 2 threads, streamed filter transform (one
+// process alternating RETINANET_WINOGRAD=1 and the direct kernel): 10x10 and 12x12 (9 tiles)
+// 0.84-0.88x the direct kernel's speed; 14x14 and 16x16 (16 tiles) 1.1-1.2x at 256-512 channels
+// but 0.91x at 64; 19x19 (25 tiles) 1.25-1.29x at 256 and 512, 20x20 at 64 1.06x. (With cached
+// stores it had been 64: 19x19 took 0.73x.) bench/winograd.md.
+constexpr int64_t kMinTiles = 24;
 
 // 16 channels at a time: the transforms write and read 36 streams each, so every access must be
 // a whole cache line (one float at a time, the streams evict each other).

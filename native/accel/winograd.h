@@ -13,7 +13,7 @@ namespace retinanet {
 
 // Whether a convolution of this shape takes the Winograd path (its forward pass and filter
 // gradient; its input gradient is itself such a convolution): 3x3 filter, stride 1, at least 64
-// channels in and 8 out, and by default at least 64 tiles of 4x4 outputs, where the products saved
+// channels in and 8 out, and by default at least 24 tiles of 4x4 outputs, where the products saved
 // outweigh the per-call transforms; RETINANET_WINOGRAD=1 or 0 in the environment takes it for
 // every such shape or for none (winograd.cpp), so both can be measured and tested on one machine.
 // `training`: the call is part of a training step (a forward pass under a gradient tape, or a
@@ -36,7 +36,7 @@ void conv2d_winograd(const Conv2DShape& s, const float* x, const WinogradFilter&
 
 // Whether one filter's convolutions of these shapes (a head's on every pyramid level, inference)
 // take the Winograd path together: each a shape the path computes, the same channels, and at
-// least 64 tiles in all (the filter is transformed once for all of them).
+// least 24 tiles in all (the filter is transformed once for all of them).
 bool winograd_applies_levels(const Conv2DShape* shapes, int64_t count);
 
 // ys[i] = conv(xs[i], f) with the epilogue (its bias and activation; no residual) for each shape,
