@@ -134,8 +134,16 @@ tf.dispose([image, batch2]);
   let onnx = { measured: false, skipped: '--no-onnx' };
   if (!args.includes('--no-onnx')) {
     log('retinanet_resnet50_fpn exported to ONNX, on onnxruntime-node (CPU) …');
-    onnx = await onnxRuntimeInference({ size, threads: R.ops.numThreads(), python: py, runs: INFERENCE_RUNS, log });
+    // Our r50 inference again, one call beside each ONNX Runtime call (onnx-model.js, `pair`).
+    const r50Preset = presets.find((p) => p.includes('r50'));
+    const pm = r50Preset ? R.createRetinaNet({ preset: r50Preset, numClasses: 80 }) : null;
+    const img = pm ? tf.randomNormal([1, size, size, 3], 0, 1, 'float32', 1) : null;
+    if (pm) pm.detect(img);
+    const pair = pm ? () => { const t0 = process.hrtime.bigint(); pm.detect(img); return Number(process.hrtime.bigint() - t0) / 1e6; } : null;
+    onnx = await onnxRuntimeInference({ size, threads: R.ops.numThreads(), python: py, runs: INFERENCE_RUNS, log, pair });
+    if (pm) { pm.dispose(); img.dispose(); }
     log(`  ONNX Runtime: ${onnx.measured ? `${onnx.inferenceMs.toFixed(0)} ms, ${onnx.detections} detections` : onnx.skipped ? `skipped: ${onnx.skipped}` : `failed: ${onnx.failed}`}`);
+    if (onnx.paired) log(`  interleaved, ${onnx.paired.runs} pairs: ours ${onnx.paired.oursMs.toFixed(0)} ms, ONNX Runtime ${onnx.paired.ortMs.toFixed(0)} ms, ONNX Runtime / ours ${onnx.paired.ortOverOurs.toFixed(2)}×`);
   }
   const f = (v) => (v === undefined ? '—' : v >= 100 ? v.toFixed(0) : v.toFixed(1));
   const pct = (part, whole) => `${f(part)} (${((100 * part) / whole).toFixed(0)} %)`;
@@ -153,6 +161,7 @@ tf.dispose([image, batch2]);
   if (onnx.measured) {
     note += ` ONNX Runtime ${onnx.ort} (onnxruntime-node, CPU execution provider, ${onnx.threads} intra-op threads), the same model exported with torch ${onnx.torch} (opset ${onnx.opset}, post-processing in the graph), same image as torchvision: inference ${f(onnx.inferenceMs)} ms per image (${onnx.detections} detections).`
       + (r50 ? ` Ours / ONNX Runtime: inference ${(r50.inferenceMs / onnx.inferenceMs).toFixed(2)}×.` : '')
+      + (onnx.paired ? ` Interleaved (one call of ours beside each of ONNX Runtime's, ${onnx.paired.runs} pairs, so both see the same moment of a shared machine): ours ${f(onnx.paired.oursMs)} ms, ONNX Runtime ${f(onnx.paired.ortMs)} ms; ONNX Runtime's time / ours, median over the pairs: ${onnx.paired.ortOverOurs.toFixed(2)}×.` : '')
       + (tv ? ` torchvision / ONNX Runtime: ${(tv.inferenceMs / onnx.inferenceMs).toFixed(2)}×.` : '');
   } else {
     note += ` ONNX Runtime: ${onnx.skipped ? `skipped: ${onnx.skipped}` : `failed: ${onnx.failed}`}.`;

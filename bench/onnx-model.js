@@ -24,7 +24,7 @@ function lastLine(s) {
  * Returns { measured: true, ort, torch, torchvision, threads, inferenceMs, detections, model } or
  * { measured: false, skipped: reason } or { measured: false, failed: message }.
  */
-async function onnxRuntimeInference({ size, threads, python, runs = 3, log = () => {} }) {
+async function onnxRuntimeInference({ size, threads, python, runs = 3, log = () => {}, pair = null, pairRuns = 7 }) {
   let ortPath;
   try {
     ortPath = require.resolve('onnxruntime-node');
@@ -83,9 +83,33 @@ async function onnxRuntimeInference({ size, threads, python, runs = 3, log = () 
     const times = [];
     for (let i = 0; i < runs; i++) times.push(await once());
     times.sort((a, b) => a - b);
+    const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+    // Interleaved with our inference (`pair` times one): a shared VM's slow spells last seconds
+    // to minutes, so two medians taken a minute apart can differ by the spell; pairs taken
+    // back to back see the same machine, and the median of their ratios is the comparison.
+    // 100 ms of quiet before each call: ONNX Runtime's pool threads spin after a run, and
+    // without the pause they took the cores from whichever call came next (ours: 350 -> 450 ms).
+    let paired;
+    if (pair) {
+      const quiet = () => new Promise((resolve) => setTimeout(resolve, 100));
+      const ours = [], theirs = [], ratios = [];
+      pair();  // a warm-up beside the session: its first call after the session's load faults in 190 MB
+      for (let i = 0; i < pairRuns; i++) {
+        await quiet();
+        const o = i % 2 ? pair() : undefined;  // alternate which goes first
+        if (o !== undefined) await quiet();
+        const t = await once();
+        if (o === undefined) await quiet();
+        const oo = o === undefined ? pair() : o;
+        ours.push(oo);
+        theirs.push(t);
+        ratios.push(t / oo);
+      }
+      paired = { runs: pairRuns, oursMs: median(ours), ortMs: median(theirs), ortOverOurs: median(ratios) };
+    }
     return {
       measured: true, ort: ortVersion, torch: torchVersion, torchvision: tvVersion, opset: 11, threads,
-      inferenceMs: times[Math.floor(times.length / 2)], detections, model,
+      inferenceMs: times[Math.floor(times.length / 2)], detections, model, paired,
     };
   } catch (e) {
     return { measured: false, ort: ortVersion, failed: `onnxruntime-node ${ortVersion}: ${e.message}` };
