@@ -21,7 +21,7 @@ function lastLine(s) {
 }
 
 /**
- * Returns { measured: true, ort, torch, torchvision, threads, inferenceMs, detections, model } or
+ * Returns { measured: true, ort, torch, torchvision, threads, inferenceMs, detections, model, paired } or
  * { measured: false, skipped: reason } or { measured: false, failed: message }.
  */
 async function onnxRuntimeInference({ size, threads, python, runs = 3, log = () => {}, pair = null, pairRuns = 7 }) {
@@ -82,34 +82,34 @@ async function onnxRuntimeInference({ size, threads, python, runs = 3, log = () 
     await once();  // warm-up
     const times = [];
     for (let i = 0; i < runs; i++) times.push(await once());
-    times.sort((a, b) => a - b);
     const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
     // Interleaved with our inference (`pair` times one): a shared VM's slow spells last seconds
     // to minutes, so two medians taken a minute apart can differ by the spell; pairs taken
     // back to back see the same machine, and the median of their ratios is the comparison.
-    // 100 ms of quiet before each call: ONNX Runtime's pool threads spin after a run, and
-    // without the pause they took the cores from whichever call came next (ours: 350 -> 450 ms).
+    // 100 ms of quiet before each call, so that neither starts beside the other's threads still
+    // spinning (ONNX Runtime's used ~20 ms of CPU in the 500 ms after a run).
     let paired;
     if (pair) {
       const quiet = () => new Promise((resolve) => setTimeout(resolve, 100));
-      const ours = [], theirs = [], ratios = [];
+      const ours = [], theirs = [];
       pair();  // a warm-up beside the session: its first call after the session's load faults in 190 MB
       for (let i = 0; i < pairRuns; i++) {
         await quiet();
-        const o = i % 2 ? pair() : undefined;  // alternate which goes first
-        if (o !== undefined) await quiet();
-        const t = await once();
-        if (o === undefined) await quiet();
-        const oo = o === undefined ? pair() : o;
-        ours.push(oo);
-        theirs.push(t);
-        ratios.push(t / oo);
+        if (i % 2) {  // alternate which goes first
+          ours.push(pair());
+          await quiet();
+          theirs.push(await once());
+        } else {
+          theirs.push(await once());
+          await quiet();
+          ours.push(pair());
+        }
       }
-      paired = { runs: pairRuns, oursMs: median(ours), ortMs: median(theirs), ortOverOurs: median(ratios) };
+      paired = { runs: pairRuns, oursMs: median(ours), ortMs: median(theirs), ortOverOurs: median(theirs.map((t, i) => t / ours[i])) };
     }
     return {
       measured: true, ort: ortVersion, torch: torchVersion, torchvision: tvVersion, opset: 11, threads,
-      inferenceMs: times[Math.floor(times.length / 2)], detections, model, paired,
+      inferenceMs: median(times), detections, model, paired,
     };
   } catch (e) {
     return { measured: false, ort: ortVersion, failed: `onnxruntime-node ${ortVersion}: ${e.message}` };

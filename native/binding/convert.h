@@ -94,6 +94,13 @@ inline bool boolean(const Napi::CallbackInfo& info, size_t i, const char* name) 
   return to_boolean(info.Env(), info[i], name);
 }
 
+// An element count worked out in double (a product of sizes; exact below 2^53), as an integer once
+// it fits a typed array (2^31 - 1 elements at most): a RangeError naming `name` otherwise.
+inline int64_t element_count(Napi::Env env, double n, const std::string& name) {
+  if (!(n <= 2147483647.0)) throw range_error(env, name + ": too many elements");
+  return static_cast<int64_t>(n);
+}
+
 inline void require_length(Napi::Env env, int64_t got, int64_t want, const char* name) {
   if (got != want) {
     throw range_error(env, std::string(name) + ": expected " + std::to_string(want) +

@@ -49,7 +49,6 @@ function checkShape(shape: unknown, groups: unknown): Checked {
   return { batch: b, spatial: h * w, channels: c, groups: g, size };
 }
 
-
 /**
  * GroupNorm of `x` (NHWC `shape`, float32): the channels split into `groups` groups of
  * consecutive channels; per image and group, mean and biased variance over the group's values.

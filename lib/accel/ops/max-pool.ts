@@ -28,7 +28,6 @@ function geometry(g: Pool2DGeometry): { shape: Float64Array; inSize: number; out
   return { shape: Float64Array.from(n), inSize, outSize };
 }
 
-
 /**
  * y [batch, outHeight, outWidth, channels]: the maximum of each window, tfjs's semantics (NaN
  * never wins; a window with nothing above -Infinity gives -Infinity).

@@ -37,7 +37,6 @@ function checked(g: ResizeGeometry): { shape: Float64Array; rows: Int32Array; co
   };
 }
 
-
 /** y [batch, outHeight, outWidth, channels]: each output pixel a copy of its nearest source's channels. */
 export function resizeNearest(x: Float32Array, g: ResizeGeometry): Float32Array {
   const c = checked(g);

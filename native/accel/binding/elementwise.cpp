@@ -35,8 +35,7 @@ Napi::Value binary(const Napi::CallbackInfo& info) {
   if (!broadcast_shape(a_shape, b_shape, &shape)) throw range_error(env, "aShape, bShape: the shapes do not broadcast");
   double size = 1;
   for (int64_t d : shape) size *= static_cast<double>(d);
-  if (!(size <= 2147483647.0)) throw range_error(env, "out: too many elements");
-  Napi::Float32Array out = new_f32_unfilled(env, static_cast<int64_t>(size));
+  Napi::Float32Array out = new_f32_unfilled(env, element_count(env, size, "out"));
   throw_if_error(env, binary_op(static_cast<BinaryOp>(op), a_shape, a.data, b_shape, b.data, out.Data()));
   return out;
 }

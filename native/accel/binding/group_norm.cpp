@@ -15,9 +15,7 @@ GroupNormShape shape_args(const Napi::CallbackInfo& info, size_t i) {
   const GroupNormShape s{p.count("batch"), p.count("spatial"), p.count("channels"), p.count("groups")};
   if (s.channels < 1) throw range_error(env, "channels: expected at least 1");
   if (s.groups < 1 || s.channels % s.groups != 0) throw range_error(env, "groups: must be >= 1 and divide channels");
-  if (!(double(s.batch) * double(s.spatial) * double(s.channels) <= 2147483647.0)) {
-    throw range_error(env, "x: too many elements");
-  }
+  element_count(env, double(s.batch) * double(s.spatial) * double(s.channels), "x");
   return s;
 }
 

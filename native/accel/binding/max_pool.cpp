@@ -23,8 +23,7 @@ double x_size(const Pool2DShape& s) { return double(s.batch) * double(s.in_h) * 
 double y_size(const Pool2DShape& s) { return double(s.batch) * double(s.out_h) * double(s.out_w) * double(s.channels); }
 
 void require(Napi::Env env, int64_t got, double want, const char* name) {
-  if (!(want <= 2147483647.0)) throw range_error(env, std::string(name) + ": too many elements");
-  require_length(env, got, static_cast<int64_t>(want), name);
+  require_length(env, got, element_count(env, want, name), name);
 }
 
 // (x, shape) -> y
@@ -33,8 +32,7 @@ Napi::Value forward(const Napi::CallbackInfo& info) {
   const View<float> x = f32(info, 0, "x");
   const Pool2DShape s = shape_arg(info, 1);
   require(env, x.length, x_size(s), "x");
-  if (!(y_size(s) <= 2147483647.0)) throw range_error(env, "y: too many elements");
-  Napi::Float32Array y = new_f32_unfilled(env, static_cast<int64_t>(y_size(s)));
+  Napi::Float32Array y = new_f32_unfilled(env, element_count(env, y_size(s), "y"));
   max_pool_forward(s, x.data, y.Data());
   return y;
 }

@@ -31,12 +31,6 @@ Args args(const Napi::CallbackInfo& info, size_t shape_at, size_t rows_at) {
   return a;
 }
 
-int64_t count(Napi::Env env, int64_t b, int64_t h, int64_t w, int64_t c, const char* name) {
-  const double n = double(b) * double(h) * double(w) * double(c);
-  if (!(n <= 2147483647.0)) throw range_error(env, std::string(name) + ": too many elements");
-  return static_cast<int64_t>(n);
-}
-
 // Forward: (x, shape, rows, cols) -> y. Gradient: (dy, shape, rows, cols) -> dx. Each reads one
 // side of the resize and writes the other.
 template <bool kGradient>
@@ -46,8 +40,9 @@ Napi::Value run(const Napi::CallbackInfo& info) {
   const View<float> src = f32(info, 0, src_name);
   const Args a = args(info, 1, 2);
   const ResizeShape& s = a.s;
-  const int64_t in = count(env, s.batch, s.in_h, s.in_w, s.channels, kGradient ? "dx" : "x");
-  const int64_t out = count(env, s.batch, s.out_h, s.out_w, s.channels, kGradient ? "dy" : "y");
+  const double pixels = double(s.batch) * double(s.channels);
+  const int64_t in = element_count(env, pixels * double(s.in_h) * double(s.in_w), kGradient ? "dx" : "x");
+  const int64_t out = element_count(env, pixels * double(s.out_h) * double(s.out_w), kGradient ? "dy" : "y");
   require_length(env, src.length, kGradient ? out : in, src_name);
   Napi::Float32Array dst = new_f32_unfilled(env, kGradient ? in : out);
   if (kGradient) {
