@@ -10,6 +10,8 @@ import { Fpn } from './fpn';
 import { HeadNorm, Subnet } from './head';
 import { Norm, Params } from './params';
 import { ResNet } from './resnet';
+import { withDeferredExternalMemory } from '../runtime';
+import { earlyRelease } from '../tfjs/release';
 
 /** A RetinaNet's configuration: every field but `numClasses` has a default (given below); {@link PRESETS} names common sets. */
 export interface RetinaNetConfig {
@@ -270,6 +272,14 @@ export class RetinaNet {
    * it); default: the whole tensor.
    */
   detect(images: tf.Tensor4D, options: ops.PostprocessOptions & { imageSizes?: [number, number][] } = {}): ops.Detections[] {
+    // As in a training step (Trainer.step): the forward pass's outputs are freed as it goes, so
+    // V8 need not start a full collection each time they add up to 64 MB (one per inference of an
+    // R50 at 600 px, whose marking then shared the two cores with the backbone's first layers).
+    if (!earlyRelease()) return this.detectOnce(images, options);
+    return withDeferredExternalMemory(() => this.detectOnce(images, options));
+  }
+
+  private detectOnce(images: tf.Tensor4D, options: ops.PostprocessOptions & { imageSizes?: [number, number][] }): ops.Detections[] {
     const [b, h, w] = images.shape;
     const { imageSizes, ...post } = options;
     if (imageSizes !== undefined && (!Array.isArray(imageSizes) || imageSizes.length !== b)) {

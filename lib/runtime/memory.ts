@@ -35,8 +35,9 @@ export function relaxGarbageCollection(): void {
  * Runs `fn` with the native outputs it makes left out of V8's external-memory count until it
  * returns or throws (native/binding/convert.h), so that their growth starts no collection: for a
  * training step, whose buffers are mostly live (the activations the backward pass needs, then the
- * gradients) and whose garbage the cpu backend frees as it is disposed (lib/tfjs/release.ts). The
- * count is exact again when the outermost call ends.
+ * gradients), and an inference; the cpu backend frees their garbage as it is disposed
+ * (lib/tfjs/release.ts), and an output released so is never counted at all. The count is exact
+ * again when the outermost call ends.
  */
 export function withDeferredExternalMemory<T>(fn: () => T): T {
   const addon = native();

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <initializer_list>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "../core/status.h"
@@ -144,26 +145,44 @@ class Params {
 // So while a deferral is open (the Trainer's step) native outputs are not counted at all, and
 // are counted when the last deferral closes, so the count is exact again between steps. Per
 // thread: each worker thread has its own isolate.
+// A deferred output released early (runtime.cpp's releaseBuffer) is counted back as it is
+// detached, so that V8's own decrement leaves the count where it was: without that the count fell
+// by every released output while a deferral was open and jumped back when it closed, a swing that
+// started a full collection at the end of every deferred call (V8 measures growth from the lowest
+// count since its last full collection).
 struct ExternalMemoryDeferral {
   int depth = 0;
   int64_t deferred = 0;  // bytes not yet counted
+  std::unordered_map<const void*, int64_t> outputs;  // the deferred outputs not yet released: data -> bytes
 };
 inline ExternalMemoryDeferral& external_memory_deferral() {
   thread_local ExternalMemoryDeferral d;
   return d;
 }
-inline void count_output(Napi::Env env, int64_t bytes) {
+inline void count_output(Napi::Env env, const void* data, int64_t bytes) {
   ExternalMemoryDeferral& d = external_memory_deferral();
   if (d.depth == 0 || bytes <= 0) return;
   int64_t total = 0;
-  if (napi_adjust_external_memory(env, -bytes, &total) == napi_ok) d.deferred += bytes;
+  if (napi_adjust_external_memory(env, -bytes, &total) == napi_ok) {
+    d.deferred += bytes;
+    d.outputs[data] = bytes;
+  }
+}
+// Before an output's early release: a deferred one is counted again (V8 then takes it off).
+inline void uncount_release(Napi::Env env, const void* data) {
+  ExternalMemoryDeferral& d = external_memory_deferral();
+  const auto it = d.outputs.find(data);
+  if (it == d.outputs.end()) return;
+  int64_t total = 0;
+  if (napi_adjust_external_memory(env, it->second, &total) == napi_ok) d.deferred -= it->second;
+  d.outputs.erase(it);
 }
 
 // Outputs are ordinary V8-owned typed arrays. (Handing V8 malloc'd external memory avoids the
 // zero fill but was measured slower: V8 frees it late, so every call faults in fresh pages.)
 inline Napi::Float32Array new_f32(Napi::Env env, int64_t n) {
   Napi::Float32Array a = Napi::Float32Array::New(env, static_cast<size_t>(n));
-  count_output(env, n * static_cast<int64_t>(sizeof(float)));
+  count_output(env, a.Data(), n * static_cast<int64_t>(sizeof(float)));
   return a;
 }
 // For outputs the kernel writes in full (test/unfilled-outputs.test.js): V8-owned node::Buffer
@@ -171,7 +190,7 @@ inline Napi::Float32Array new_f32(Napi::Env env, int64_t n) {
 // the output of its own: 0.7 of a 24 MB ReLU's 2.1 ms).
 inline Napi::Float32Array new_f32_unfilled(Napi::Env env, int64_t n) {
   const Napi::Buffer<uint8_t> b = Napi::Buffer<uint8_t>::New(env, static_cast<size_t>(n) * sizeof(float));
-  count_output(env, n * static_cast<int64_t>(sizeof(float)));
+  count_output(env, b.Data(), n * static_cast<int64_t>(sizeof(float)));
   return Napi::Float32Array::New(env, static_cast<size_t>(n), b.ArrayBuffer(), b.ByteOffset());
 }
 inline Napi::Int32Array new_i32(Napi::Env env, int64_t n) {

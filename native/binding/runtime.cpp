@@ -68,6 +68,7 @@ Napi::Value defer_external_memory(const Napi::CallbackInfo& info) {
   } else if (d.depth > 0 && --d.depth == 0) {
     change = d.deferred;
     d.deferred = 0;
+    d.outputs.clear();
   }
   int64_t total = 0;
   napi_adjust_external_memory(info.Env(), change, &total);
@@ -82,6 +83,7 @@ Napi::Value release_buffer(const Napi::CallbackInfo& info) {
   if (info.Length() < 1 || !info[0].IsArrayBuffer()) throw type_error(info.Env(), "releaseBuffer: expected an ArrayBuffer");
   bool detached = false;
   if (napi_is_detached_arraybuffer(info.Env(), info[0], &detached) != napi_ok || detached) return Napi::Boolean::New(info.Env(), false);
+  uncount_release(info.Env(), info[0].As<Napi::ArrayBuffer>().Data());
   return Napi::Boolean::New(info.Env(), napi_detach_arraybuffer(info.Env(), info[0]) == napi_ok);
 }
 
