@@ -5,7 +5,8 @@
 // shares — next to tfjs's own cpu kernels, the WebAssembly backend's forward, and torchvision's
 // retinanet_resnet50_fpn (min_size=600) on the CPU and the same model exported to ONNX on
 // onnxruntime-node's CPU execution provider (bench/onnx-model.js; skipped, saying why, when
-// onnxruntime-node or torch is missing), all in one run. Writes its section of bench/RESULTS.md —
+// onnxruntime-node or torch is missing), all in one run; ONNX Runtime's inference and
+// torchvision's training step also interleaved with ours (bench/torchvision-pair.js). Writes its section of bench/RESULTS.md —
 // one row per preset and machine kind (CPU model + logical CPUs): a rerun replaces its machine's
 // rows and keeps the others' — and bench/model-results.json (this run).
 //
@@ -19,6 +20,7 @@ R.ops.retainFreedMemory();  // as the `retinanet` command does: see docs/tfjs.md
 R.ops.relaxGarbageCollection();  // likewise: docs/tfjs.md, "Garbage collection"
 const { medianMs } = require('../dist/cli/bench');
 const { onnxRuntimeInference } = require('./onnx-model');
+const { pairedTrainingSteps } = require('./torchvision-pair');
 
 const args = process.argv.slice(2);
 const opt = (name, fallback) => {
@@ -131,6 +133,20 @@ tf.dispose([image, batch2]);
     if (r.status === 0) tv = JSON.parse(r.stdout.trim().split('\n').pop());
     else log(`torchvision: not measured (${(r.stderr || (r.error && r.error.message) || '').trim().split('\n').pop()})`);
   }
+  // Training steps interleaved with torchvision's (bench/torchvision-pair.js), the r50 preset.
+  let tvPaired = null;
+  const r50Train = presets.find((p) => p.includes('r50'));
+  if (tv && r50Train) {
+    log('training steps interleaved with torchvision\'s …');
+    const tm = R.createRetinaNet({ preset: r50Train, numClasses: 80 });
+    const trainer = new R.Trainer(tm, { iterations: 1e6, learningRate: 1e-5 });
+    const ourStep = () => { const t0 = process.hrtime.bigint(); trainer.step(batch2, gtBoxes, gtLabels); return Number(process.hrtime.bigint() - t0) / 1e6; };
+    ourStep();  // warm-up
+    tvPaired = await pairedTrainingSteps({ python: py, size, threads: R.ops.numThreads(), ourStep });
+    trainer.dispose();
+    tm.dispose();
+    log(tvPaired.failed ? `  failed: ${tvPaired.failed}` : `  ${tvPaired.runs} pairs: ours ${tvPaired.oursMs.toFixed(0)} ms, torchvision ${tvPaired.torchvisionMs.toFixed(0)} ms, torchvision / ours ${tvPaired.torchvisionOverOurs.toFixed(2)}×`);
+  }
   let onnx = { measured: false, skipped: '--no-onnx' };
   if (!args.includes('--no-onnx')) {
     log('retinanet_resnet50_fpn exported to ONNX, on onnxruntime-node (CPU) …');
@@ -156,7 +172,9 @@ tf.dispose([image, batch2]);
   let note = `- **${machine.key}** (${new Date().toISOString().slice(0, 10)}): ${machine.topology}, FMA peak ${machine.fmaPeakGflops.toFixed(0)} GFLOP/s (${machine.isa}), addon threads ${machine.threads}, ${size}×${size} images.`;
   if (tv) {
     note += ` torchvision ${tv.torchvision} / torch ${tv.torch} (${tv.threads} threads), \`retinanet_resnet50_fpn(min_size=${size})\`, same machine, same run: inference ${f(tv.inferenceMs)} ms per image, training step (2 images) ${f(tv.trainStepMs)} ms.`
-      + (r50 ? ` Ours / torchvision: inference ${(r50.inferenceMs / tv.inferenceMs).toFixed(2)}×, training step ${(r50.trainStepMs / tv.trainStepMs).toFixed(2)}×.` : '');
+      + (r50 ? ` Ours / torchvision: inference ${(r50.inferenceMs / tv.inferenceMs).toFixed(2)}×, training step ${(r50.trainStepMs / tv.trainStepMs).toFixed(2)}×.` : '')
+      + (tvPaired && !tvPaired.failed ? ` Training steps interleaved (one of ours beside each of torchvision's, ${tvPaired.runs} pairs): ours ${f(tvPaired.oursMs)} ms, torchvision ${f(tvPaired.torchvisionMs)} ms; torchvision's time / ours, median over the pairs: ${tvPaired.torchvisionOverOurs.toFixed(2)}×.` : '')
+      + (tvPaired && tvPaired.failed ? ` Interleaved training steps: failed (${tvPaired.failed}).` : '');
   }
   if (onnx.measured) {
     note += ` ONNX Runtime ${onnx.ort} (onnxruntime-node, CPU execution provider, ${onnx.threads} intra-op threads), the same model exported with torch ${onnx.torch} (opset ${onnx.opset}, post-processing in the graph), same image as torchvision: inference ${f(onnx.inferenceMs)} ms per image (${onnx.detections} detections).`
@@ -200,6 +218,6 @@ tf.dispose([image, batch2]);
   const text = `${lines.join('\n')}\n`;
   console.log(text);
   fs.writeFileSync(file, `${(at < 0 ? old : old.slice(0, at)).trimEnd()}\n\n${text}`);
-  fs.writeFileSync(path.join(__dirname, 'model-results.json'), `${JSON.stringify({ date: new Date().toISOString(), machine, size, rows, torchvision: tv, onnxruntime: onnx }, null, 2)}\n`);
+  fs.writeFileSync(path.join(__dirname, 'model-results.json'), `${JSON.stringify({ date: new Date().toISOString(), machine, size, rows, torchvision: tv && { ...tv, pairedTraining: tvPaired }, onnxruntime: onnx }, null, 2)}\n`);
   log('wrote bench/RESULTS.md (model section) and bench/model-results.json');
 })();

@@ -1,9 +1,11 @@
 """Times torchvision's retinanet_resnet50_fpn on the CPU (random weights, min_size=600) for
 bench/model.js: inference per image (detections included) and a training step (2 images).
 With a mode (inference or train), for bench/memory.js: that part alone, and the process's peak
-RSS (getrusage) and its RSS before the model was built.
+RSS (getrusage) and its RSS before the model was built. With `serve`, for bench/model.js's
+interleaved training steps (bench/torchvision-pair.js): after a warm-up step it prints a "ready"
+line, then times one step for each "step" line read from stdin, one JSON line each, until EOF.
 
-    python3 bench/torchvision_model.py <size> <threads> [inference|train]   -> JSON on stdout
+    python3 bench/torchvision_model.py <size> <threads> [inference|train|serve]   -> JSON on stdout
 """
 import json
 import os
@@ -63,6 +65,17 @@ def step():
     sum(losses.values()).backward()
     opt.step()
 
+
+if mode == "serve":
+    step()
+    print(json.dumps({"ready": True, "torch": torch.__version__, "torchvision": torchvision.__version__}), flush=True)
+    for line in sys.stdin:
+        if line.strip() != "step":
+            continue
+        t = time.perf_counter()
+        step()
+        print(json.dumps({"stepMs": (time.perf_counter() - t) * 1e3}), flush=True)
+    sys.exit(0)
 
 train = timed(step, 3) if mode != "inference" else None  # as bench/model.js times ours
 print(json.dumps({"torch": torch.__version__, "torchvision": torchvision.__version__, "threads": threads,
