@@ -104,7 +104,6 @@ for (const preset of presets) {
   rows.push(row);
   log(`  ${JSON.stringify(row)}`);
 }
-tf.dispose([image, batch2]);
 
 (async () => {
   if (!args.includes('--no-wasm')) {
@@ -147,6 +146,7 @@ tf.dispose([image, batch2]);
     tm.dispose();
     log(tvPaired.failed ? `  failed: ${tvPaired.failed}` : `  ${tvPaired.runs} pairs: ours ${tvPaired.oursMs.toFixed(0)} ms, torchvision ${tvPaired.torchvisionMs.toFixed(0)} ms, torchvision / ours ${tvPaired.torchvisionOverOurs.toFixed(2)}×`);
   }
+  tf.dispose([image, batch2]);
   let onnx = { measured: false, skipped: '--no-onnx' };
   if (!args.includes('--no-onnx')) {
     log('retinanet_resnet50_fpn exported to ONNX, on onnxruntime-node (CPU) …');
