@@ -13,6 +13,7 @@ const fs = require('fs');
 const os = require('os');
 const path = require('path');
 const { spawnSync } = require('child_process');
+const { median, interleaved } = require('./interleave');
 
 const INSTALL = 'npm install --no-save --ignore-scripts onnxruntime-node';
 
@@ -82,30 +83,12 @@ async function onnxRuntimeInference({ size, threads, python, runs = 3, log = () 
     await once();  // warm-up
     const times = [];
     for (let i = 0; i < runs; i++) times.push(await once());
-    const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-    // Interleaved with our inference (`pair` times one): a shared VM's slow spells last seconds
-    // to minutes, so two medians taken a minute apart can differ by the spell; pairs taken
-    // back to back see the same machine, and the median of their ratios is the comparison.
-    // 100 ms of quiet before each call, so that neither starts beside the other's threads still
-    // spinning (ONNX Runtime's used ~20 ms of CPU in the 500 ms after a run).
+    // Interleaved with our inference (`pair` times one; bench/interleave.js).
     let paired;
     if (pair) {
-      const quiet = () => new Promise((resolve) => setTimeout(resolve, 100));
-      const ours = [], theirs = [];
       pair();  // a warm-up beside the session: its first call after the session's load faults in 190 MB
-      for (let i = 0; i < pairRuns; i++) {
-        await quiet();
-        if (i % 2) {  // alternate which goes first
-          ours.push(pair());
-          await quiet();
-          theirs.push(await once());
-        } else {
-          theirs.push(await once());
-          await quiet();
-          ours.push(pair());
-        }
-      }
-      paired = { runs: pairRuns, oursMs: median(ours), ortMs: median(theirs), ortOverOurs: median(theirs.map((t, i) => t / ours[i])) };
+      const r = await interleaved({ runs: pairRuns, ours: pair, theirs: once });
+      paired = { runs: r.runs, oursMs: r.oursMs, ortMs: r.theirsMs, ortOverOurs: r.theirsOverOurs };
     }
     return {
       measured: true, ort: ortVersion, torch: torchVersion, torchvision: tvVersion, opset: 11, threads,

@@ -10,8 +10,7 @@ import { Fpn } from './fpn';
 import { HeadNorm, Subnet } from './head';
 import { Norm, Params } from './params';
 import { ResNet } from './resnet';
-import { withDeferredExternalMemory } from '../runtime';
-import { earlyRelease } from '../tfjs/release';
+import { deferredWhileReleasing } from '../tfjs/release';
 
 /** A RetinaNet's configuration: every field but `numClasses` has a default (given below); {@link PRESETS} names common sets. */
 export interface RetinaNetConfig {
@@ -275,8 +274,7 @@ export class RetinaNet {
     // As in a training step (Trainer.step): the forward pass's outputs are freed as it goes, so
     // V8 need not start a full collection each time they add up to 64 MB (one per inference of an
     // R50 at 600 px, whose marking then shared the two cores with the backbone's first layers).
-    if (!earlyRelease()) return this.detectOnce(images, options);
-    return withDeferredExternalMemory(() => this.detectOnce(images, options));
+    return deferredWhileReleasing(() => this.detectOnce(images, options));
   }
 
   private detectOnce(images: tf.Tensor4D, options: ops.PostprocessOptions & { imageSizes?: [number, number][] }): ops.Detections[] {

@@ -7,8 +7,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { RetinaNet } from './retinanet';
 import { sgdMomentumUpdate, sumOfSquares } from '../accel/ops/sgd';
-import { withDeferredExternalMemory } from '../runtime';
-import { earlyRelease } from '../tfjs/release';
+import { deferredWhileReleasing } from '../tfjs/release';
 import { freshTensor, peekFloat32 } from '../tfjs/backend-arrays';
 
 /** The batch the reference learning rates are for; the default rate scales linearly from it. */
@@ -208,10 +207,8 @@ export class Trainer {
   step(images: tf.Tensor4D, gtBoxes: Float32Array[], gtLabels: Int32Array[]): StepResult {
     // Most of a step's buffers stay live while it runs (the activations its backward pass needs,
     // then the gradients), and the cpu backend frees the rest when they are disposed: V8
-    // collecting at every 64 MB of them would free little (see withDeferredExternalMemory).
-    // Without early release the garbage is the collector's to find, so it must count it.
-    if (!earlyRelease()) return this.stepOnce(images, gtBoxes, gtLabels);
-    return withDeferredExternalMemory(() => this.stepOnce(images, gtBoxes, gtLabels));
+    // collecting at every 64 MB of them would free little (see deferredWhileReleasing).
+    return deferredWhileReleasing(() => this.stepOnce(images, gtBoxes, gtLabels));
   }
 
   private stepOnce(images: tf.Tensor4D, gtBoxes: Float32Array[], gtLabels: Int32Array[]): StepResult {

@@ -9,6 +9,7 @@
 // data, a move to another backend): a released buffer's every view turns empty, so one that
 // could have reached anybody's code is left to the collector.
 import { native } from '../runtime/addon';
+import { withDeferredExternalMemory } from '../runtime/memory';
 
 interface Stored { values?: unknown }
 interface DataStorage {
@@ -114,4 +115,14 @@ export function useEarlyRelease(on = true): void {
 /** Whether the cpu backend frees native outputs when their last tensor is disposed. */
 export function earlyRelease(): boolean {
   return enabled;
+}
+
+/**
+ * Runs `fn` — a training step, an inference — with its native outputs left out of V8's
+ * external-memory count while it runs (withDeferredExternalMemory) where early release is on:
+ * their garbage is then freed as it is disposed and needs no collection. With early release off
+ * the garbage is the collector's to find, so it must count it: `fn` runs as it is.
+ */
+export function deferredWhileReleasing<T>(fn: () => T): T {
+  return enabled ? withDeferredExternalMemory(fn) : fn();
 }

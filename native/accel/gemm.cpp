@@ -191,7 +191,7 @@ RETINANET_INLINE void block_impl(const BlockArgs& a) {
     // each across all the strips, so that the residual (and C) are read row after row rather than
     // a strip's width of every row at a time, the next panel's residual prefetched (cold operands,
     // 2 threads, Zen 5, 3 alternated runs: ResNet's 64->256 at 150x150 with its identity
-    // 4.1-5.5 -> 3.2-4.8 ms, 128->512 at 75x75 3.2-3.6 -> 2.5-3.3; the prefetch alone, in the
+    // 3.9-5.5 -> 3.1-3.8 ms, 128->512 at 75x75 3.0-3.3 -> 2.5-2.6; the prefetch alone, in the
     // strip order, did not help the wider products).
     if (residual != nullptr && kc == a.k && kc * strips * NR * static_cast<int64_t>(sizeof(float)) <= l2_cache_bytes() / 4) {
       for (int64_t p = 0; p < panels; ++p) {

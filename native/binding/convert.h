@@ -142,9 +142,9 @@ class Params {
 // at 600 px (3.9 GB of outputs), most of them while the step's live buffers (the activations, then
 // the gradients) grow, when a collection frees little. The step's garbage needs no collection:
 // the cpu backend frees a native output when its last tensor is disposed (lib/tfjs/release.ts).
-// So while a deferral is open (the Trainer's step) native outputs are not counted at all, and
-// are counted when the last deferral closes, so the count is exact again between steps. Per
-// thread: each worker thread has its own isolate.
+// So while a deferral is open (a training step, detect()) native outputs are not counted, and
+// those still held are counted when the last deferral closes, so the count is exact again
+// between calls. Per thread: each worker thread has its own isolate.
 // A deferred output released early (runtime.cpp's releaseBuffer) is counted back as it is
 // detached, so that V8's own decrement leaves the count where it was: without that the count fell
 // by every released output while a deferral was open and jumped back when it closed, a swing that
