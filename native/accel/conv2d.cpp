@@ -108,18 +108,6 @@ RETINANET_DISPATCH void col2im_row(const Conv2DShape& s, const float* cols, int6
   }
 }
 
-// `n` floats: fixed-size copies for a full panel's 8 or 16 rows, which compile to vector moves (a
-// libc memcpy call per output pixel was 15 % of a 3x3 filter gradient's time).
-inline void copy_floats(float* out, const float* src, int64_t n) {
-  if (n == 8) {
-    std::memcpy(out, src, 8 * sizeof(float));
-  } else if (n == 16) {
-    std::memcpy(out, src, 16 * sizeof(float));
-  } else {
-    std::memcpy(out, src, static_cast<size_t>(n) * sizeof(float));
-  }
-}
-
 // One k-major panel of the transposed im2col matrix: rows = filter taps [i0, i0 + rows) as
 // (ky, kx, c), rows <= mr, depth = output pixels [p0, p0 + depth). For panels whose taps are not
 // one (ky, kx)'s consecutive channels (few channels, as in the stem).
@@ -161,53 +149,52 @@ void pack_im2col_transposed_panel(const Conv2DShape& s, const float* x, int64_t 
   }
 }
 
-// The k-major panels of the transposed im2col matrix for taps [i0, i0 + rows) (any number of
-// panels) and pixels [p0, p0 + depth). Panels whose taps are one (ky, kx)'s consecutive channels
-// (all of them when in_c is a multiple of mr) go pixel by pixel: one bounds check per panel and a
-// copy of its mr floats, and the panels of one tap read that pixel's channels in order (a panel at
-// a time, as before, read 32 bytes of every pixel's 1 KB row per pass: 20 % of a 3x3 filter
-// gradient's time on Zen 5).
-void pack_im2col_transposed(const void* ctx, int64_t i0, int64_t rows, int64_t p0, int64_t depth, int64_t mr,
-                            float* dst) {
+// The transposed im2col matrix read where it lies, for sgemm_gathered: a panel of mr channels of
+// one tap (ky, kx) at pixel p is that tap's input row for p (or a row of zeros where the window
+// leaves the image) — one table of pixel rows per tap of the task instead of a copy of the matrix
+// (packing it was a fifth of a 3x3 filter gradient's time on Zen 5, and more at 64 channels).
+// Panels across two taps, or short (few channels, as in the stem), are packed.
+void gather_im2col_transposed(const void* ctx, int64_t i0, int64_t rows, int64_t p0, int64_t depth, int64_t mr,
+                              GatheredPanels* out) {
   const Im2col& p = *static_cast<const Im2col*>(ctx);
   const Conv2DShape& s = *p.s;
+  thread_local std::vector<float> zeros;
+  if (static_cast<int64_t>(zeros.size()) < s.in_c) zeros.assign(static_cast<size_t>(s.in_c), 0.0f);
   const int64_t panels = (rows + mr - 1) / mr;
-  constexpr int64_t kMaxPanels = 64;
-  int64_t q_y[kMaxPanels], q_x[kMaxPanels], q_c[kMaxPanels], q_n[kMaxPanels], q_of[kMaxPanels];
-  int64_t one_tap = 0;  // such panels, listed first in q_*
-  for (int64_t q = 0; q < panels; ++q) {
-    const int64_t first = i0 + q * mr, n = std::min(mr, rows - q * mr);
-    const int64_t last = first + n - 1;
-    const int64_t tap = first / s.in_c;
-    if (q >= kMaxPanels || last / s.in_c != tap) {
-      pack_im2col_transposed_panel(s, p.x, first, n, p0, depth, mr, dst + q * mr * depth);
+  const auto in_one_tap = [&](int64_t q) {
+    const int64_t first = i0 + q * mr;
+    return q * mr + mr <= rows && first / s.in_c == (first + mr - 1) / s.in_c;
+  };
+  int64_t packed = 0;
+  for (int64_t q = 0; q < panels; ++q) packed += in_one_tap(q) ? 0 : 1;
+  const int64_t tap0 = i0 / s.in_c, taps = (i0 + rows - 1) / s.in_c - tap0 + 1;
+  out->rows.resize(static_cast<size_t>((taps + packed) * depth));
+  out->packed.resize(static_cast<size_t>(packed * mr * depth));
+  for (int64_t t = 0; t < taps; ++t) {
+    const int64_t ky = (tap0 + t) / s.filter_w, kx = (tap0 + t) % s.filter_w;
+    const float** table = out->rows.data() + t * depth;
+    OutputPixel px(s, p0);
+    for (int64_t d = 0; d < depth; ++d) {
+      const int64_t iy = px.oy * s.stride_h - s.pad_top + ky, ix = px.ox * s.stride_w - s.pad_left + kx;
+      const bool inside = iy >= 0 && iy < s.in_h && ix >= 0 && ix < s.in_w;
+      table[d] = inside ? p.x + ((px.b * s.in_h + iy) * s.in_w + ix) * s.in_c : zeros.data();
+      px.next(s);
+    }
+  }
+  for (int64_t q = 0, j = 0; q < panels; ++q) {
+    const int64_t first = i0 + q * mr;
+    if (in_one_tap(q)) {
+      out->table[q] = (first / s.in_c - tap0) * depth;
+      out->offset[q] = first % s.in_c;
       continue;
     }
-    q_y[one_tap] = tap / s.filter_w;
-    q_x[one_tap] = tap % s.filter_w;
-    q_c[one_tap] = first % s.in_c;
-    q_n[one_tap] = n;
-    q_of[one_tap] = q * mr * depth;
-    ++one_tap;
-  }
-  if (one_tap == 0) return;
-  OutputPixel px(s, p0);
-  for (int64_t d = 0; d < depth; ++d) {
-    const int64_t y0 = px.oy * s.stride_h - s.pad_top, x0 = px.ox * s.stride_w - s.pad_left;
-    const float* img = p.x + px.b * s.in_h * s.in_w * s.in_c;
-    for (int64_t j = 0; j < one_tap; ++j) {
-      float* out = dst + q_of[j] + d * mr;
-      const int64_t iy = y0 + q_y[j], ix = x0 + q_x[j];
-      if (iy >= 0 && iy < s.in_h && ix >= 0 && ix < s.in_w) {
-        const float* src = img + (iy * s.in_w + ix) * s.in_c + q_c[j];
-        __builtin_prefetch(src + 8 * s.stride_w * s.in_c);
-        copy_floats(out, src, q_n[j]);
-      } else {
-        std::fill(out, out + q_n[j], 0.0f);
-      }
-      for (int64_t r = q_n[j]; r < mr; ++r) out[r] = 0.0f;
-    }
-    px.next(s);
+    float* dst = out->packed.data() + j * mr * depth;
+    pack_im2col_transposed_panel(s, p.x, first, std::min(mr, rows - q * mr), p0, depth, mr, dst);
+    const float** table = out->rows.data() + (taps + j) * depth;
+    for (int64_t d = 0; d < depth; ++d) table[d] = dst + d * mr;
+    out->table[q] = (taps + j) * depth;
+    out->offset[q] = 0;
+    ++j;
   }
 }
 
@@ -314,8 +301,8 @@ void conv2d_backprop_filter(const Conv2DShape& s, const float* x, const float* d
   const int64_t m = s.batch * s.out_h * s.out_w;
   const int64_t k = s.filter_h * s.filter_w * s.in_c;
   // dW [K, out_c] = im2col(x)^T [K, M] * dy [M, out_c], straight into HWIO: the transposed
-  // im2col panels are gathered from x as they are packed (no column matrix), dy packs as plain
-  // B strips. Pixels go in chunks so that packed dy stays within the GEMM's B budget.
+  // im2col panels are read from x where they lie (no column matrix), dy packs as plain B strips.
+  // Pixels go in chunks so that packed dy stays within the GEMM's B budget.
   if (winograd_applies(s, true)) {
     conv2d_winograd_filter_gradient(s, x, dy, dw);
     return;
@@ -335,8 +322,7 @@ void conv2d_backprop_filter(const Conv2DShape& s, const float* x, const float* d
       sgemm(g);
     } else {
       const Im2col ctx{&s, x};
-      sgemm_panels(k, s.out_c, mc, pack_im2col_transposed, &ctx, dy + m0 * s.out_c, s.out_c, false, dw, s.out_c,
-                   m0 > 0);
+      sgemm_gathered(k, s.out_c, mc, gather_im2col_transposed, &ctx, dy + m0 * s.out_c, s.out_c, dw, s.out_c, m0 > 0);
     }
   }
 }

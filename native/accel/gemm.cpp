@@ -35,49 +35,16 @@ int64_t mc_max() {
 struct PlainA {
   const float* a;
   int64_t lda;
-  bool trans;
 };
 
-// A panels come in two layouts. Row-major (rows of kc floats, as im2col produces them; a plain
-// row-major A is read in place, its own rows): each of the MR broadcasts reads its own
-// sequential stream.
-// K-major (MR floats per kk, for A stored transposed): packing is a copy per kk.
-enum class PanelLayout { kRowMajor, kKMajor };
-
-// acc = A panel (MR x kc) * B strip (kc x NR); then C (+)= acc for the valid rows/cols.
-// Row-major panels are read `a_stride` floats per row: kc when packed, A's own row stride when
-// read in place (rows past `rows` then repeat the last row: computed, never stored).
-template <int W, int CV, PanelLayout L>
-RETINANET_INLINE void micro_kernel(int64_t kc, const float* ap, int64_t a_stride, const float* bp, float* c,
-                                   int64_t ldc, int64_t rows, int64_t cols, bool accumulate, const Epilogue* e,
-                                   int64_t r0, int64_t j0) {
-  using vec = typename Tile<W>::vec;
+// C (+)= acc for the valid rows/cols of a tile, with the epilogue (when e is set) in the last
+// depth block.
+template <int W, int CV>
+RETINANET_INLINE void store_tile(const typename Tile<W>::vec (&acc)[Tile<W, CV>::MR][CV], float* c, int64_t ldc,
+                                 int64_t rows, int64_t cols, bool accumulate, const Epilogue* e, int64_t r0,
+                                 int64_t j0) {
   constexpr int MR = Tile<W, CV>::MR;
   constexpr int NR = Tile<W, CV>::NR;
-  vec acc[MR][CV];
-  for (int r = 0; r < MR; ++r) {
-    for (int h = 0; h < CV; ++h) acc[r][h] = vec{};
-  }
-  if (L == PanelLayout::kRowMajor) {
-    const float* a[MR];
-    for (int r = 0; r < MR; ++r) a[r] = ap + std::min<int64_t>(r, rows - 1) * a_stride;
-    for (int64_t kk = 0; kk < kc; ++kk) {
-      vec bv[CV];
-      for (int h = 0; h < CV; ++h) bv[h] = load<W>(bp + kk * NR + h * W);
-      for (int r = 0; r < MR; ++r) {
-        for (int h = 0; h < CV; ++h) acc[r][h] += a[r][kk] * bv[h];
-      }
-    }
-  } else {
-    for (int64_t kk = 0; kk < kc; ++kk) {
-      vec bv[CV];
-      for (int h = 0; h < CV; ++h) bv[h] = load<W>(bp + kk * NR + h * W);
-      const float* a = ap + kk * MR;
-      for (int r = 0; r < MR; ++r) {
-        for (int h = 0; h < CV; ++h) acc[r][h] += a[r] * bv[h];
-      }
-    }
-  }
   if (e != nullptr) {
     finish_tile<W, CV>(acc, c, ldc, rows, cols, accumulate, *e, j0, r0 * ldc + j0);
     return;
@@ -104,28 +71,87 @@ RETINANET_INLINE void micro_kernel(int64_t kc, const float* ap, int64_t a_stride
   }
 }
 
-// Transposed A is stored [k, m]: the rows of every panel for one kk are one contiguous run.
-void pack_plain_panel_transposed(const void* ctx, int64_t i0, int64_t rows, int64_t k0, int64_t depth, int64_t mr,
-                                 float* dst) {
-  const PlainA& p = *static_cast<const PlainA*>(ctx);
-  const int64_t panels = (rows + mr - 1) / mr;
-  for (int64_t kk = 0; kk < depth; ++kk) {
-    const float* src = p.a + (k0 + kk) * p.lda + i0;
-    for (int64_t q = 0; q < panels; ++q) {
-      const int64_t n = std::min(mr, rows - q * mr);
-      float* d = dst + q * mr * depth + kk * mr;
-      for (int64_t r = 0; r < n; ++r) d[r] = src[q * mr + r];
-      for (int64_t r = n; r < mr; ++r) d[r] = 0.0f;
+// acc = A panel (MR x kc) * B strip (kc x NR); then C (+)= acc for the valid rows/cols. The
+// panel's rows (as im2col produces them; a plain row-major A read in place, its own rows) are
+// read `a_stride` floats apart: kc when packed, A's own row stride when read in place (rows past
+// `rows` then repeat the last row: computed, never stored). Each of the MR broadcasts reads its
+// own sequential stream.
+template <int W, int CV>
+RETINANET_INLINE void micro_kernel(int64_t kc, const float* ap, int64_t a_stride, const float* bp, float* c,
+                                   int64_t ldc, int64_t rows, int64_t cols, bool accumulate, const Epilogue* e,
+                                   int64_t r0, int64_t j0) {
+  using vec = typename Tile<W>::vec;
+  constexpr int MR = Tile<W, CV>::MR;
+  constexpr int NR = Tile<W, CV>::NR;
+  vec acc[MR][CV];
+  for (int r = 0; r < MR; ++r) {
+    for (int h = 0; h < CV; ++h) acc[r][h] = vec{};
+  }
+  const float* a[MR];
+  for (int r = 0; r < MR; ++r) a[r] = ap + std::min<int64_t>(r, rows - 1) * a_stride;
+  for (int64_t kk = 0; kk < kc; ++kk) {
+    vec bv[CV];
+    for (int h = 0; h < CV; ++h) bv[h] = load<W>(bp + kk * NR + h * W);
+    for (int r = 0; r < MR; ++r) {
+      for (int h = 0; h < CV; ++h) acc[r][h] += a[r][kk] * bv[h];
     }
   }
+  store_tile<W, CV>(acc, c, ldc, rows, cols, accumulate, e, r0, j0);
+}
+
+// The same product for a k-major panel read in place: depth kk's MR values at src[kk] + offset.
+template <int W, int CV>
+RETINANET_INLINE void micro_kernel_gathered(int64_t kc, const float* const* src, int64_t offset, const float* bp,
+                                            float* c, int64_t ldc, int64_t rows, int64_t cols, bool accumulate,
+                                            const Epilogue* e, int64_t r0, int64_t j0) {
+  using vec = typename Tile<W>::vec;
+  constexpr int MR = Tile<W, CV>::MR;
+  constexpr int NR = Tile<W, CV>::NR;
+  vec acc[MR][CV];
+  for (int r = 0; r < MR; ++r) {
+    for (int h = 0; h < CV; ++h) acc[r][h] = vec{};
+  }
+  for (int64_t kk = 0; kk < kc; ++kk) {
+    vec bv[CV];
+    for (int h = 0; h < CV; ++h) bv[h] = load<W>(bp + kk * NR + h * W);
+    const float* a = src[kk] + offset;
+    for (int r = 0; r < MR; ++r) {
+      for (int h = 0; h < CV; ++h) acc[r][h] += a[r] * bv[h];
+    }
+  }
+  store_tile<W, CV>(acc, c, ldc, rows, cols, accumulate, e, r0, j0);
+}
+
+// Transposed A is stored [k, m]: a panel's rows at depth kk are mr consecutive floats of A's row
+// kk, read there; a last panel of fewer rows is packed (k-major, zeros past its rows).
+void gather_plain_transposed(const void* ctx, int64_t i0, int64_t rows, int64_t k0, int64_t depth, int64_t mr,
+                             GatheredPanels* out) {
+  const PlainA& p = *static_cast<const PlainA*>(ctx);
+  const int64_t full = rows / mr, tail = rows - full * mr;
+  out->rows.resize(static_cast<size_t>((tail > 0 ? 2 : 1) * depth));
+  for (int64_t kk = 0; kk < depth; ++kk) out->rows[kk] = p.a + (k0 + kk) * p.lda;
+  for (int64_t q = 0; q < full; ++q) {
+    out->table[q] = 0;
+    out->offset[q] = i0 + q * mr;
+  }
+  if (tail == 0) return;
+  out->packed.resize(static_cast<size_t>(mr * depth));
+  for (int64_t kk = 0; kk < depth; ++kk) {
+    float* d = out->packed.data() + kk * mr;
+    const float* src = p.a + (k0 + kk) * p.lda + i0 + full * mr;
+    for (int64_t r = 0; r < mr; ++r) d[r] = r < tail ? src[r] : 0.0f;
+    out->rows[depth + kk] = d;
+  }
+  out->table[full] = depth;
+  out->offset[full] = 0;
 }
 
 // One task: C rows [i0, i1) x columns [jc, jc + nc), the whole depth k. The C block stays in
 // L2 across the k blocks; each k block packs its A block and sweeps the B strips.
 struct BlockArgs {
   int64_t i0, i1, k, jc, nc;
-  PackRowsFn pack_rows;     // row-major panels, or
-  PackPanelFn pack_panel;   // k-major panels (preferred when set)
+  PackRowsFn pack_rows;   // row-major panels (block_impl), or
+  GatherPanelFn gather;   // k-major panels read in place (block_gathered_impl)
   const void* ctx;
   const float* a_direct;  // row-major A read in place (no packing), rows a_lda apart; or nullptr
   int64_t a_lda;
@@ -155,12 +181,9 @@ RETINANET_INLINE void block_tile(const BlockArgs& a, const float* apack, int64_t
     }
   }
   if (a.a_direct != nullptr) {
-    micro_kernel<W, CV, PanelLayout::kRowMajor>(kc, a.a_direct + r0 * a.a_lda + pc, a.a_lda, bp, cp, a.ldc, rows, cols,
-                                                acc, e, r0, j0);
-  } else if (a.pack_panel) {
-    micro_kernel<W, CV, PanelLayout::kKMajor>(kc, apack + p * MR * kc, kc, bp, cp, a.ldc, rows, cols, acc, e, r0, j0);
+    micro_kernel<W, CV>(kc, a.a_direct + r0 * a.a_lda + pc, a.a_lda, bp, cp, a.ldc, rows, cols, acc, e, r0, j0);
   } else {
-    micro_kernel<W, CV, PanelLayout::kRowMajor>(kc, apack + p * MR * kc, kc, bp, cp, a.ldc, rows, cols, acc, e, r0, j0);
+    micro_kernel<W, CV>(kc, apack + p * MR * kc, kc, bp, cp, a.ldc, rows, cols, acc, e, r0, j0);
   }
 }
 
@@ -176,8 +199,7 @@ RETINANET_INLINE void block_impl(const BlockArgs& a) {
   for (int64_t pc = 0; pc < a.k; pc += KC) {
     const int64_t kc = std::min(KC, a.k - pc);
     const float* bblock = a.bpack + pc * strips * NR;
-    if (a.pack_panel && a.a_direct == nullptr) a.pack_panel(a.ctx, a.i0, mc, pc, kc, MR, apack.data());
-    for (int64_t p = 0; p < panels && a.a_direct == nullptr && !a.pack_panel; ++p) {
+    for (int64_t p = 0; p < panels && a.a_direct == nullptr; ++p) {
       const int64_t r0 = a.i0 + p * MR;
       const int64_t rows = std::min<int64_t>(MR, a.i1 - r0);
       float* dst = apack.data() + p * MR * kc;
@@ -205,11 +227,41 @@ RETINANET_INLINE void block_impl(const BlockArgs& a) {
   }
 }
 
+// One task of a product whose A panels are read in place (sgemm_gathered): per depth block the
+// maker names the panels' rows, then the strips sweep past them as in block_impl.
+template <int W, int CV>
+RETINANET_INLINE void block_gathered_impl(const BlockArgs& a) {
+  constexpr int MR = Tile<W, CV>::MR;
+  constexpr int NR = Tile<W, CV>::NR;
+  const int64_t mc = a.i1 - a.i0;
+  const int64_t panels = (mc + MR - 1) / MR;
+  const int64_t strips = (a.nc + NR - 1) / NR;
+  thread_local GatheredPanels g;
+  for (int64_t pc = 0; pc < a.k; pc += KC) {
+    const int64_t kc = std::min(KC, a.k - pc);
+    const float* bblock = a.bpack + pc * strips * NR;
+    a.gather(a.ctx, a.i0, mc, pc, kc, MR, &g);
+    const bool acc = a.accumulate || pc > 0;
+    const Epilogue* e = pc + kc == a.k ? a.epilogue : nullptr;
+    for (int64_t s = 0; s < strips; ++s) {
+      const int64_t j0 = a.jc + s * NR;
+      const int64_t cols = std::min<int64_t>(NR, a.jc + a.nc - j0);
+      const float* bp = bblock + s * kc * NR;
+      for (int64_t p = 0; p < panels; ++p) {
+        const int64_t r0 = a.i0 + p * MR;
+        micro_kernel_gathered<W, CV>(kc, g.rows.data() + g.table[p], g.offset[p], bp, a.c + r0 * a.ldc + j0, a.ldc,
+                                     std::min<int64_t>(MR, a.i1 - r0), cols, acc, e, r0, j0);
+      }
+    }
+  }
+}
+
 // The micro-kernel's ISA is chosen once: vector width W, its two tiles (wide and narrow), and
 // the block functions compiled for that ISA (the driver itself is ISA-neutral).
 struct Tiling {
   int mr, nr;
   void (*block)(const BlockArgs&);
+  void (*gathered)(const BlockArgs&);
 };
 struct Isa {
   Tiling wide, narrow;
@@ -219,8 +271,12 @@ struct Isa {
 #define RETINANET_AVX512 __attribute__((target("avx512f,avx512vl,avx512bw,avx512dq,avx2,fma")))
 RETINANET_AVX512 void block_avx512(const BlockArgs& a) { block_impl<16, 2>(a); }
 RETINANET_AVX512 void block_avx512_narrow(const BlockArgs& a) { block_impl<16, 1>(a); }
+RETINANET_AVX512 void gathered_avx512(const BlockArgs& a) { block_gathered_impl<16, 2>(a); }
+RETINANET_AVX512 void gathered_avx512_narrow(const BlockArgs& a) { block_gathered_impl<16, 1>(a); }
 __attribute__((target("avx2,fma"))) void block_avx2(const BlockArgs& a) { block_impl<8, 2>(a); }
 __attribute__((target("avx2,fma"))) void block_avx2_narrow(const BlockArgs& a) { block_impl<8, 1>(a); }
+__attribute__((target("avx2,fma"))) void gathered_avx2(const BlockArgs& a) { block_gathered_impl<8, 2>(a); }
+__attribute__((target("avx2,fma"))) void gathered_avx2_narrow(const BlockArgs& a) { block_gathered_impl<8, 1>(a); }
 #define RETINANET_GEMM_DISPATCH 1
 #endif
 // The portable path (W = 4: SSE on x86-64, and NEON on aarch64, where it is the only one and
@@ -231,18 +287,21 @@ __attribute__((target("avx2,fma"))) void block_avx2_narrow(const BlockArgs& a) {
 // keeps fmul + fadd).
 void block_base(const BlockArgs& a) { block_impl<4, 2>(a); }
 void block_base_narrow(const BlockArgs& a) { block_impl<4, 1>(a); }
+void gathered_base(const BlockArgs& a) { block_gathered_impl<4, 2>(a); }
+void gathered_base_narrow(const BlockArgs& a) { block_gathered_impl<4, 1>(a); }
 
+using BlockFn = void (*)(const BlockArgs&);
 template <int W>
-Isa isa_of(void (*wide)(const BlockArgs&), void (*narrow)(const BlockArgs&)) {
-  return {{Tile<W, 2>::MR, Tile<W, 2>::NR, wide}, {Tile<W, 1>::MR, Tile<W, 1>::NR, narrow}};
+Isa isa_of(BlockFn wide, BlockFn narrow, BlockFn gathered_wide, BlockFn gathered_narrow) {
+  return {{Tile<W, 2>::MR, Tile<W, 2>::NR, wide, gathered_wide}, {Tile<W, 1>::MR, Tile<W, 1>::NR, narrow, gathered_narrow}};
 }
 
 Isa pick_isa() {
 #ifdef RETINANET_GEMM_DISPATCH
-  if (cpu_isa() == CpuIsa::kAvx512) return isa_of<16>(block_avx512, block_avx512_narrow);
-  if (cpu_isa() == CpuIsa::kAvx2) return isa_of<8>(block_avx2, block_avx2_narrow);
+  if (cpu_isa() == CpuIsa::kAvx512) return isa_of<16>(block_avx512, block_avx512_narrow, gathered_avx512, gathered_avx512_narrow);
+  if (cpu_isa() == CpuIsa::kAvx2) return isa_of<8>(block_avx2, block_avx2_narrow, gathered_avx2, gathered_avx2_narrow);
 #endif
-  return isa_of<4>(block_base, block_base_narrow);
+  return isa_of<4>(block_base, block_base_narrow, gathered_base, gathered_base_narrow);
 }
 
 // The narrow tile where it pads n to at most 3/4 of the wide tile's columns (n = 8 or 16 with
@@ -301,7 +360,8 @@ void pack_b_strips(const float* b, int64_t ldb, bool trans_b, int64_t k, int64_t
 }
 
 // b_packed: B already in the packed layout for all n columns (one block), else nullptr.
-void gemm_driver(int64_t m, int64_t n, int64_t k, PackRowsFn pack_rows, PackPanelFn pack_panel, const void* ctx,
+// A comes from pack_rows, from gather, or (a_direct) is read in place.
+void gemm_driver(int64_t m, int64_t n, int64_t k, PackRowsFn pack_rows, GatherPanelFn gather, const void* ctx,
                  const float* a_direct, int64_t a_lda, const float* b, int64_t ldb, bool trans_b, float* c,
                  int64_t ldc, bool accumulate, const Epilogue& epilogue, const float* b_packed = nullptr) {
   const Tiling& isa = tiling_for(isas(), n);
@@ -325,9 +385,9 @@ void gemm_driver(int64_t m, int64_t n, int64_t k, PackRowsFn pack_rows, PackPane
     const int64_t nc = std::min(nc_step, n - jc);
     if (!b_packed) pack_b_strips(b, ldb, trans_b, k, jc, nc, NR, bpack);
     parallel_for(m, mc, [&](int64_t i0, int64_t i1) {
-      isa.block({i0, i1, k, jc, nc, pack_rows, pack_panel, ctx, a_direct, a_lda, b_packed ? b_packed : bpack, c, ldc,
-                 accumulate,
-                 epilogue.active() ? &epilogue : nullptr});
+      (gather ? isa.gathered : isa.block)({i0, i1, k, jc, nc, pack_rows, gather, ctx, a_direct, a_lda,
+                                          b_packed ? b_packed : bpack, c, ldc, accumulate,
+                                          epilogue.active() ? &epilogue : nullptr});
     });
   }
 }
@@ -339,18 +399,19 @@ void sgemm_rows(int64_t m, int64_t n, int64_t k, PackRowsFn pack_rows, const voi
   gemm_driver(m, n, k, pack_rows, nullptr, ctx, nullptr, 0, b, ldb, trans_b, c, ldc, accumulate, epilogue);
 }
 
-void sgemm_panels(int64_t m, int64_t n, int64_t k, PackPanelFn pack_panel, const void* ctx, const float* b,
-                  int64_t ldb, bool trans_b, float* c, int64_t ldc, bool accumulate) {
-  gemm_driver(m, n, k, nullptr, pack_panel, ctx, nullptr, 0, b, ldb, trans_b, c, ldc, accumulate, Epilogue{});
+void sgemm_gathered(int64_t m, int64_t n, int64_t k, GatherPanelFn gather, const void* ctx, const float* b,
+                    int64_t ldb, float* c, int64_t ldc, bool accumulate) {
+  gemm_driver(m, n, k, nullptr, gather, ctx, nullptr, 0, b, ldb, false, c, ldc, accumulate, Epilogue{});
 }
 
 PackedBLayout packed_b_layout(int64_t n, int64_t k) { return {n, k, tiling_for(isas(), n).nr, KC}; }
 
 void sgemm_packed_b(const GemmArgs& g, const float* packed) {
-  const PlainA ctx{g.a, g.lda, g.trans_a};
-  // Row-major A is read where it is: packing it would only copy its rows (measured on Zen 5, 2
-  // threads: 1x1 convolutions 4-23 % faster, Winograd's products 15 %, a 1024^3 matmul 18 %).
-  gemm_driver(g.m, g.n, g.k, nullptr, g.trans_a ? pack_plain_panel_transposed : nullptr, &ctx, g.trans_a ? nullptr : g.a,
+  const PlainA ctx{g.a, g.lda};
+  // A is read where it is, row-major or transposed: packing it would only copy its rows (measured
+  // on Zen 5, 2 threads: 1x1 convolutions 4-23 % faster, Winograd's products 15 %, a 1024^3
+  // matmul 18 %) or, transposed, its panels (a 1x1 filter gradient ...).
+  gemm_driver(g.m, g.n, g.k, nullptr, g.trans_a ? gather_plain_transposed : nullptr, &ctx, g.trans_a ? nullptr : g.a,
               g.lda, g.b, g.ldb, g.trans_b, g.c, g.ldc, g.accumulate, g.epilogue, packed);
 }
 

@@ -4,6 +4,7 @@
 // AVX2+FMA and a baseline, chosen at run time; multithreaded on the addon's pool.
 #pragma once
 #include <cstdint>
+#include <vector>
 
 namespace retinanet {
 
@@ -72,16 +73,27 @@ using PackRowsFn = void (*)(const void* ctx, int64_t i0, int64_t rows, int64_t k
 void sgemm_rows(int64_t m, int64_t n, int64_t k, PackRowsFn pack_rows, const void* ctx, const float* b,
                 int64_t ldb, bool trans_b, float* c, int64_t ldc, bool accumulate, const Epilogue& epilogue = {});
 
-// Fills the k-major A panels of rows [i0, i0 + rows) and depth [k0, k0 + depth): panel q (rows
-// i0 + q·mr ..) at dst + q·mr·depth, its row r of depth kk at [kk * mr + r], zeros past `rows`.
-// All of a task's panels in one call, so that the maker can read its source in order (a
-// transposed im2col matrix: its rows are filter taps, its depth the pixels; one pixel's channels
-// feed every panel). For A whose natural order runs along m.
-using PackPanelFn = void (*)(const void* ctx, int64_t i0, int64_t rows, int64_t k0, int64_t depth, int64_t mr,
-                             float* dst);
+// A read in place, panel by panel: each panel's MR rows are MR consecutive floats of rows that
+// its maker names per depth index (a transposed im2col matrix: a panel is MR channels of one
+// filter tap, its depth the output pixels, each pixel's input row or a row of zeros) — no packing
+// pass. For one task's rows [i0, i0 + rows) and depth block [k0, k0 + depth), the maker fills
+// `rows` with tables of `depth` row pointers and, per panel q (rows i0 + q·mr ..), where its table
+// starts (table[q], an index into rows) and its values' offset into each named row (offset[q]).
+// A panel whose rows no single row holds (a tap's last channels and the next tap's first, a last
+// panel of fewer than mr rows) the maker packs into `packed` (k-major: depth kk's mr values
+// together, zeros past the valid rows) and names those.
+struct GatheredPanels {
+  static constexpr int64_t kMaxPanels = 64;  // a task's rows (at most 384) over the smallest MR (6)
+  std::vector<const float*> rows;
+  std::vector<float> packed;
+  int64_t table[kMaxPanels];
+  int64_t offset[kMaxPanels];
+};
+using GatherPanelFn = void (*)(const void* ctx, int64_t i0, int64_t rows, int64_t k0, int64_t depth, int64_t mr,
+                               GatheredPanels* out);
 
-// C[m, n] (+)= A * B where A's panels come from pack_panel.
-void sgemm_panels(int64_t m, int64_t n, int64_t k, PackPanelFn pack_panel, const void* ctx, const float* b,
-                  int64_t ldb, bool trans_b, float* c, int64_t ldc, bool accumulate);
+// C[m, n] (+)= A * B where A's panels are read in place as `gather` names them.
+void sgemm_gathered(int64_t m, int64_t n, int64_t k, GatherPanelFn gather, const void* ctx, const float* b,
+                    int64_t ldb, float* c, int64_t ldc, bool accumulate);
 
 }  // namespace retinanet

@@ -229,6 +229,27 @@ void test_gemm_conv() {
       check(err < 1e-4, "sgemm " + std::to_string(m) + "x" + std::to_string(n) + "x" + std::to_string(k));
     }
   }
+  // A transposed (read in place, panel by panel, a last short panel packed) with the epilogue,
+  // over several tasks and depth blocks.
+  for (auto [m, n, k] : std::vector<std::tuple<int, int, int>>{{1003, 37, 300}, {16, 64, 513}}) {
+    std::vector<float> A(static_cast<size_t>(m) * k), B(static_cast<size_t>(k) * n), C(static_cast<size_t>(m) * n);
+    std::vector<float> bias(static_cast<size_t>(n)), res(C.size());
+    for (auto* v : {&A, &B, &bias, &res}) for (auto& x : *v) x = uniform(-1, 1);
+    GemmArgs g;
+    g.m = m; g.n = n; g.k = k; g.a = A.data(); g.lda = m; g.trans_a = true;
+    g.b = B.data(); g.ldb = n; g.c = C.data(); g.ldc = n;
+    g.epilogue.bias = bias.data();
+    g.epilogue.residual = res.data();
+    g.epilogue.activation = Activation::kRelu;
+    sgemm(g);
+    double err = 0;
+    for (int i = 0; i < m; ++i) for (int j = 0; j < n; ++j) {
+      double s = bias[j] + double(res[i * n + j]);
+      for (int q = 0; q < k; ++q) s += double(A[q * m + i]) * B[q * n + j];
+      err = std::max(err, std::fabs(std::max(s, 0.0) - C[i * n + j]));
+    }
+    check(err < 1e-4, "sgemm with A transposed and an epilogue " + std::to_string(m) + "x" + std::to_string(n) + "x" + std::to_string(k));
+  }
   {  // Depth 0: the product is zero, the epilogue still applies (bias, residual, activation).
     std::vector<float> bias = {1.0f, -2.0f, 0.5f, -0.25f}, res(12), C(12, 7.0f);
     for (auto& v : res) v = uniform(-1, 1);
