@@ -105,6 +105,27 @@ for (const native of [true, false]) {
   });
 }
 
+test.serial('biasGradient false: the same values and input and filter gradients, no sum for the bias, and its gradient cannot be asked for', async (t) => {
+  for (const [xs, ws, strides, pad] of CASES) {
+    const x = rand(xs, 1), w = rand(ws, 2, 0.5), b = rand([ws[3]], 3);
+    const probe = rand([xs[0], ...tf.conv2d(x, w, strides, pad).shape.slice(1)], 4);
+    const loss = (f) => (xx, ww) => f({ x: xx, filter: ww, bias: b, strides, pad, activation: 'relu' }).mul(probe).sum();
+    const ours = tf.grads(loss((a) => conv2dBiasAct({ ...a, biasGradient: false })))([x, w]);
+    const ref = tf.grads(loss(tf.fused.conv2d))([x, w]);
+    ours.forEach((g, i) => {
+      const { d, m } = maxDiff(g, ref[i]);
+      t.true(d <= 1e-5 * Math.max(1, m), `[${xs}] [${ws}] ${['dx', 'dfilter'][i]}: max diff ${d}`);
+    });
+    // The loss has one Sum of its own; the bias's gradient would be another.
+    const sums = async (biasGradient) => (await tf.profile(() => tf.grads(loss((a) => conv2dBiasAct({ ...a, biasGradient })))([x, w])))
+      .kernels.filter((k) => k.name === 'Sum').length;
+    t.is(await sums(false), (await sums(true)) - 1, `[${xs}] [${ws}]`);
+    t.throws(() => tf.grad((bb) => conv2dBiasAct({ x, filter: w, bias: bb, strides, pad, biasGradient: false }).sum())(b), { message: /Cannot compute gradient/ });
+    tf.dispose([x, w, b, probe, ...ours, ...ref]);
+  }
+  t.throws(() => conv2dBiasAct({ x: rand([1, 4, 4, 2], 1), filter: rand([1, 1, 2, 2], 2), pad: 'valid', biasGradient: 1 }), { instanceOf: TypeError, message: /^biasGradient:/ });
+});
+
 test('the ReLU-gradient kernel gives the bits of tf.mul(dy, tf.step(y)), special values included', (t) => {
   const special = [NaN, Infinity, -Infinity, -0, 0, 1, -1, 1e-45, -3.5, 2.5e38];
   const dyv = [], yv = [];

@@ -95,6 +95,12 @@ export interface Conv2dBiasActArgs {
    * result does not depend on. Default true.
    */
   inputGradient?: boolean;
+  /**
+   * false: the bias is a constant (a frozen batch norm's shift folded into the convolution), so
+   * the backward pass skips its sum over the output gradient; asking a tape for its gradient
+   * then fails likewise. Default true.
+   */
+  biasGradient?: boolean;
 }
 
 /**
@@ -103,9 +109,10 @@ export interface Conv2dBiasActArgs {
  * tf.relu for a residual) — but one fused kernel in training as well, and ReLU's gradient in one
  * pass.
  */
-export function conv2dBiasAct({ x, filter, bias, residual, strides = 1, pad, activation = 'linear', inputGradient = true }: Conv2dBiasActArgs): tf.Tensor4D {
+export function conv2dBiasAct({ x, filter, bias, residual, strides = 1, pad, activation = 'linear', inputGradient = true, biasGradient = true }: Conv2dBiasActArgs): tf.Tensor4D {
   checkConvArgs('x', x, filter, bias, activation);
   if (typeof inputGradient !== 'boolean') throw new TypeError(`inputGradient: expected a boolean, got ${String(inputGradient)}`);
+  if (typeof biasGradient !== 'boolean') throw new TypeError(`biasGradient: expected a boolean, got ${String(biasGradient)}`);
   const convAttrs = { strides, pad, dataFormat: 'NHWC', dimRoundingMode: undefined } as unknown as tf.NamedAttrMap;
   if (residual !== undefined) {
     tensorArg('residual', residual, 'float32', 4);
@@ -127,14 +134,14 @@ export function conv2dBiasAct({ x, filter, bias, residual, strides = 1, pad, act
   // The inputs customGrad sees (x only when it gets a gradient), and where each sits among them.
   const inputs: tf.Tensor[] = inputGradient ? [x, filter] : [filter];
   const wIndex = inputGradient ? 1 : 0;
-  const bIndex = bias === undefined ? -1 : inputs.push(bias) - 1;
+  const bIndex = bias === undefined || !biasGradient ? -1 : inputs.push(bias) - 1;
   const rIndex = residual === undefined ? -1 : inputs.push(residual) - 1;
   // customGrad's function gets the inputs, then `save`; its gradient returns one per input.
   const op = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
     const save = args[inputs.length] as tf.GradSaveFunc;
     const t = args as tf.Tensor[];
     const xi = inputGradient ? t[0] : x;
-    const y = forward(xi, t[wIndex], bIndex < 0 ? undefined : t[bIndex], rIndex < 0 ? undefined : t[rIndex]);
+    const y = forward(xi, t[wIndex], bIndex < 0 ? bias : t[bIndex], rIndex < 0 ? undefined : t[rIndex]);
     save([xi, t[wIndex], y]);
     return {
       value: y as tf.Tensor4D,

@@ -122,11 +122,12 @@ export class Conv {
    * stem's 7x7 on 3 channels, the most expensive convolution of a small model's step).
    */
   run(x: tf.Tensor4D, filter: tf.Tensor4D, bias: tf.Tensor1D | undefined, activation: 'linear' | 'relu' = 'linear',
-    residual?: tf.Tensor4D, onImage = false): tf.Tensor4D {
+    residual?: tf.Tensor4D, onImage = false, biasTrains = true): tf.Tensor4D {
     const padding = this.padding();
     // Not tf.fused.conv2d: that unfuses into Conv2D + Add + Relu whenever a gradient is recorded.
-    // On the image, no input gradient: the backward pass skips that convolution.
-    return conv2dBiasAct({ x, filter, strides: this.stride, pad: padding, bias, residual, activation, inputGradient: !onImage });
+    // On the image, no input gradient: the backward pass skips that convolution; a bias made of
+    // constants (a frozen norm's shift) gets no gradient either.
+    return conv2dBiasAct({ x, filter, strides: this.stride, pad: padding, bias, residual, activation, inputGradient: !onImage, biasGradient: biasTrains });
   }
 }
 
@@ -219,7 +220,7 @@ export class ConvNorm {
   apply(x: tf.Tensor4D, activation: 'linear' | 'relu' = 'linear', residual?: tf.Tensor4D, onImage = false): tf.Tensor4D {
     return tf.tidy(() => {
       const folded = this.foldedWeights();
-      if (folded) return this.conv.run(x, folded.filter, folded.bias, activation, residual, onImage);
+      if (folded) return this.conv.run(x, folded.filter, folded.bias, activation, residual, onImage, this.foldedBiasTrains());
       const n = this.norm.apply(this.conv.apply(x, 'linear', undefined, onImage));
       const y = residual ? n.add(residual) : n;
       return activation === 'relu' ? tf.relu(y) : y;
@@ -246,6 +247,11 @@ export class ConvNorm {
     if (!made) return undefined;
     this.cache = { from, filter: tf.keep(made.filter), bias: tf.keep(made.bias) };
     return this.cache;
+  }
+
+  /** Whether the folded bias comes from anything trainable (not so for frozen BN after a conv without bias). */
+  private foldedBiasTrains(): boolean {
+    return [this.conv.b, ...this.norm.foldInputs()].some((v) => v !== undefined && v.trainable);
   }
 
   private dropCache(): void {
