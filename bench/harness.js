@@ -138,6 +138,17 @@ function machine() {
   };
 }
 
+// With RETINANET_CPU_ISA forcing a lower vector path than the CPU has, a benchmark stands in for
+// a machine without the better ones: the environment that limits torch the same way (its
+// convolutions are oneDNN's, which JIT-compiles for the ISA ONEDNN_MAX_CPU_ISA allows; ATen's
+// own kernels follow ATEN_CPU_CAPABILITY), and the label for that emulated machine kind; {} and ''
+// when no path is forced. ONNX Runtime's MLAS has no such switch.
+const PEER_ISA = { avx2: { ONEDNN_MAX_CPU_ISA: 'AVX2', ATEN_CPU_CAPABILITY: 'avx2' }, baseline: { ONEDNN_MAX_CPU_ISA: 'SSE41', ATEN_CPU_CAPABILITY: 'default' } };
+function forcedIsa(isa) {
+  if (isa.active === isa.supported || !PEER_ISA[isa.active]) return { env: {}, label: '' };
+  return { env: PEER_ISA[isa.active], label: `${isa.active} path forced (the CPU has ${isa.supported})` };
+}
+
 function table(rows) {
   const lines = ['| case | variant | median ms | ± % | ops/s | × vs first |', '| --- | --- | ---: | ---: | ---: | ---: |'];
   for (const r of rows) {
@@ -146,4 +157,4 @@ function table(rows) {
   return lines.join('\n');
 }
 
-module.exports = { runGroup, machine, table, median, medianCallMs, runFresh, CONV_SHAPES };
+module.exports = { runGroup, machine, forcedIsa, table, median, medianCallMs, runFresh, CONV_SHAPES };

@@ -51,7 +51,11 @@ const machine = {
   isa: R.ops.cpuIsa().active,
   threads: R.ops.numThreads(),
 };
-machine.key = `${machine.cpu}, ${machine.logicalCpus} logical CPUs`;
+// RETINANET_CPU_ISA=avx2 (or baseline): this CPU as a machine without AVX-512 (or AVX2), torch
+// limited likewise; its own rows.
+const forced = require('./harness').forcedIsa(R.ops.cpuIsa());
+machine.key = `${machine.cpu}, ${machine.logicalCpus} logical CPUs${forced.label ? `, ${forced.label}` : ''}`;
+const peerEnv = { ...process.env, ...forced.env };
 log(`machine: ${machine.key} (${machine.topology}), FMA peak ${machine.fmaPeakGflops.toFixed(0)} GFLOP/s (${machine.isa}), addon threads ${machine.threads}`);
 
 const rows = [];
@@ -128,7 +132,7 @@ for (const preset of presets) {
   const py = process.env.PYTHON || (fs.existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3');
   if (!args.includes('--no-torchvision')) {
     log(`torchvision retinanet_resnet50_fpn with ${py} …`);
-    const r = spawnSync(py, [path.join(__dirname, 'torchvision_model.py'), String(size), String(R.ops.numThreads())], { encoding: 'utf8' });
+    const r = spawnSync(py, [path.join(__dirname, 'torchvision_model.py'), String(size), String(R.ops.numThreads())], { encoding: 'utf8', env: peerEnv });
     if (r.status === 0) tv = JSON.parse(r.stdout.trim().split('\n').pop());
     else log(`torchvision: not measured (${(r.stderr || (r.error && r.error.message) || '').trim().split('\n').pop()})`);
   }
@@ -141,7 +145,7 @@ for (const preset of presets) {
     const trainer = new R.Trainer(tm, { iterations: 1e6, learningRate: 1e-5 });
     const ourStep = () => { const t0 = process.hrtime.bigint(); trainer.step(batch2, gtBoxes, gtLabels); return Number(process.hrtime.bigint() - t0) / 1e6; };
     ourStep();  // warm-up
-    tvPaired = await pairedTrainingSteps({ python: py, size, threads: R.ops.numThreads(), ourStep });
+    tvPaired = await pairedTrainingSteps({ python: py, size, threads: R.ops.numThreads(), ourStep, env: peerEnv });
     trainer.dispose();
     tm.dispose();
     log(tvPaired.failed ? `  failed: ${tvPaired.failed}` : `  ${tvPaired.runs} pairs: ours ${tvPaired.oursMs.toFixed(0)} ms, torchvision ${tvPaired.torchvisionMs.toFixed(0)} ms, torchvision / ours ${tvPaired.torchvisionOverOurs.toFixed(2)}×`);
@@ -169,7 +173,8 @@ for (const preset of presets) {
     + `${r === r50 && tv ? f(tv.inferenceMs) : '—'} | ${r === r50 ? ortCell.replace(/\|/g, '/') : '—'} |`);
   // torchvision's retinanet_resnet50_fpn goes in the retinanet-r50-fpn row; with no such row, its own.
   if (!r50 && (tv || onnx.measured)) tableRows.push(`| ${machine.key} | torchvision retinanet_resnet50_fpn | — | — | — | — | — | — | — | — | — | — | ${tv ? f(tv.inferenceMs) : '—'} | ${ortCell.replace(/\|/g, '/')} |`);
-  let note = `- **${machine.key}** (${new Date().toISOString().slice(0, 10)}): ${machine.topology}, FMA peak ${machine.fmaPeakGflops.toFixed(0)} GFLOP/s (${machine.isa}), addon threads ${machine.threads}, ${size}×${size} images.`;
+  let note = `- **${machine.key}** (${new Date().toISOString().slice(0, 10)}): ${machine.topology}, FMA peak ${machine.fmaPeakGflops.toFixed(0)} GFLOP/s (${machine.isa}), addon threads ${machine.threads}, ${size}×${size} images.`
+    + (forced.label ? ` torch run with ${Object.entries(forced.env).map(([k, v]) => `${k}=${v}`).join(' ')}; ONNX Runtime has no such switch and used the CPU's best path.` : '');
   if (tv) {
     note += ` torchvision ${tv.torchvision} / torch ${tv.torch} (${tv.threads} threads), \`retinanet_resnet50_fpn(min_size=${size})\`, same machine, same run: inference ${f(tv.inferenceMs)} ms per image, training step (2 images) ${f(tv.trainStepMs)} ms.`
       + (r50 ? ` Ours / torchvision: inference ${(r50.inferenceMs / tv.inferenceMs).toFixed(2)}×, training step ${(r50.trainStepMs / tv.trainStepMs).toFixed(2)}×.` : '')
@@ -207,7 +212,7 @@ for (const preset of presets) {
     MARK,
     '## Model benchmark',
     '',
-    '`npm run bench:model`, one row per preset and machine kind (CPU model + logical CPUs; a rerun replaces its machine\'s rows, other machines\' stay): 80 classes, random weights, times in ms (median). torchvision and ONNX Runtime: torchvision\'s `retinanet_resnet50_fpn` (91 classes as torchvision counts COCO\'s), in the retinanet-r50-fpn row; image size, versions and ratios in each machine\'s note below.',
+    '`npm run bench:model`, one row per preset and machine kind (CPU model + logical CPUs, and the vector path when a lower one is forced with RETINANET_CPU_ISA, torch then limited likewise; a rerun replaces its machine\'s rows, other machines\' stay): 80 classes, random weights, times in ms (median). torchvision and ONNX Runtime: torchvision\'s `retinanet_resnet50_fpn` (91 classes as torchvision counts COCO\'s), in the retinanet-r50-fpn row; image size, versions and ratios in each machine\'s note below.',
     '',
     '| machine | preset | inference / image | backbone | FPN | heads | post-processing | training step (2 images) | targets | focal-loss kernels | tfjs own kernels, forward | wasm backend, forward | torchvision, inference | ONNX Runtime, inference |',
     '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',

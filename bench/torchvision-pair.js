@@ -9,11 +9,11 @@ const { spawn } = require('child_process');
 const { interleaved } = require('./interleave');
 
 /**
- * ourStep(): runs one step of ours and returns its milliseconds. Returns { runs, oursMs, torchvisionMs,
+ * ourStep(): runs one step of ours and returns its milliseconds; env: torchvision's environment. Returns { runs, oursMs, torchvisionMs,
  * torchvisionOverOurs } or { failed: message }.
  */
-async function pairedTrainingSteps({ python, size, threads, ourStep, runs = 5 }) {
-  const child = spawn(python, [path.join(__dirname, 'torchvision_model.py'), String(size), String(threads), 'serve'], { stdio: ['pipe', 'pipe', 'pipe'] });
+async function pairedTrainingSteps({ python, size, threads, ourStep, runs = 5, env = process.env }) {
+  const child = spawn(python, [path.join(__dirname, 'torchvision_model.py'), String(size), String(threads), 'serve'], { stdio: ['pipe', 'pipe', 'pipe'], env });
   let stderr = '';
   child.stderr.on('data', (d) => { stderr += d; });
   const lines = readline.createInterface({ input: child.stdout });
