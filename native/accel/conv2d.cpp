@@ -38,6 +38,40 @@ struct OutputPixel {
   }
 };
 
+// table[d] for output pixels p0 + d, d < depth: x's row at input (iy, ix) = (oy·stride − pad + ky,
+// ox·stride − pad + kx) where the `span` input pixels from there lie inside the image and the row
+// starts at most `limit` floats into x; elsewhere outside(d, b, iy, ix). Output row by output row,
+// the inside pixels a fixed step apart (no per-pixel divisions).
+template <class Outside>
+void input_rows(const Conv2DShape& s, const float* x, int64_t ky, int64_t kx, int64_t span, int64_t limit,
+                int64_t p0, int64_t depth, const float** table, Outside outside) {
+  OutputPixel px(s, p0);
+  for (int64_t d = 0; d < depth;) {
+    const int64_t n = std::min(s.out_w - px.ox, depth - d);
+    const int64_t iy = px.oy * s.stride_h - s.pad_top + ky;
+    const int64_t sw = s.stride_w, off = kx - s.pad_left;  // ix = ox * sw + off
+    // Inside for ox in [lo, hi): ix >= 0 and ix + span <= in_w.
+    int64_t lo = px.ox + n, hi = lo;
+    if (iy >= 0 && iy < s.in_h && s.in_w - span - off >= 0) {
+      lo = std::max<int64_t>(px.ox, off >= 0 ? 0 : (-off + sw - 1) / sw);
+      hi = std::min<int64_t>(px.ox + n, (s.in_w - span - off) / sw + 1);
+    }
+    const int64_t row = ((px.b * s.in_h + iy) * s.in_w + off) * s.in_c;  // where ox = 0 would start
+    for (int64_t ox = px.ox; ox < px.ox + n; ++ox, ++d) {
+      const int64_t at = row + ox * sw * s.in_c;
+      table[d] = ox >= lo && ox < hi && at <= limit ? x + at : outside(d, px.b, iy, ox * sw + off);
+    }
+    px.ox += n;
+    if (px.ox == s.out_w) {
+      px.ox = 0;
+      if (++px.oy == s.out_h) {
+        px.oy = 0;
+        ++px.b;
+      }
+    }
+  }
+}
+
 // Row m of the im2col matrix (output pixel b, oy, ox), columns [k0, k0 + depth) of
 // (ky, kx, c): runs of channels copied from the input, zeros where the window leaves it.
 void im2col_row(const Conv2DShape& s, const float* x, int64_t m, int64_t k0, int64_t depth, float* dst) {
@@ -170,16 +204,10 @@ void gather_im2col_transposed(const void* ctx, int64_t i0, int64_t rows, int64_t
   const int64_t tap0 = i0 / s.in_c, taps = (i0 + rows - 1) / s.in_c - tap0 + 1;
   out->rows.resize(static_cast<size_t>((taps + packed) * depth));
   out->packed.resize(static_cast<size_t>(packed * mr * depth));
+  const int64_t size = s.batch * s.in_h * s.in_w * s.in_c;
   for (int64_t t = 0; t < taps; ++t) {
-    const int64_t ky = (tap0 + t) / s.filter_w, kx = (tap0 + t) % s.filter_w;
-    const float** table = out->rows.data() + t * depth;
-    OutputPixel px(s, p0);
-    for (int64_t d = 0; d < depth; ++d) {
-      const int64_t iy = px.oy * s.stride_h - s.pad_top + ky, ix = px.ox * s.stride_w - s.pad_left + kx;
-      const bool inside = iy >= 0 && iy < s.in_h && ix >= 0 && ix < s.in_w;
-      table[d] = inside ? p.x + ((px.b * s.in_h + iy) * s.in_w + ix) * s.in_c : zeros.data();
-      px.next(s);
-    }
+    input_rows(s, p.x, (tap0 + t) / s.filter_w, (tap0 + t) % s.filter_w, 1, size, p0, depth, out->rows.data() + t * depth,
+               [&](int64_t, int64_t, int64_t, int64_t) { return zeros.data(); });
   }
   for (int64_t q = 0, j = 0; q < panels; ++q) {
     const int64_t first = i0 + q * mr;
@@ -195,6 +223,51 @@ void gather_im2col_transposed(const void* ctx, int64_t i0, int64_t rows, int64_t
     out->table[q] = (taps + j) * depth;
     out->offset[q] = 0;
     ++j;
+  }
+}
+
+// Few input channels (the stem's 7x7 on RGB): a panel of mr taps would take channels of several
+// filter taps, and every panel would be packed. But one filter row's taps (kx, c) are
+// filter_w * in_c consecutive floats of x wherever the window's row lies inside the image: each
+// filter row becomes a group of `group` GEMM rows (that run rounded up to mr; the rows past it
+// read what follows the run and are dropped), read in place; a window cut by the image's left or
+// right edge, or a run too close to x's end, is copied with its zeros into `packed`. dW's rows
+// come out grouped the same way (filter_h x group) and are copied into HWIO afterwards.
+struct FilterRows {
+  const Conv2DShape* s;
+  const float* x;
+  int64_t group;
+};
+
+void gather_filter_rows(const void* ctx, int64_t i0, int64_t rows, int64_t p0, int64_t depth, int64_t mr,
+                        GatheredPanels* out) {
+  const FilterRows& f = *static_cast<const FilterRows*>(ctx);
+  const Conv2DShape& s = *f.s;
+  const int64_t run = s.filter_w * s.in_c;
+  thread_local std::vector<float> zeros;
+  if (static_cast<int64_t>(zeros.size()) < f.group) zeros.assign(static_cast<size_t>(f.group), 0.0f);
+  const int64_t ky0 = i0 / f.group, kys = (i0 + rows - 1) / f.group - ky0 + 1;
+  const int64_t size = s.batch * s.in_h * s.in_w * s.in_c;  // floats of x: a row read in place ends inside
+  out->rows.resize(static_cast<size_t>(kys * depth));
+  out->packed.resize(static_cast<size_t>(kys * depth * f.group));
+  for (int64_t t = 0; t < kys; ++t) {
+    float* copies = out->packed.data() + t * depth * f.group;
+    input_rows(s, f.x, ky0 + t, 0, s.filter_w, size - f.group, p0, depth, out->rows.data() + t * depth,
+               [&](int64_t d, int64_t b, int64_t iy, int64_t ix0) -> const float* {
+                 if (iy < 0 || iy >= s.in_h) return zeros.data();
+                 const float* row = f.x + (b * s.in_h + iy) * s.in_w * s.in_c;
+                 float* c = copies + d * f.group;
+                 for (int64_t j = 0; j < f.group; ++j) {
+                   const int64_t ix = ix0 + j / s.in_c;
+                   c[j] = j < run && ix >= 0 && ix < s.in_w ? row[ix * s.in_c + j % s.in_c] : 0.0f;
+                 }
+                 return c;
+               });
+  }
+  for (int64_t q = 0; q * mr < rows; ++q) {
+    const int64_t first = i0 + q * mr;
+    out->table[q] = (first / f.group - ky0) * depth;
+    out->offset[q] = first % f.group;
   }
 }
 
@@ -310,6 +383,21 @@ void conv2d_backprop_filter(const Conv2DShape& s, const float* x, const float* d
   const bool pointwise = is_pointwise(s);
   const int64_t chunk = std::max<int64_t>(256, kGemmPackedBFloats / std::max<int64_t>(s.out_c, 1));
   if (m == 0) std::fill(dw, dw + k * s.out_c, 0.0f);  // no output pixel: no product writes dw
+  const int64_t mr = gemm_panel_rows(s.out_c);
+  if (!pointwise && s.in_c < mr && m > 0) {
+    const FilterRows ctx{&s, x, (s.filter_w * s.in_c + mr - 1) / mr * mr};
+    const int64_t run = s.filter_w * s.in_c;
+    float* const grouped = scratch_floats(ScratchSlot::kColumns, static_cast<size_t>(s.filter_h * ctx.group * s.out_c));
+    for (int64_t m0 = 0; m0 < m; m0 += chunk) {
+      const int64_t mc = std::min(chunk, m - m0);
+      sgemm_gathered(s.filter_h * ctx.group, s.out_c, mc, gather_filter_rows, &ctx, dy + m0 * s.out_c, s.out_c, grouped,
+                     s.out_c, m0 > 0);
+    }
+    for (int64_t ky = 0; ky < s.filter_h; ++ky) {
+      std::memcpy(dw + ky * run * s.out_c, grouped + ky * ctx.group * s.out_c, static_cast<size_t>(run * s.out_c) * sizeof(float));
+    }
+    return;
+  }
   for (int64_t m0 = 0; m0 < m; m0 += chunk) {
     const int64_t mc = std::min(chunk, m - m0);
     if (pointwise) {  // 1x1, stride 1, no padding: x is its own column matrix

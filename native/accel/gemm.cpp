@@ -404,6 +404,8 @@ void sgemm_gathered(int64_t m, int64_t n, int64_t k, GatherPanelFn gather, const
   gemm_driver(m, n, k, nullptr, gather, ctx, nullptr, 0, b, ldb, false, c, ldc, accumulate, Epilogue{});
 }
 
+int64_t gemm_panel_rows(int64_t n) { return tiling_for(isas(), n).mr; }
+
 PackedBLayout packed_b_layout(int64_t n, int64_t k) { return {n, k, tiling_for(isas(), n).nr, KC}; }
 
 void sgemm_packed_b(const GemmArgs& g, const float* packed) {

@@ -92,6 +92,9 @@ struct GatheredPanels {
 using GatherPanelFn = void (*)(const void* ctx, int64_t i0, int64_t rows, int64_t k0, int64_t depth, int64_t mr,
                                GatheredPanels* out);
 
+// The rows per panel (MR) of the tile that products with n columns use.
+int64_t gemm_panel_rows(int64_t n);
+
 // C[m, n] (+)= A * B where A's panels are read in place as `gather` names them.
 void sgemm_gathered(int64_t m, int64_t n, int64_t k, GatherPanelFn gather, const void* ctx, const float* b,
                     int64_t ldb, float* c, int64_t ldc, bool accumulate);
