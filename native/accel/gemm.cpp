@@ -71,39 +71,19 @@ RETINANET_INLINE void store_tile(const typename Tile<W>::vec (&acc)[Tile<W, CV>:
   }
 }
 
-// acc = A panel (MR x kc) * B strip (kc x NR); then C (+)= acc for the valid rows/cols. The
-// panel's rows (as im2col produces them; a plain row-major A read in place, its own rows) are
-// read `a_stride` floats apart: kc when packed, A's own row stride when read in place (rows past
-// `rows` then repeat the last row: computed, never stored). Each of the MR broadcasts reads its
-// own sequential stream.
-template <int W, int CV>
-RETINANET_INLINE void micro_kernel(int64_t kc, const float* ap, int64_t a_stride, const float* bp, float* c,
-                                   int64_t ldc, int64_t rows, int64_t cols, bool accumulate, const Epilogue* e,
-                                   int64_t r0, int64_t j0) {
-  using vec = typename Tile<W>::vec;
-  constexpr int MR = Tile<W, CV>::MR;
-  constexpr int NR = Tile<W, CV>::NR;
-  vec acc[MR][CV];
-  for (int r = 0; r < MR; ++r) {
-    for (int h = 0; h < CV; ++h) acc[r][h] = vec{};
-  }
-  const float* a[MR];
-  for (int r = 0; r < MR; ++r) a[r] = ap + std::min<int64_t>(r, rows - 1) * a_stride;
-  for (int64_t kk = 0; kk < kc; ++kk) {
-    vec bv[CV];
-    for (int h = 0; h < CV; ++h) bv[h] = load<W>(bp + kk * NR + h * W);
-    for (int r = 0; r < MR; ++r) {
-      for (int h = 0; h < CV; ++h) acc[r][h] += a[r][kk] * bv[h];
-    }
-  }
-  store_tile<W, CV>(acc, c, ldc, rows, cols, accumulate, e, r0, j0);
-}
+// Where a micro-kernel reads its A panel: rows of A (as im2col produces them; a plain row-major
+// A read in place, its own rows), or a k-major panel read in place (sgemm_gathered).
+enum class PanelLayout { kRows, kGathered };
 
-// The same product for a k-major panel read in place: depth kk's MR values at src[kk] + offset.
-template <int W, int CV>
-RETINANET_INLINE void micro_kernel_gathered(int64_t kc, const float* const* src, int64_t offset, const float* bp,
-                                            float* c, int64_t ldc, int64_t rows, int64_t cols, bool accumulate,
-                                            const Epilogue* e, int64_t r0, int64_t j0) {
+// acc = A panel (MR x kc) * B strip (kc x NR); then C (+)= acc for the valid rows/cols.
+// kRows: the panel's rows are read `a_stride` floats apart from ap — kc when packed, A's own row
+// stride when read in place (rows past `rows` then repeat the last row: computed, never stored);
+// each of the MR broadcasts reads its own sequential stream. kGathered: depth kk's MR values at
+// src[kk] + a_stride.
+template <int W, int CV, PanelLayout L>
+RETINANET_INLINE void micro_kernel(int64_t kc, const float* ap, const float* const* src, int64_t a_stride,
+                                   const float* bp, float* c, int64_t ldc, int64_t rows, int64_t cols, bool accumulate,
+                                   const Epilogue* e, int64_t r0, int64_t j0) {
   using vec = typename Tile<W>::vec;
   constexpr int MR = Tile<W, CV>::MR;
   constexpr int NR = Tile<W, CV>::NR;
@@ -111,12 +91,24 @@ RETINANET_INLINE void micro_kernel_gathered(int64_t kc, const float* const* src,
   for (int r = 0; r < MR; ++r) {
     for (int h = 0; h < CV; ++h) acc[r][h] = vec{};
   }
-  for (int64_t kk = 0; kk < kc; ++kk) {
-    vec bv[CV];
-    for (int h = 0; h < CV; ++h) bv[h] = load<W>(bp + kk * NR + h * W);
-    const float* a = src[kk] + offset;
-    for (int r = 0; r < MR; ++r) {
-      for (int h = 0; h < CV; ++h) acc[r][h] += a[r] * bv[h];
+  if constexpr (L == PanelLayout::kRows) {
+    const float* a[MR];
+    for (int r = 0; r < MR; ++r) a[r] = ap + std::min<int64_t>(r, rows - 1) * a_stride;
+    for (int64_t kk = 0; kk < kc; ++kk) {
+      vec bv[CV];
+      for (int h = 0; h < CV; ++h) bv[h] = load<W>(bp + kk * NR + h * W);
+      for (int r = 0; r < MR; ++r) {
+        for (int h = 0; h < CV; ++h) acc[r][h] += a[r][kk] * bv[h];
+      }
+    }
+  } else {
+    for (int64_t kk = 0; kk < kc; ++kk) {
+      vec bv[CV];
+      for (int h = 0; h < CV; ++h) bv[h] = load<W>(bp + kk * NR + h * W);
+      const float* a = src[kk] + a_stride;
+      for (int r = 0; r < MR; ++r) {
+        for (int h = 0; h < CV; ++h) acc[r][h] += a[r] * bv[h];
+      }
     }
   }
   store_tile<W, CV>(acc, c, ldc, rows, cols, accumulate, e, r0, j0);
@@ -146,12 +138,11 @@ void gather_plain_transposed(const void* ctx, int64_t i0, int64_t rows, int64_t 
   out->offset[full] = 0;
 }
 
-// One task: C rows [i0, i1) x columns [jc, jc + nc), the whole depth k. The C block stays in
-// L2 across the k blocks; each k block packs its A block and sweeps the B strips.
+// One task's product (block_impl).
 struct BlockArgs {
   int64_t i0, i1, k, jc, nc;
-  PackRowsFn pack_rows;   // row-major panels (block_impl), or
-  GatherPanelFn gather;   // k-major panels read in place (block_gathered_impl)
+  PackRowsFn pack_rows;   // rows of A packed, or
+  GatherPanelFn gather;   // k-major panels read in place (block_impl<.., true>)
   const void* ctx;
   const float* a_direct;  // row-major A read in place (no packing), rows a_lda apart; or nullptr
   int64_t a_lda;
@@ -164,9 +155,10 @@ struct BlockArgs {
 
 // C's tile (panel p, strip s) of one depth block [pc, pc + kc): the micro-kernel on the panel's
 // layout; `prefetch`: first the next panel's residual tile, for its epilogue.
-template <int W, int CV>
-RETINANET_INLINE void block_tile(const BlockArgs& a, const float* apack, int64_t pc, int64_t kc, const float* bblock,
-                                 bool acc, const Epilogue* e, int64_t p, int64_t s, bool prefetch) {
+template <int W, int CV, bool Gathered>
+RETINANET_INLINE void block_tile(const BlockArgs& a, const float* apack, const GatheredPanels* g, int64_t pc,
+                                 int64_t kc, const float* bblock, bool acc, const Epilogue* e, int64_t p, int64_t s,
+                                 bool prefetch) {
   constexpr int MR = Tile<W, CV>::MR;
   constexpr int NR = Tile<W, CV>::NR;
   const int64_t j0 = a.jc + s * NR;
@@ -180,14 +172,22 @@ RETINANET_INLINE void block_tile(const BlockArgs& a, const float* apack, int64_t
       for (int64_t j = 0; j < cols; j += 16) __builtin_prefetch(e->residual + r * a.ldc + j0 + j, 0, 3);
     }
   }
-  if (a.a_direct != nullptr) {
-    micro_kernel<W, CV>(kc, a.a_direct + r0 * a.a_lda + pc, a.a_lda, bp, cp, a.ldc, rows, cols, acc, e, r0, j0);
+  if constexpr (Gathered) {
+    micro_kernel<W, CV, PanelLayout::kGathered>(kc, nullptr, g->rows.data() + g->table[p], g->offset[p], bp, cp, a.ldc,
+                                                rows, cols, acc, e, r0, j0);
+  } else if (a.a_direct != nullptr) {
+    micro_kernel<W, CV, PanelLayout::kRows>(kc, a.a_direct + r0 * a.a_lda + pc, nullptr, a.a_lda, bp, cp, a.ldc, rows,
+                                            cols, acc, e, r0, j0);
   } else {
-    micro_kernel<W, CV>(kc, apack + p * MR * kc, kc, bp, cp, a.ldc, rows, cols, acc, e, r0, j0);
+    micro_kernel<W, CV, PanelLayout::kRows>(kc, apack + p * MR * kc, nullptr, kc, bp, cp, a.ldc, rows, cols, acc, e,
+                                            r0, j0);
   }
 }
 
-template <int W, int CV>
+// One task: C rows [i0, i1) x columns [jc, jc + nc), the whole depth k. The C block stays in L2
+// across the depth blocks; each depth block packs its A block (or, Gathered, has the maker name
+// its panels' rows) and sweeps the B strips past it.
+template <int W, int CV, bool Gathered>
 RETINANET_INLINE void block_impl(const BlockArgs& a) {
   constexpr int MR = Tile<W, CV>::MR;
   constexpr int NR = Tile<W, CV>::NR;
@@ -195,16 +195,26 @@ RETINANET_INLINE void block_impl(const BlockArgs& a) {
   const int64_t panels = (mc + MR - 1) / MR;
   const int64_t strips = (a.nc + NR - 1) / NR;
   thread_local std::vector<float> apack;
-  if (a.a_direct == nullptr) apack.resize(static_cast<size_t>(panels * MR * std::min(KC, a.k)));
+  GatheredPanels* g = nullptr;
+  if constexpr (Gathered) {
+    thread_local GatheredPanels panel_rows;
+    g = &panel_rows;
+  } else if (a.a_direct == nullptr) {
+    apack.resize(static_cast<size_t>(panels * MR * std::min(KC, a.k)));
+  }
   for (int64_t pc = 0; pc < a.k; pc += KC) {
     const int64_t kc = std::min(KC, a.k - pc);
     const float* bblock = a.bpack + pc * strips * NR;
-    for (int64_t p = 0; p < panels && a.a_direct == nullptr; ++p) {
-      const int64_t r0 = a.i0 + p * MR;
-      const int64_t rows = std::min<int64_t>(MR, a.i1 - r0);
-      float* dst = apack.data() + p * MR * kc;
-      a.pack_rows(a.ctx, r0, rows, pc, kc, dst);
-      if (rows < MR) std::fill(dst + rows * kc, dst + MR * kc, 0.0f);
+    if constexpr (Gathered) {
+      a.gather(a.ctx, a.i0, mc, pc, kc, MR, g);
+    } else {
+      for (int64_t p = 0; p < panels && a.a_direct == nullptr; ++p) {
+        const int64_t r0 = a.i0 + p * MR;
+        const int64_t rows = std::min<int64_t>(MR, a.i1 - r0);
+        float* dst = apack.data() + p * MR * kc;
+        a.pack_rows(a.ctx, r0, rows, pc, kc, dst);
+        if (rows < MR) std::fill(dst + rows * kc, dst + MR * kc, 0.0f);
+      }
     }
     const bool acc = a.accumulate || pc > 0;
     const Epilogue* e = pc + kc == a.k ? a.epilogue : nullptr;
@@ -217,41 +227,12 @@ RETINANET_INLINE void block_impl(const BlockArgs& a) {
     // strip order, did not help the wider products).
     if (residual != nullptr && kc == a.k && kc * strips * NR * static_cast<int64_t>(sizeof(float)) <= l2_cache_bytes() / 4) {
       for (int64_t p = 0; p < panels; ++p) {
-        for (int64_t s = 0; s < strips; ++s) block_tile<W, CV>(a, apack.data(), pc, kc, bblock, acc, e, p, s, true);
+        for (int64_t s = 0; s < strips; ++s) block_tile<W, CV, Gathered>(a, apack.data(), g, pc, kc, bblock, acc, e, p, s, true);
       }
       continue;
     }
     for (int64_t s = 0; s < strips; ++s) {
-      for (int64_t p = 0; p < panels; ++p) block_tile<W, CV>(a, apack.data(), pc, kc, bblock, acc, e, p, s, false);
-    }
-  }
-}
-
-// One task of a product whose A panels are read in place (sgemm_gathered): per depth block the
-// maker names the panels' rows, then the strips sweep past them as in block_impl.
-template <int W, int CV>
-RETINANET_INLINE void block_gathered_impl(const BlockArgs& a) {
-  constexpr int MR = Tile<W, CV>::MR;
-  constexpr int NR = Tile<W, CV>::NR;
-  const int64_t mc = a.i1 - a.i0;
-  const int64_t panels = (mc + MR - 1) / MR;
-  const int64_t strips = (a.nc + NR - 1) / NR;
-  thread_local GatheredPanels g;
-  for (int64_t pc = 0; pc < a.k; pc += KC) {
-    const int64_t kc = std::min(KC, a.k - pc);
-    const float* bblock = a.bpack + pc * strips * NR;
-    a.gather(a.ctx, a.i0, mc, pc, kc, MR, &g);
-    const bool acc = a.accumulate || pc > 0;
-    const Epilogue* e = pc + kc == a.k ? a.epilogue : nullptr;
-    for (int64_t s = 0; s < strips; ++s) {
-      const int64_t j0 = a.jc + s * NR;
-      const int64_t cols = std::min<int64_t>(NR, a.jc + a.nc - j0);
-      const float* bp = bblock + s * kc * NR;
-      for (int64_t p = 0; p < panels; ++p) {
-        const int64_t r0 = a.i0 + p * MR;
-        micro_kernel_gathered<W, CV>(kc, g.rows.data() + g.table[p], g.offset[p], bp, a.c + r0 * a.ldc + j0, a.ldc,
-                                     std::min<int64_t>(MR, a.i1 - r0), cols, acc, e, r0, j0);
-      }
+      for (int64_t p = 0; p < panels; ++p) block_tile<W, CV, Gathered>(a, apack.data(), g, pc, kc, bblock, acc, e, p, s, false);
     }
   }
 }
@@ -269,14 +250,14 @@ struct Isa {
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__)) && !defined(RETINANET_NO_DISPATCH)
 #define RETINANET_AVX512 __attribute__((target("avx512f,avx512vl,avx512bw,avx512dq,avx2,fma")))
-RETINANET_AVX512 void block_avx512(const BlockArgs& a) { block_impl<16, 2>(a); }
-RETINANET_AVX512 void block_avx512_narrow(const BlockArgs& a) { block_impl<16, 1>(a); }
-RETINANET_AVX512 void gathered_avx512(const BlockArgs& a) { block_gathered_impl<16, 2>(a); }
-RETINANET_AVX512 void gathered_avx512_narrow(const BlockArgs& a) { block_gathered_impl<16, 1>(a); }
-__attribute__((target("avx2,fma"))) void block_avx2(const BlockArgs& a) { block_impl<8, 2>(a); }
-__attribute__((target("avx2,fma"))) void block_avx2_narrow(const BlockArgs& a) { block_impl<8, 1>(a); }
-__attribute__((target("avx2,fma"))) void gathered_avx2(const BlockArgs& a) { block_gathered_impl<8, 2>(a); }
-__attribute__((target("avx2,fma"))) void gathered_avx2_narrow(const BlockArgs& a) { block_gathered_impl<8, 1>(a); }
+RETINANET_AVX512 void block_avx512(const BlockArgs& a) { block_impl<16, 2, false>(a); }
+RETINANET_AVX512 void block_avx512_narrow(const BlockArgs& a) { block_impl<16, 1, false>(a); }
+RETINANET_AVX512 void gathered_avx512(const BlockArgs& a) { block_impl<16, 2, true>(a); }
+RETINANET_AVX512 void gathered_avx512_narrow(const BlockArgs& a) { block_impl<16, 1, true>(a); }
+__attribute__((target("avx2,fma"))) void block_avx2(const BlockArgs& a) { block_impl<8, 2, false>(a); }
+__attribute__((target("avx2,fma"))) void block_avx2_narrow(const BlockArgs& a) { block_impl<8, 1, false>(a); }
+__attribute__((target("avx2,fma"))) void gathered_avx2(const BlockArgs& a) { block_impl<8, 2, true>(a); }
+__attribute__((target("avx2,fma"))) void gathered_avx2_narrow(const BlockArgs& a) { block_impl<8, 1, true>(a); }
 #define RETINANET_GEMM_DISPATCH 1
 #endif
 // The portable path (W = 4: SSE on x86-64, and NEON on aarch64, where it is the only one and
@@ -285,10 +266,10 @@ __attribute__((target("avx2,fma"))) void gathered_avx2_narrow(const BlockArgs& a
 // checked with aarch64-linux-gnu-objdump -d on the addon's -O3 object (GCC 12); it needs this
 // file's -ffp-contract=fast (native/fast-math.txt) and -O2 or more (the -O1 core test build
 // keeps fmul + fadd).
-void block_base(const BlockArgs& a) { block_impl<4, 2>(a); }
-void block_base_narrow(const BlockArgs& a) { block_impl<4, 1>(a); }
-void gathered_base(const BlockArgs& a) { block_gathered_impl<4, 2>(a); }
-void gathered_base_narrow(const BlockArgs& a) { block_gathered_impl<4, 1>(a); }
+void block_base(const BlockArgs& a) { block_impl<4, 2, false>(a); }
+void block_base_narrow(const BlockArgs& a) { block_impl<4, 1, false>(a); }
+void gathered_base(const BlockArgs& a) { block_impl<4, 2, true>(a); }
+void gathered_base_narrow(const BlockArgs& a) { block_impl<4, 1, true>(a); }
 
 using BlockFn = void (*)(const BlockArgs&);
 template <int W>
