@@ -6,6 +6,8 @@ export { CPU_ISAS };
 /** A vector instruction set of the CPU kernels: AVX-512, AVX2 + FMA, or portable SSE2 code. */
 export type CpuIsa = (typeof CPU_ISAS)[number];
 
+let isa: { active: CpuIsa; supported: CpuIsa; bfloat16: boolean } | undefined;
+
 /**
  * The instruction set the GEMM (every convolution and matmul of the accelerator) and the FMA peak
  * loop use (`active`), and the best this CPU has (`supported`). `RETINANET_CPU_ISA=avx2` or
@@ -15,7 +17,10 @@ export type CpuIsa = (typeof CPU_ISAS)[number];
  * avx512; see {@link setInferencePrecision}).
  */
 export function cpuIsa(): { active: CpuIsa; supported: CpuIsa; bfloat16: boolean } {
-  return native().cpuIsa() as { active: CpuIsa; supported: CpuIsa; bfloat16: boolean };
+  // Fixed once the addon has loaded; asked for by every convolution's precision check (a native
+  // call making an object: ~1 ms of an R50 inference).
+  isa ??= native().cpuIsa() as { active: CpuIsa; supported: CpuIsa; bfloat16: boolean };
+  return { ...isa };
 }
 
 /** The precision of inference's convolution products: float32 (the default) or bfloat16 (opt-in). */
