@@ -318,6 +318,26 @@ void pack_b_strips(const float* b, int64_t ldb, bool trans_b, int64_t k, int64_t
                    float* bpack) {
   const int64_t strips = (nc + NR - 1) / NR;
   const int64_t kblocks = (k + KC - 1) / KC;
+  if (!trans_b) {
+    // Row by row: each of B's rows is read once, start to end, into its place in every strip (strip
+    // by strip, 128 bytes of each row were read at B's row stride; in one process alternating the
+    // two, products whose packing dominates ran 11-16 % faster: 8 x 2048 x 2048 2.43 -> 2.04 ms,
+    // 8 x 4608 x 512 1.30 -> 1.16; Zen 5, 2 threads).
+    parallel_for(k, 16, [&](int64_t r0, int64_t r1) {
+      for (int64_t r = r0; r < r1; ++r) {
+        const int64_t pc = r / KC * KC, kc = std::min(KC, k - pc);
+        const float* src = b + r * ldb + jc;
+        float* dst = bpack + pc * strips * NR + (r - pc) * NR;
+        for (int64_t s = 0; s < strips; ++s) {
+          const int64_t w = std::min<int64_t>(NR, nc - s * NR);
+          float* d = dst + s * kc * NR;
+          std::memcpy(d, src + s * NR, static_cast<size_t>(w) * sizeof(float));
+          for (int64_t j = w; j < NR; ++j) d[j] = 0.0f;
+        }
+      }
+    });
+    return;
+  }
   parallel_for(kblocks * strips, 4, [&](int64_t t0, int64_t t1) {
     for (int64_t t = t0; t < t1; ++t) {
       const int64_t pc = (t / strips) * KC;
