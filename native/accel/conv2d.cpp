@@ -29,14 +29,23 @@ struct OutputPixel {
   int64_t b, oy, ox;
   OutputPixel(const Conv2DShape& s, int64_t p)
       : b(p / (s.out_w * s.out_h)), oy((p / s.out_w) % s.out_h), ox(p % s.out_w) {}
-  void next(const Conv2DShape& s) {
-    if (++ox < s.out_w) return;
+  void next(const Conv2DShape& s) { advance(s, 1); }
+  // n pixels on, n at most the rest of this output row.
+  void advance(const Conv2DShape& s, int64_t n) {
+    if ((ox += n) < s.out_w) return;
     ox = 0;
     if (++oy < s.out_h) return;
     oy = 0;
     ++b;
   }
 };
+
+// A row of at least n zeros (per thread), for windows that leave the image.
+const float* zero_row(int64_t n) {
+  thread_local std::vector<float> zeros;
+  if (static_cast<int64_t>(zeros.size()) < n) zeros.assign(static_cast<size_t>(n), 0.0f);
+  return zeros.data();
+}
 
 // table[d] for output pixels p0 + d, d < depth: x's row at input (iy, ix) = (oy·stride − pad + ky,
 // ox·stride − pad + kx) where the `span` input pixels from there lie inside the image and the row
@@ -61,14 +70,7 @@ void input_rows(const Conv2DShape& s, const float* x, int64_t ky, int64_t kx, in
       const int64_t at = row + ox * sw * s.in_c;
       table[d] = ox >= lo && ox < hi && at <= limit ? x + at : outside(d, px.b, iy, ox * sw + off);
     }
-    px.ox += n;
-    if (px.ox == s.out_w) {
-      px.ox = 0;
-      if (++px.oy == s.out_h) {
-        px.oy = 0;
-        ++px.b;
-      }
-    }
+    px.advance(s, n);
   }
 }
 
@@ -192,8 +194,7 @@ void gather_im2col_transposed(const void* ctx, int64_t i0, int64_t rows, int64_t
                               GatheredPanels* out) {
   const Im2col& p = *static_cast<const Im2col*>(ctx);
   const Conv2DShape& s = *p.s;
-  thread_local std::vector<float> zeros;
-  if (static_cast<int64_t>(zeros.size()) < s.in_c) zeros.assign(static_cast<size_t>(s.in_c), 0.0f);
+  const float* const zeros = zero_row(s.in_c);
   const int64_t panels = (rows + mr - 1) / mr;
   const auto in_one_tap = [&](int64_t q) {
     const int64_t first = i0 + q * mr;
@@ -207,7 +208,7 @@ void gather_im2col_transposed(const void* ctx, int64_t i0, int64_t rows, int64_t
   const int64_t size = s.batch * s.in_h * s.in_w * s.in_c;
   for (int64_t t = 0; t < taps; ++t) {
     input_rows(s, p.x, (tap0 + t) / s.filter_w, (tap0 + t) % s.filter_w, 1, size, p0, depth, out->rows.data() + t * depth,
-               [&](int64_t, int64_t, int64_t, int64_t) { return zeros.data(); });
+               [&](int64_t, int64_t, int64_t, int64_t) { return zeros; });
   }
   for (int64_t q = 0, j = 0; q < panels; ++q) {
     const int64_t first = i0 + q * mr;
@@ -218,10 +219,7 @@ void gather_im2col_transposed(const void* ctx, int64_t i0, int64_t rows, int64_t
     }
     float* dst = out->packed.data() + j * mr * depth;
     pack_im2col_transposed_panel(s, p.x, first, std::min(mr, rows - q * mr), p0, depth, mr, dst);
-    const float** table = out->rows.data() + (taps + j) * depth;
-    for (int64_t d = 0; d < depth; ++d) table[d] = dst + d * mr;
-    out->table[q] = (taps + j) * depth;
-    out->offset[q] = 0;
+    out->name_packed(q, (taps + j) * depth, dst, depth, mr);
     ++j;
   }
 }
@@ -244,8 +242,7 @@ void gather_filter_rows(const void* ctx, int64_t i0, int64_t rows, int64_t p0, i
   const FilterRows& f = *static_cast<const FilterRows*>(ctx);
   const Conv2DShape& s = *f.s;
   const int64_t run = s.filter_w * s.in_c;
-  thread_local std::vector<float> zeros;
-  if (static_cast<int64_t>(zeros.size()) < f.group) zeros.assign(static_cast<size_t>(f.group), 0.0f);
+  const float* const zeros = zero_row(f.group);
   const int64_t ky0 = i0 / f.group, kys = (i0 + rows - 1) / f.group - ky0 + 1;
   const int64_t size = s.batch * s.in_h * s.in_w * s.in_c;  // floats of x: a row read in place ends inside
   out->rows.resize(static_cast<size_t>(kys * depth));
@@ -254,7 +251,7 @@ void gather_filter_rows(const void* ctx, int64_t i0, int64_t rows, int64_t p0, i
     float* copies = out->packed.data() + t * depth * f.group;
     input_rows(s, f.x, ky0 + t, 0, s.filter_w, size - f.group, p0, depth, out->rows.data() + t * depth,
                [&](int64_t d, int64_t b, int64_t iy, int64_t ix0) -> const float* {
-                 if (iy < 0 || iy >= s.in_h) return zeros.data();
+                 if (iy < 0 || iy >= s.in_h) return zeros;
                  const float* row = f.x + (b * s.in_h + iy) * s.in_w * s.in_c;
                  float* c = copies + d * f.group;
                  for (int64_t j = 0; j < f.group; ++j) {

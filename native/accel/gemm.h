@@ -3,6 +3,7 @@
 // transpose. Packed, cache-blocked, with a register-tiled micro-kernel compiled for AVX-512,
 // AVX2+FMA and a baseline, chosen at run time; multithreaded on the addon's pool.
 #pragma once
+#include <cstddef>
 #include <cstdint>
 #include <vector>
 
@@ -88,6 +89,13 @@ struct GatheredPanels {
   std::vector<float> packed;
   int64_t table[kMaxPanels];
   int64_t offset[kMaxPanels];
+  // Names panel q as the k-major panel at dst (depth kk's mr values at dst + kk·mr), its table
+  // at rows[at, at + depth).
+  void name_packed(int64_t q, int64_t at, const float* dst, int64_t depth, int64_t mr) {
+    for (int64_t d = 0; d < depth; ++d) rows[static_cast<size_t>(at + d)] = dst + d * mr;
+    table[q] = at;
+    offset[q] = 0;
+  }
 };
 using GatherPanelFn = void (*)(const void* ctx, int64_t i0, int64_t rows, int64_t k0, int64_t depth, int64_t mr,
                                GatheredPanels* out);
