@@ -164,6 +164,8 @@ test('no tensor is left behind over training steps, and bad arguments are refuse
   t.throws(() => conv2dBiasAct({ x, filter: rand([3, 3, 5, 6], 1), pad: 'same' }), { instanceOf: RangeError, message: /^filter:/ });
   t.throws(() => conv2dBiasAct({ x, filter: w, bias: rand([5], 1), pad: 'same' }), { instanceOf: RangeError, message: /^bias:/ });
   t.throws(() => conv2dBiasAct({ x, filter: w, pad: 'same', activation: 'sigmoid' }), { instanceOf: RangeError, message: /^activation:/ });
+  t.throws(() => conv2dBiasAct({ x, filter: w }), { instanceOf: TypeError, message: /^pad: expected 'valid', 'same' or/ });
+  t.throws(() => conv2dBiasAct({ x, filter: w, pad: [[0, 0], [1, 1], [1, -1], [0, 0]] }), { instanceOf: TypeError, message: /^pad:/ });
   t.throws(() => conv2dBiasAct({ x, filter: w, pad: 'valid', residual: rand([1, 8, 8, 6], 1) }), { instanceOf: RangeError, message: /^residual: expected the output's shape \[1,6,6,6\]/ });
   tf.dispose([x, w, b, res]);
 });

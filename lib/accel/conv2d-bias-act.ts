@@ -61,11 +61,13 @@ export function nativeAccelKernel(kernelName: string): boolean {
 }
 
 /**
- * The checks conv2dBiasAct and conv2dLevels share: the input `name` against the filter, the bias
- * and the activation (TypeError / RangeError naming the argument).
+ * The checks conv2dBiasAct and conv2dLevels share: the input `name` against the filter, the bias,
+ * the activation and the padding (TypeError / RangeError naming the argument).
  */
-export function checkConvArgs(name: string, x: tf.Tensor4D, filter: tf.Tensor4D, bias: tf.Tensor1D | undefined, activation: string): void {
+export function checkConvArgs(name: string, x: tf.Tensor4D, filter: tf.Tensor4D, bias: tf.Tensor1D | undefined, activation: string, pad: unknown): void {
   tensorArg(name, x, 'float32', 4);
+  const explicit = Array.isArray(pad) && pad.length === 4 && pad.every((p) => Array.isArray(p) && p.length === 2 && p.every((v) => Number.isInteger(v) && v >= 0));
+  if (pad !== 'valid' && pad !== 'same' && !explicit) throw new TypeError(`pad: expected 'valid', 'same' or [[0, 0], [top, bottom], [left, right], [0, 0]], got ${JSON.stringify(pad)}`);
   tensorArg('filter', filter, 'float32', 4);
   if (filter.shape[2] !== x.shape[3]) throw new RangeError(`filter: expected ${x.shape[3]} input channels (${name}'s), got shape [${filter.shape}]`);
   if (bias !== undefined) {
@@ -110,7 +112,7 @@ export interface Conv2dBiasActArgs {
  * pass.
  */
 export function conv2dBiasAct({ x, filter, bias, residual, strides = 1, pad, activation = 'linear', inputGradient = true, biasGradient = true }: Conv2dBiasActArgs): tf.Tensor4D {
-  checkConvArgs('x', x, filter, bias, activation);
+  checkConvArgs('x', x, filter, bias, activation, pad);
   if (typeof inputGradient !== 'boolean') throw new TypeError(`inputGradient: expected a boolean, got ${String(inputGradient)}`);
   if (typeof biasGradient !== 'boolean') throw new TypeError(`biasGradient: expected a boolean, got ${String(biasGradient)}`);
   const convAttrs = { strides, pad, dataFormat: 'NHWC', dimRoundingMode: undefined } as unknown as tf.NamedAttrMap;

@@ -51,7 +51,7 @@ export interface Conv2dLevelsArgs {
  */
 export function conv2dLevels({ xs, filter, bias, strides = 1, pad, activation = 'linear' }: Conv2dLevelsArgs): tf.Tensor4D[] {
   if (!Array.isArray(xs) || xs.length === 0) throw new TypeError('xs: expected a non-empty array of tensors');
-  xs.forEach((x, i) => checkConvArgs(`xs[${i}]`, x, filter, bias, activation));
+  xs.forEach((x, i) => checkConvArgs(`xs[${i}]`, x, filter, bias, activation, pad));
   // One input, or a path without the kernel: conv2dBiasAct per input.
   if (inTraining() || !nativeAccelKernel(CONV2D_LEVELS) || xs.length === 1) {
     return xs.map((x) => conv2dBiasAct({ x, filter, bias, strides, pad, activation }));

@@ -8,6 +8,7 @@ import * as tf from '@tensorflow/tfjs';
 import { RetinaNet } from './retinanet';
 import { sgdMomentumUpdate, sumOfSquares } from '../accel/ops/sgd';
 import { deferredWhileReleasing } from '../tfjs/release';
+import { leanVariableGrads } from '../tfjs/lean-gradients';
 import { freshTensor, peekFloat32 } from '../tfjs/backend-arrays';
 
 /** The batch the reference learning rates are for; the default rate scales linearly from it. */
@@ -235,7 +236,7 @@ export class Trainer {
     let value: tf.Scalar;
     let grads: tf.NamedTensorMap;
     try {
-      ({ value, grads } = tf.variableGrads(() => {
+      ({ value, grads } = leanVariableGrads(() => {
         const l = this.model.loss(images, gtBoxes, gtLabels, { normalizer: normalize });
         parts = [l.classification.dataSync()[0], l.box.dataSync()[0]];
         tf.dispose([l.classification, l.box]);

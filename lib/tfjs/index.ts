@@ -20,4 +20,5 @@ export { conv2dLevels, CONV2D_LEVELS } from '../accel/conv2d-levels';
 export type { Conv2dLevelsArgs } from '../accel/conv2d-levels';
 export { KERNEL_BACKENDS } from './kernel';
 export { useEarlyRelease, earlyRelease } from './release';
+export { leanVariableGrads } from './lean-gradients';
 export { useNativeCpuKernels, nativeCpuKernels } from '../accel';
