@@ -1,6 +1,6 @@
 // Whether a forward pass may free its intermediate tensors as soon as it has used them: outside
 // any gradient tape (inference, evaluation, detection). Under a tape (a training step) the
-// intermediates stay until the step's scope ends, as tfjs's gradients expect.
+// intermediates stay until the backward pass has passed them (lib/tfjs/lean-gradients.ts).
 import * as tf from '@tensorflow/tfjs';
 
 export function freeAsWeGo(): boolean {

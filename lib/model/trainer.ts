@@ -206,9 +206,9 @@ export class Trainer {
    * it, and the result carries `recovered`; with none left it throws a RangeError.
    */
   step(images: tf.Tensor4D, gtBoxes: Float32Array[], gtLabels: Int32Array[]): StepResult {
-    // Most of a step's buffers stay live while it runs (the activations its backward pass needs,
-    // then the gradients), and the cpu backend frees the rest when they are disposed: V8
-    // collecting at every 64 MB of them would free little (see deferredWhileReleasing).
+    // A step's buffers are either live (the activations its backward pass has yet to reach) or
+    // freed by the cpu backend when disposed: V8 collecting at every 64 MB of them would free
+    // nothing (see deferredWhileReleasing).
     return deferredWhileReleasing(() => this.stepOnce(images, gtBoxes, gtLabels));
   }
 
