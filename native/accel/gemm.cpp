@@ -20,16 +20,22 @@ using namespace gemm_detail;
 // strips past it; B (K x NC) is packed once per NC block and shared by every task (L3).
 constexpr int64_t KC = 256;
 
-// Rows per task at most: the A block in half of L2, between 144 and 384 rows (a multiple of every
-// tile's MR). Fewer, larger tasks stream B fewer times: with 1 MB of L2 (384 rows against the 144
-// this was) ResNet-50's products ran 2-17 % faster on 2 threads (Zen 5; 1444 x 1024 x 256 the
-// most), the same on one. Machines with 256 KB of L2 keep 144.
+// The L2 one task may count on: the core's, divided among the pool's threads that run on its SMT
+// siblings (two hyperthreads of one core share its L2: a 2-vCPU VM is often one core). Not
+// measured on such a machine yet: the VMs lent here have had one vCPU per core.
+int64_t l2_per_thread() {
+  const int sharing = std::max(1, std::min(l2_sharing_cpus(), num_threads()));
+  return l2_cache_bytes() / sharing;
+}
+
+// Rows per task at most: the A block in half of the thread's L2, between 144 and 384 rows (a
+// multiple of every tile's MR). Fewer, larger tasks stream B fewer times: with 1 MB of L2 (384
+// rows against the 144 this was) ResNet-50's products ran 2-17 % faster on 2 threads (Zen 5;
+// 1444 x 1024 x 256 the most), the same on one. Machines with 256 KB of L2 keep 144; 1 MB shared
+// by two SMT siblings gives 240.
 int64_t mc_max() {
-  static const int64_t rows = [] {
-    const int64_t fit = l2_cache_bytes() / 2 / (KC * static_cast<int64_t>(sizeof(float)));
-    return std::min<int64_t>(384, std::max<int64_t>(144, fit / 48 * 48));
-  }();
-  return rows;
+  const int64_t fit = l2_per_thread() / 2 / (KC * static_cast<int64_t>(sizeof(float)));
+  return std::min<int64_t>(384, std::max<int64_t>(144, fit / 48 * 48));
 }
 
 struct PlainA {
@@ -223,7 +229,7 @@ RETINANET_INLINE void block_impl(const BlockArgs& a) {
     // 2 threads, Zen 5, 3 alternated runs: ResNet's 64->256 at 150x150 with its identity
     // 3.9-5.5 -> 3.1-3.8 ms, 128->512 at 75x75 3.0-3.3 -> 2.5-2.6; the prefetch alone, in the
     // strip order, did not help the wider products).
-    if (residual != nullptr && kc == a.k && kc * strips * NR * static_cast<int64_t>(sizeof(float)) <= l2_cache_bytes() / 4) {
+    if (residual != nullptr && kc == a.k && kc * strips * NR * static_cast<int64_t>(sizeof(float)) <= l2_per_thread() / 4) {
       for (int64_t p = 0; p < panels; ++p) {
         for (int64_t s = 0; s < strips; ++s) block_tile<W, CV, Gathered>(a, apack.data(), g, pc, kc, bblock, acc, e, p, s, true);
       }

@@ -29,6 +29,7 @@
 #include "../accel/reduce_sum.h"
 #include "../accel/sgd.h"
 #include "../core/targets.h"
+#include "../runtime/cpu_isa.h"
 #include "../runtime/thread_pool.h"
 
 using namespace retinanet;
@@ -734,7 +735,27 @@ void test_sgd() {
   }
 }
 
+// The CPU lists Linux writes in sysfs, and how many allowed CPUs share one L2 (the GEMM's blocking
+// divides the L2 among them).
+void test_cpu_topology() {
+  check(parse_cpu_list("0-3,8,10-11\n") == std::vector<int>({0, 1, 2, 3, 8, 10, 11}), "parse_cpu_list: ranges and singles");
+  check(parse_cpu_list("5") == std::vector<int>({5}), "parse_cpu_list: one CPU");
+  for (const char* bad : {"", "a", "3-1", "1,,2", "-1", "1-", "99999999"}) {
+    check(parse_cpu_list(bad).empty(), std::string("parse_cpu_list refuses '") + bad + "'");
+  }
+  // Two hyperthreads of one core; two cores without SMT; four CPUs as two SMT pairs, of which
+  // the process may use one of each pair, then both of one; sysfs saying nothing.
+  const auto pairs = [](int cpu) { return cpu < 2 ? std::string("0-1") : std::string("2-3"); };
+  check(most_sharing({0, 1}, [](int) { return std::string("0-1"); }) == 2, "most_sharing: one core's two hyperthreads");
+  check(most_sharing({0, 1}, [](int cpu) { return std::to_string(cpu); }) == 1, "most_sharing: two cores");
+  check(most_sharing({0, 2}, pairs) == 1, "most_sharing: one thread of each core allowed");
+  check(most_sharing({0, 1, 2}, pairs) == 2, "most_sharing: both threads of one core allowed");
+  check(most_sharing({0, 1}, [](int) { return std::string(); }) == 1, "most_sharing: nothing known");
+  check(l2_sharing_cpus() >= 1, "l2_sharing_cpus on this machine");
+}
+
 int main() {
+  test_cpu_topology();
   // The Winograd trials must take that path whatever its default (read at the first convolution).
   setenv("RETINANET_WINOGRAD", "1", 1);
   for (int threads : {1, 3}) {
