@@ -142,6 +142,31 @@ test('a poisoned batch (a NaN pixel) changes no weight: training goes back, and 
   tf.dispose([good.img, poisoned]);
 });
 
+test('a long run keeps two snapshots, each a copy of its moment: recovery after 160 steps restores iteration 100\'s weights and momentum exactly', (t) => {
+  const good = batch(9, 1, 32);
+  const bad = good.img.dataSync().slice();
+  bad[5] = NaN;
+  const poisoned = tf.tensor4d(bad, good.img.shape);
+  const m = R.createRetinaNet({ preset: 'retinanet-r18-tiny', numClasses: 2, seed: 4 });
+  const tr = new R.Trainer(m, { iterations: 1000, learningRate: 0.002, warmupIterations: 0 });
+  let at100;
+  // Snapshots at 0, 50, 100, 150: the last two kept, the one at 100 in arrays first used at 0.
+  while (tr.iteration < 160) {
+    if (tr.iteration === 100) at100 = { weights: weightsOf(m), momentum: tr.state().velocities };
+    t.falsy(tr.step(good.img, good.boxes, good.labels).recovered);
+  }
+  const r = tr.step(poisoned, good.boxes, good.labels);
+  t.is(r.recovered && r.recovered.resumedAt, 100, 'back to the older of the two kept');
+  const now = weightsOf(m);
+  t.true([...at100.weights].every(([k, v]) => Buffer.compare(Buffer.from(v.buffer), Buffer.from(now.get(k).buffer)) === 0), 'weights of iteration 100');
+  const momentum = tr.state().velocities;
+  t.is(momentum.size, at100.momentum.size);
+  t.true([...at100.momentum].every(([k, v]) => Buffer.compare(Buffer.from(v.data.buffer), Buffer.from(momentum.get(k).data.buffer)) === 0), 'momentum of iteration 100');
+  tr.dispose();
+  m.dispose();
+  tf.dispose([good.img, poisoned]);
+});
+
 test('a loss spike (a corrupted batch with huge pixel values; a model without norm layers) is caught as divergence after 20 good steps', (t) => {
   const good = batch(8, 2);
   const huge = good.img.mul(3000);

@@ -119,6 +119,8 @@ export interface TrainerState {
 
 interface Snapshot {
   iteration: number;
+  // Once restored, the weights' tensors may hold these very arrays: never written again.
+  restored?: boolean;
   params: Map<string, Float32Array>;
   velocities: Map<string, Float32Array>;
   scalars: TrainerScalars;
@@ -317,18 +319,27 @@ export class Trainer {
     this.scalars = { ...target.scalars, lrScale: this.scalars.lrScale / 2, recoveries: this.scalars.recoveries + 1, goodSteps: 0 };
     this.iter = target.iteration;
     // The restored state is the only good one known now.
+    target.restored = true;
     this.snapshots = [target];
     return { iteration: it, resumedAt: target.iteration, reason: `loss ${what}`, lrScale: this.scalars.lrScale };
   }
 
   private takeSnapshot(): void {
     if (this.options.maxRecoveries === 0) return;
+    // Two kept: with two already, the older one's arrays take the new copies (a long run then
+    // holds two sets of weights and momentum, not a third while the oldest waits to be freed).
+    const old = this.snapshots.length >= 2 ? this.snapshots.shift() : undefined;
+    const copy = (from: Float32Array, reuse: Float32Array | undefined): Float32Array => {
+      if (reuse === undefined || reuse.length !== from.length) return from.slice();
+      reuse.set(from);
+      return reuse;
+    };
     const params = new Map<string, Float32Array>();
-    for (const [name, v] of this.model.params.vars) if (v.trainable) params.set(name, (v.dataSync() as Float32Array).slice());
+    // Read in place (a dataSync would leave the weights' buffers to the collector: release.ts).
+    for (const [name, v] of this.model.params.vars) if (v.trainable) params.set(name, copy(peekFloat32(v), old?.restored ? undefined : old?.params.get(name)));
     const velocities = new Map<string, Float32Array>();
-    for (const [name, v] of this.velocities) velocities.set(name, v.slice());
+    for (const [name, v] of this.velocities) velocities.set(name, copy(v, old?.velocities.get(name)));
     this.snapshots.push({ iteration: this.iter, params, velocities, scalars: { ...this.scalars } });
-    if (this.snapshots.length > 2) this.snapshots.shift();
   }
 
   /** A copy of the state a resumed run needs. */
