@@ -3,7 +3,7 @@
 // inference per image (detections included) split into backbone / FPN / heads /
 // post-processing, and a training step (2 images) with the targets' and the loss kernels'
 // shares — next to tfjs's own cpu kernels, the WebAssembly backend's forward, and torchvision's
-// retinanet_resnet50_fpn (min_size=600) on the CPU and the same model exported to ONNX on
+// retinanet_resnet50_fpn (min_size=600, the image not padded to 608) on the CPU and the same model exported to ONNX on
 // onnxruntime-node's CPU execution provider (bench/onnx-model.js; skipped, saying why, when
 // onnxruntime-node or torch is missing), all in one run; ONNX Runtime's inference and
 // torchvision's training step also interleaved with ours (bench/torchvision-pair.js). Writes its section of bench/RESULTS.md —
@@ -176,7 +176,7 @@ for (const preset of presets) {
   let note = `- **${machine.key}** (${new Date().toISOString().slice(0, 10)}): ${machine.topology}, FMA peak ${machine.fmaPeakGflops.toFixed(0)} GFLOP/s (${machine.isa}), addon threads ${machine.threads}, ${size}×${size} images.`
     + (forced.label ? ` torch run with ${Object.entries(forced.env).map(([k, v]) => `${k}=${v}`).join(' ')}; ONNX Runtime has no such switch and used the CPU's best path.` : '');
   if (tv) {
-    note += ` torchvision ${tv.torchvision} / torch ${tv.torch} (${tv.threads} threads), \`retinanet_resnet50_fpn(min_size=${size})\`, same machine, same run: inference ${f(tv.inferenceMs)} ms per image, training step (2 images) ${f(tv.trainStepMs)} ms.`
+    note += ` torchvision ${tv.torchvision} / torch ${tv.torch} (${tv.threads} threads), \`retinanet_resnet50_fpn(min_size=${size})\` with the image not padded to a multiple of 32 (${size}×${size} through the network, as ours), same machine, same run: inference ${f(tv.inferenceMs)} ms per image, training step (2 images) ${f(tv.trainStepMs)} ms.`
       + (r50 ? ` Ours / torchvision: inference ${(r50.inferenceMs / tv.inferenceMs).toFixed(2)}×, training step ${(r50.trainStepMs / tv.trainStepMs).toFixed(2)}×.` : '')
       + (tvPaired && !tvPaired.failed ? ` Training steps interleaved (one of ours beside each of torchvision's, ${tvPaired.runs} pairs): ours ${f(tvPaired.oursMs)} ms, torchvision ${f(tvPaired.torchvisionMs)} ms; torchvision's time / ours, median over the pairs: ${tvPaired.torchvisionOverOurs.toFixed(2)}×.` : '')
       + (tvPaired && tvPaired.failed ? ` Interleaved training steps: failed (${tvPaired.failed}).` : '');

@@ -40,7 +40,7 @@ async function onnxRuntimeInference({ size, threads, python, runs = 3, log = () 
   const [torchVersion, tvVersion] = probe.stdout.trim().split(/\s+/);
   const safe = (v) => v.replace(/[^A-Za-z0-9.+-]/g, '_');
   const dir = path.join(os.tmpdir(), 'tfjs-retinanet-bench');
-  const model = path.join(dir, `retinanet_resnet50_fpn-${size}px-torch${safe(torchVersion)}-torchvision${safe(tvVersion)}-opset11.onnx`);
+  const model = path.join(dir, `retinanet_resnet50_fpn-${size}px-unpadded-torch${safe(torchVersion)}-torchvision${safe(tvVersion)}-opset11.onnx`);
   const input = `${model}.input.f32`;
   if (fs.existsSync(model) && fs.existsSync(input)) {
     log(`  ONNX export cached: ${model}`);
