@@ -3,8 +3,10 @@
 // npm run bench:profile: where the time of an inference and of a training step goes, kernel by
 // kernel (tf.profile), for a preset at a size: each kernel name's share, the convolutions by
 // shape, and the time outside any kernel (JavaScript between kernels: tape bookkeeping,
-// allocation, GC), page faults and system time. Prints the tables and writes bench/profile.md with the machine.
-//   node bench/profile.js [--preset retinanet-r50-fpn] [--size 600] [--batch 2]
+// allocation, GC), page faults and system time; then every convolution against torchvision's in
+// the same run, shape by shape, inside both models (for retinanet-r50-fpn, where Python has torch;
+// --no-torchvision skips it). Prints the tables and writes bench/profile.md with the machine.
+//   node bench/profile.js [--preset retinanet-r50-fpn] [--size 600] [--batch 2] [--no-torchvision]
 const fs = require('fs');
 const { spawnSync } = require('child_process');
 const path = require('path');
@@ -152,7 +154,8 @@ function shapeTable(title, rows) {
 }
 
 // torchvision's retinanet_resnet50_fpn (80 classes, the image unpadded) timed convolution by
-// convolution in the same run (bench/torchvision_conv_profile.py); null when Python lacks torch.
+// convolution in the same run (bench/torchvision_conv_profile.py); { skipped: why } without torch
+// or for another preset.
 function torchConvProfile() {
   if (preset !== 'retinanet-r50-fpn' || args.includes('--no-torchvision')) return { skipped: preset !== 'retinanet-r50-fpn' ? `torchvision has no ${preset}` : '--no-torchvision' };
   const py = process.env.PYTHON || (fs.existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3');
